@@ -1,0 +1,321 @@
+"""The ``connector`` command. Thin: parse options, call ``sync/``, print.
+
+Each command group has its own section below; a new group adds a section (or a sub-app with
+``app.add_typer``). Commands raise :class:`connector.errors.ConnectorError` subclasses and never
+print errors themselves: :func:`main` is the one place that turns an error into a message on
+stderr and an exit code. Every read command has ``--json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from connector.errors import ConfigError, ConnectorError, InputError
+from mappings.load import load_mapping
+from mappings.report import check_files, print_show, show_json, target_warnings
+from sync.config import CONFIG_NAME, Config, render_config, resolve_config
+from sync.importer import ImportReport, import_file
+from sync.model import ENTITY_TYPES
+from sync.store import Store
+
+app = typer.Typer(
+    name="connector",
+    help="Keep intermunicipal mentoring cohorts in sync with Deck boards, calendars and lists.",
+    no_args_is_help=True,
+    add_completion=False,
+    # A rich traceback would print local variables: personal data of applicants.
+    pretty_exceptions_enable=False,
+)
+
+
+@dataclass
+class Options:
+    """The global options, as given (resolved into a :class:`Config` on demand)."""
+
+    config: Path | None = None
+    store: Path | None = None
+    verbose: bool = False
+
+    def resolve(self) -> Config:
+        """The configuration these options select."""
+        return resolve_config(self.config, self.store)
+
+    def open_store(self, *, create: bool = False) -> Store:
+        """Open the configured store (it must exist unless ``create``)."""
+        return Store.open(self.resolve().store, create=create)
+
+
+#: Set by the callback so that :func:`main` knows about --verbose when an error arrives.
+OPTIONS = Options()
+
+
+def options(ctx: typer.Context) -> Options:
+    """The global options of this invocation."""
+    found = ctx.find_object(Options)
+    return found if found is not None else OPTIONS
+
+
+def echo_json(data: Any) -> None:
+    """Print ``data`` as the stable JSON output of a read command."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="CONNECTOR_CONFIG",
+            help=f"Config file (default: ./{CONFIG_NAME} if present).",
+            show_default=False,
+        ),
+    ] = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="CONNECTOR_STORE",
+            help="Store file; overrides the config (default: ./cohort.db).",
+            show_default=False,
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log details; show tracebacks of bugs.")
+    ] = False,
+) -> None:
+    """Keep intermunicipal mentoring cohorts in sync with Deck boards, calendars and lists."""
+    OPTIONS.config, OPTIONS.store, OPTIONS.verbose = config, store, verbose
+    ctx.obj = OPTIONS
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+# -- init ---------------------------------------------------------------------------------
+
+SHIPPED_MAPPING = "muensterland-mentoring.toml"
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the config, mapping and store.")],
+) -> None:
+    """Create a working folder: connector.toml, mapping.toml and an empty store.
+
+    The mapping is a copy of the shipped one, if this installation has it. Existing files are
+    never overwritten.
+    """
+    shipped = resources.files("mappings") / SHIPPED_MAPPING
+    has_mapping = shipped.is_file()
+    config, mapping = directory / CONFIG_NAME, directory / "mapping.toml"
+    for path in (config, mapping) if has_mapping else (config,):
+        if path.exists():
+            error = InputError(f"{path} already exists; not overwriting it")
+            error.hint = "Choose a new folder, or edit the existing files."
+            raise error
+    directory.mkdir(parents=True, exist_ok=True)
+    if has_mapping:
+        mapping.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+        typer.echo(f"Created {mapping} (a copy of the shipped {SHIPPED_MAPPING})")
+    config.write_text(render_config(["mapping.toml"] if has_mapping else []), encoding="utf-8")
+    typer.echo(f"Created {config}")
+    if not has_mapping:
+        typer.echo(
+            f"No mapping ships with this installation yet ({SHIPPED_MAPPING}); "
+            f"add one to `mappings` in {config} before syncing."
+        )
+    store_path = resolve_config(config).store
+    Store.open(store_path).close()
+    typer.echo(f"Created {store_path} (empty store)")
+    typer.echo(f"Next: connector --config {config} import organisations FILE")
+
+
+# -- import -------------------------------------------------------------------------------
+
+
+class ImportKind(StrEnum):
+    """The KIND argument of `connector import` (keys of ``sync.importer.KINDS``)."""
+
+    organisations = "organisations"
+    programmes = "programmes"
+    people = "people"
+    cohorts = "cohorts"
+    applications = "applications"
+    tandems = "tandems"
+    events = "events"
+    tasks = "tasks"
+
+
+def _print_report(report: ImportReport) -> None:
+    separator = {";": "';'", ",": "','", "\t": "tab"}[report.delimiter]
+    verb = "Imported" if report.written else "Checked (dry run, nothing written)"
+    rows = f"{report.rows} row{'s' if report.rows != 1 else ''}"
+    typer.echo(f"{verb} {report.file}: {rows} ({report.encoding}, separator {separator})")
+    for kind, outcome in report.outcomes.items():
+        why = "" if kind == report.kind else " (follows from these rows)"
+        typer.echo(
+            f"  {kind}: {outcome.created} created, {outcome.updated} updated, "
+            f"{outcome.unchanged} unchanged{why}"
+        )
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    kind: Annotated[ImportKind, typer.Argument(help="What the file holds.", case_sensitive=False)],
+    file: Annotated[Path, typer.Argument(help="CSV file (UTF-8 or Excel's ';' Windows-1252).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Import a CSV file of organisations, people, applications, events and so on.
+
+    Every row is checked first; if any is wrong, nothing is written and each problem is
+    printed as file:line: column: message. Importing the same file again changes nothing.
+    """
+    with options(ctx).open_store(create=True) as store:
+        report = import_file(store, kind.value, file, dry_run=dry_run)
+    if as_json:
+        echo_json(asdict(report))
+    else:
+        _print_report(report)
+
+
+# -- status -------------------------------------------------------------------------------
+
+_KIND_ORDER = tuple(ENTITY_TYPES)
+
+
+def status_data(store: Store) -> dict[str, Any]:
+    """What ``connector status`` reports, as JSON-able data."""
+    per_cohort: dict[str, dict[str, int]] = {}
+    for cohort, kind, count in store.counts():
+        per_cohort.setdefault(cohort, {})[kind] = count
+    cohorts = []
+    for uid, counts in sorted(per_cohort.items()):
+        entity = store.get(uid) if uid else None
+        title = getattr(entity, "title", None)
+        cohorts.append({"cohort": uid or None, "title": title, "counts": counts})
+    return {
+        "store": str(store.path),
+        "cohorts": cohorts,
+        "last_passes": store.last_passes(),
+        "open_conflicts": len(store.conflicts()),
+    }
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    typer.echo(f"Store: {data['store']}")
+    present = {k for c in data["cohorts"] for k in c["counts"]}
+    kinds = [k for k in _KIND_ORDER if k in present]
+    if not kinds:
+        typer.echo("The store is empty: start with `connector import organisations FILE`.")
+    else:
+        labels = [c["cohort"] or "(no cohort)" for c in data["cohorts"]]
+        width = max(len(label) for label in [*labels, "cohort"]) + 2
+        typer.echo("")
+        typer.echo(f"{'cohort':<{width}}" + "".join(f"{k:>{len(k) + 2}}" for k in kinds))
+        for label, cohort in zip(labels, data["cohorts"], strict=True):
+            row = "".join(f"{cohort['counts'].get(k, 0):>{len(k) + 2}}" for k in kinds)
+            typer.echo(f"{label:<{width}}{row}")
+    typer.echo("")
+    passes = data["last_passes"]
+    typer.echo("Last sync pass per target: " + ("none yet" if not passes else ""))
+    for done in passes:
+        typer.echo(f"  {done['target']}: {done['outcome']} at {done['finished_at']}")
+    typer.echo(f"Open conflicts: {data['open_conflicts']}")
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show entity counts per cohort, the last sync pass per target and open conflicts."""
+    with options(ctx).open_store() as store:
+        data = status_data(store)
+    if as_json:
+        echo_json(data)
+    else:
+        _print_status(data)
+
+
+# -- mappings -----------------------------------------------------------------------------
+
+mappings_app = typer.Typer(help="Check and show mapping files.", no_args_is_help=True)
+app.add_typer(mappings_app, name="mappings")
+
+
+@mappings_app.command("check")
+def mappings_check(
+    files: Annotated[list[Path], typer.Argument(help="Mapping files (TOML) to check.")],
+) -> None:
+    """Check mapping files completely; print every problem as FILE:LINE: field: message."""
+    ok, problems = check_files(files)
+    for line in ok:
+        typer.echo(line)
+    if problems:
+        failed = len(files) - sum(line.startswith("ok: ") for line in ok)
+        raise ConfigError(
+            f"{len(problems)} problem{'s' * (len(problems) != 1)} in "
+            f"{failed} mapping file{'s' * (failed != 1)}",
+            problems=problems,
+        )
+
+
+@mappings_app.command("show")
+def mappings_show(
+    file: Annotated[Path, typer.Argument(help="Mapping file (TOML).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show each rule and field: direction, conflict policy and who sees it."""
+    mapping = load_mapping(file)
+    if as_json:
+        echo_json(show_json(mapping))
+        return
+    for warning in target_warnings(mapping):
+        typer.echo(f"warning: {warning}", err=True)
+    print_show(mapping)
+
+
+# -- the error handler at the edge --------------------------------------------------------
+
+
+def report_error(error: ConnectorError) -> None:
+    """Print ``error`` on stderr: the message, each problem on its own line, the hint."""
+    typer.echo(f"error: {error}", err=True)
+    for problem in getattr(error, "problems", []):
+        typer.echo(problem, err=True)
+    if error.hint:
+        typer.echo(f"hint: {error.hint}", err=True)
+
+
+def main() -> None:
+    """Entry point of the ``connector`` command: run the app, map errors to exit codes.
+
+    Usage errors (unknown option, bad KIND) are typer's own and exit 2 before any command runs.
+    """
+    try:
+        app()
+    except ConnectorError as error:
+        report_error(error)
+        sys.exit(error.exit_code)
+    except Exception as error:
+        if OPTIONS.verbose:
+            raise
+        typer.echo(f"error: internal error: {type(error).__name__}: {error}", err=True)
+        typer.echo("hint: this is a bug; run again with --verbose to see the traceback", err=True)
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

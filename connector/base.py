@@ -1,0 +1,155 @@
+"""The interface every platform adapter ("target") implements.
+
+A target knows HTTP and its platform, nothing of cohorts. It stores records in
+*collections* (a Deck board, a calendar, a mailing list) and exposes each record as a flat
+dict of **normalised remote fields**: JSON-able values (str, int, bool, None, ISO-8601
+strings for dates and times, sorted lists of str for set-valued fields). The engine merges on
+those values, so two reads of an unchanged record must give equal dicts, whatever the
+platform's own churn (timestamps, ETags, ordering).
+
+Adapters raise the :class:`connector.errors.TargetError` family: ``PreconditionFailed`` when
+an ``If-Match`` failed, ``NotFound`` for a missing or deleted record, ``RetryLater`` for
+throttling and outages, ``RecordRejected`` for one bad record, ``Fatal`` when nothing can work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+FieldType = Literal["text", "int", "bool", "date", "datetime", "set"]
+
+
+@dataclass(frozen=True)
+class RemoteField:
+    """A field a target exposes: its name, value type, and whether it can be written."""
+
+    name: str
+    type: FieldType = "text"
+    writable: bool = True
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Collection:
+    """Where a rule's records live on a target, and the options the adapter needs for it.
+
+    ``name`` identifies it (board title, calendar id, list address); ``options`` carries
+    adapter-specific settings from the mapping (stacks, labels, ACL, display name, ...).
+    """
+
+    name: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def content_hash(fields: Mapping[str, Any]) -> str:
+    """A stable hash of normalised field values (key order and set order do not matter)."""
+    canonical = {
+        key: sorted(value) if isinstance(value, list | set | frozenset | tuple) else value
+        for key, value in fields.items()
+    }
+    blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class RemoteRecord:
+    """One record as the target sees it.
+
+    ``marker`` is the canonical uid found in the record (a card's footer, an event's UID), or
+    None if the record carries none (added by hand, or a platform without markers).
+    """
+
+    remote_id: str
+    fields: Mapping[str, Any]
+    etag: str | None = None
+    marker: str | None = None
+    #: When the platform says the record last changed (ISO-8601), if it says; used by the
+    #: ``newest`` conflict policy.
+    modified_at: str | None = None
+
+    @property
+    def hash(self) -> str:
+        """Content hash of the normalised fields."""
+        return content_hash(self.fields)
+
+
+@dataclass
+class Changes:
+    """What a target reports for a collection since a cursor.
+
+    If ``complete`` is true, ``records`` is the whole collection and any linked record not in
+    it is gone. Otherwise ``records`` holds the changed records and ``deleted`` the ids known to
+    be gone. ``cursor`` is opaque text to hand back next time.
+    """
+
+    records: list[RemoteRecord]
+    deleted: set[str] = field(default_factory=set)
+    complete: bool = True
+    cursor: str | None = None
+
+
+class Target(ABC):
+    """A platform the engine syncs with. Subclasses document their fields in ``FIELDS``."""
+
+    #: The platform kind named in mapping files (``deck``, ``caldav``, ``mailman``, ``memory``).
+    kind: ClassVar[str]
+    #: The normalised fields this platform offers, by name.
+    FIELDS: ClassVar[Mapping[str, RemoteField]]
+
+    def __init__(self) -> None:
+        #: HTTP requests (or equivalent calls) made since the last ``reset_stats``.
+        self.requests = 0
+
+    def reset_stats(self) -> None:
+        """Start counting requests from zero."""
+        self.requests = 0
+
+    @abstractmethod
+    def open(self, collection: Collection) -> None:
+        """Make sure ``collection`` exists with what the mapping asks for, creating what is
+        missing and leaving alone everything the connector does not own."""
+
+    @abstractmethod
+    def changes(self, collection: Collection, cursor: str | None) -> Changes:
+        """Report records changed since ``cursor`` (all records when ``cursor`` is None)."""
+
+    @abstractmethod
+    def get(self, collection: Collection, remote_id: str) -> RemoteRecord:
+        """Read one record; ``NotFound`` if it is gone."""
+
+    @abstractmethod
+    def create(self, collection: Collection, uid: str, fields: Mapping[str, Any]) -> RemoteRecord:
+        """Create a record carrying the canonical ``uid`` as its marker; return it as stored."""
+
+    @abstractmethod
+    def update(
+        self,
+        collection: Collection,
+        remote_id: str,
+        changes: Mapping[str, Any],
+        etag: str | None,
+    ) -> RemoteRecord:
+        """Change only the given fields, keeping the rest of the record as it is.
+
+        ``etag`` is the version the engine last saw; where the platform supports it the
+        write is conditional and a newer remote version raises ``PreconditionFailed``.
+        """
+
+    @abstractmethod
+    def delete(self, collection: Collection, remote_id: str, etag: str | None) -> None:
+        """Delete a record; deleting one that is already gone is not an error."""
+
+    def find_marker(self, collection: Collection, uid: str) -> RemoteRecord | None:
+        """The record carrying ``uid`` as its marker, if any (used to heal after a crash)."""
+        for record in self.changes(collection, None).records:
+            if record.marker == uid:
+                return record
+        return None
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,318 @@
+"""Deck plumbing below the adapter: HTTP with Deck's conventions, boards, and the cursor.
+
+:class:`DeckClient` sends every request through :class:`connector.http.HttpClient` under the
+API base with ``OCS-APIRequest: true`` and turns answers into the adapter's errors.
+:func:`open_board` makes a board match its collection (creating only what is missing);
+:class:`DeckCursor` is what :meth:`connector.deck.DeckTarget.changes` hands back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from connector.base import Collection
+from connector.errors import (
+    ConfigError,
+    CredentialsError,
+    Fatal,
+    NotFound,
+    RecordRejected,
+    RetryLater,
+)
+from connector.http import HttpClient
+
+log = logging.getLogger(__name__)
+
+API = "/index.php/apps/deck/api/v1.0"
+TITLE_MAX = 100
+BOARD_COLOR = "0082c9"
+LABEL_COLORS = ("31CC7C", "317CCC", "FF7A66", "F1DB50", "9C27B0", "795548", "607D8B")
+
+
+def message_of(response: requests.Response) -> str:
+    """Deck's error message (``{"status", "message"}``), or the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason or str(response.status_code)
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])
+    return response.text[:200]
+
+
+def server_second(response: requests.Response) -> int:
+    """The server's clock (unix seconds) when it answered, from ``Date``; else ours."""
+    value = response.headers.get("Date")
+    if value:
+        try:
+            return int(parsedate_to_datetime(value).timestamp())
+        except (TypeError, ValueError):
+            pass
+    return int(time.time())
+
+
+class DeckClient:
+    """Requests to one Nextcloud's Deck API as one user, counted and mapped to our errors."""
+
+    def __init__(
+        self,
+        url: str,
+        user: str,
+        password: str,
+        *,
+        verify: bool,
+        timeout: float,
+        sleep: Callable[[float], None] | None,
+        count: Callable[[int], None],
+    ) -> None:
+        options: dict[str, Any] = {
+            "verify": verify,
+            "timeout": timeout,
+            "headers": {"OCS-APIRequest": "true"},
+            "sleep": sleep,
+        }
+        self.user = user
+        self.http = HttpClient(url, (user, password), **options)
+        # Probes must not be retried: a 500 there is an answer, not an outage.
+        self.once = HttpClient(url, (user, password), attempts=1, **options)
+        self._count = count
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        once: bool = False,
+    ) -> requests.Response:
+        """One request under the API base; 401 becomes a :class:`CredentialsError`."""
+        client = self.once if once else self.http
+        before = client.requests
+        try:
+            return client.request(method, API + path, json=body, headers=dict(headers or {}))
+        except CredentialsError:
+            raise CredentialsError(
+                f"Nextcloud at {client.base_url} refused user {self.user} (401): "
+                f"check the Deck app password for user {self.user}"
+            ) from None
+        finally:
+            self._count(client.requests - before)
+
+    def data(self, response: requests.Response, what: str, *, reads: bool = False) -> Any:
+        """The JSON of a successful answer; otherwise the error that fits its status.
+
+        A 400 or 500 on a write is Deck refusing that data (RecordRejected); a 500 on a
+        read is the server's trouble (RetryLater).
+        """
+        status = response.status_code
+        if 200 <= status < 300:
+            return response.json() if response.content else None
+        message = f"{what}: Deck answered {status} ({message_of(response)})"
+        if status == 403:
+            raise NotFound(f"{message}; user {self.user} may not do this")
+        if status in (429, 502, 503, 504) or (reads and status == 500):
+            raise RetryLater(message)
+        if status in (400, 500):
+            raise RecordRejected(message)
+        raise Fatal(message)
+
+    def close(self) -> None:
+        """Close both sessions."""
+        self.http.close()
+        self.once.close()
+
+
+@dataclass
+class BoardRef:
+    """A board as the adapter needs it: its id and the ids of stacks and labels by title."""
+
+    id: int
+    title: str
+    stacks: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, int] = field(default_factory=dict)
+
+    def stack_title(self, stack_id: int) -> str | None:
+        """The title of a stack of this board, None if unknown."""
+        return next((t for t, i in self.stacks.items() if i == stack_id), None)
+
+    def learn(self, board: Mapping[str, Any]) -> None:
+        """Take stacks and labels from a board answer (``GET /boards/{b}`` shape)."""
+        self.stacks = titles(board.get("stacks"))
+        self.labels = titles(board.get("labels"))
+
+
+def titles(items: Any) -> dict[str, int]:
+    """Ids by title in board order; of two items with one title the first wins."""
+    found: dict[str, int] = {}
+    for item in sorted(items or [], key=lambda i: (i.get("order", 0), i["id"])):
+        found.setdefault(str(item["title"]), int(item["id"]))
+    return found
+
+
+def no_access(client: DeckClient, title: str, board_id: int) -> NotFound:
+    """The error for a board the user can no longer see."""
+    return NotFound(
+        f"user {client.user} has no access to board {title!r} (id {board_id}) any more: "
+        "share it with that user again, or reset the rule to start on a new board"
+    )
+
+
+def list_boards(client: DeckClient) -> tuple[list[dict[str, Any]], requests.Response]:
+    """``GET /boards``: every board the user sees, deleted ones included."""
+    response = client.send("GET", "/boards")
+    return list(client.data(response, "listing boards", reads=True) or []), response
+
+
+def pick_board(boards: list[dict[str, Any]], title: str, user: str) -> dict[str, Any] | None:
+    """The live board titled ``title``: the user's own first, then the oldest."""
+    live = [b for b in boards if b.get("title") == title and not b.get("deletedAt")]
+    owned = [b for b in live if owner_id(b.get("owner")) == user]
+    found = sorted(owned or live, key=lambda b: int(b["id"]))
+    return found[0] if found else None
+
+
+def owner_id(owner: Any) -> str:
+    """A user id from Deck's owner field: a string in writes, an object in reads."""
+    if isinstance(owner, Mapping):
+        return str(owner.get("uid") or owner.get("primaryKey") or "")
+    return str(owner or "")
+
+
+def load_board(client: DeckClient, board_id: int, title: str) -> dict[str, Any]:
+    """``GET /boards/{b}`` (stacks, labels, ACL); a 403 means access was lost."""
+    response = client.send("GET", f"/boards/{board_id}")
+    if response.status_code == 403:
+        raise no_access(client, title, board_id)
+    board: dict[str, Any] = client.data(response, f"reading board {title!r}", reads=True)
+    return board
+
+
+def open_board(client: DeckClient, collection: Collection) -> BoardRef:
+    """Find or create the board, then add the stacks, labels and shares it lacks."""
+    options = collection.options
+    stacks = [str(s) for s in options.get("stacks") or []]
+    labels = [str(s) for s in options.get("labels") or []]
+    _check_titles(collection.name, stacks, labels)
+    found = pick_board(list_boards(client)[0], collection.name, client.user)
+    if found is None:
+        body = {"title": collection.name, "color": BOARD_COLOR}
+        board = client.data(client.send("POST", "/boards", body), "creating the board")
+        log.info("created Deck board %r (id %s)", collection.name, board["id"])
+    else:
+        board = load_board(client, int(found["id"]), collection.name)
+    ref = BoardRef(int(board["id"]), collection.name)
+    ref.learn(board)
+    _ensure_stacks(client, ref, stacks)
+    _ensure_labels(client, ref, labels)
+    _ensure_shares(client, ref, board.get("acl") or [], options.get("acl") or [])
+    return ref
+
+
+def _check_titles(board: str, stacks: list[str], labels: list[str]) -> None:
+    for what, title in (
+        [("board", board)] + [("stack", s) for s in stacks] + [("label", t) for t in labels]
+    ):
+        if not title.strip() or len(title) > TITLE_MAX:
+            raise ConfigError(f"Deck {what} title {title!r} must have 1 to {TITLE_MAX} characters")
+
+
+def _ensure_stacks(client: DeckClient, ref: BoardRef, stacks: list[str]) -> None:
+    for order, title in enumerate(stacks):
+        if title not in ref.stacks:
+            body = {"title": title, "order": order}
+            made = client.data(client.send("POST", f"/boards/{ref.id}/stacks", body), "stack")
+            ref.stacks[title] = int(made["id"])
+
+
+def _ensure_labels(client: DeckClient, ref: BoardRef, labels: list[str]) -> None:
+    for title in labels:
+        if title not in ref.labels:
+            create_label(client, ref, title)
+
+
+def create_label(client: DeckClient, ref: BoardRef, title: str) -> int:
+    """Add a label to the board and remember its id."""
+    if not title.strip() or len(title) > TITLE_MAX:
+        raise RecordRejected(f"label {title!r} must have 1 to {TITLE_MAX} characters")
+    color = LABEL_COLORS[len(ref.labels) % len(LABEL_COLORS)]
+    response = client.send("POST", f"/boards/{ref.id}/labels", {"title": title, "color": color})
+    ref.labels[title] = int(client.data(response, f"creating label {title!r}")["id"])
+    return ref.labels[title]
+
+
+def _ensure_shares(
+    client: DeckClient, ref: BoardRef, existing: list[Any], wanted: list[Mapping[str, Any]]
+) -> None:
+    have = {(int(a.get("type", 0)), owner_id(a.get("participant"))) for a in existing}
+    for share in wanted:
+        kind, participant = (1, share["group"]) if share.get("group") else (0, share.get("user"))
+        if (
+            not participant
+            or (kind, participant) in have
+            or (kind, participant) == (0, client.user)
+        ):
+            continue
+        body = {
+            "type": kind,
+            "participant": participant,
+            "permissionEdit": bool(share.get("edit", True)),
+            "permissionShare": bool(share.get("share", False)),
+            "permissionManage": bool(share.get("manage", False)),
+        }
+        response = client.send("POST", f"/boards/{ref.id}/acl", body)
+        client.data(response, f"sharing board {ref.title!r} with {participant}")
+        have.add((kind, participant))
+
+
+@dataclass
+class DeckCursor:
+    """What one listing of a board left behind (serialised as JSON, version 1).
+
+    ``listed_at`` is the server's second when the board was polled for that listing; when
+    ``board_lm`` is not older than it, an edit in that same second would keep every ETag,
+    so the next pass lists again instead of trusting them. ``ims`` says whether the server
+    understands ``If-Modified-Since`` (None: not yet probed). ``cards`` maps card id to
+    ``[lastModified, content hash]``; ``assignees`` keeps non-empty assignee lists, because
+    Deck's archived listing leaves them out.
+    """
+
+    board: int
+    stacks: dict[str, int]
+    labels: dict[str, int]
+    list_etag: str | None
+    board_etag: str
+    board_lm: int
+    listed_at: int
+    ims: bool | None = None
+    cards: dict[str, list[Any]] = field(default_factory=dict)
+    assignees: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def unsafe(self) -> bool:
+        """Whether ETags cannot be trusted: the board changed in the listing's second."""
+        return self.board_lm >= self.listed_at
+
+    def dump(self) -> str:
+        """The cursor as compact JSON."""
+        return json.dumps({"v": 1, **asdict(self)}, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def load(cls, text: str) -> DeckCursor | None:
+        """Parse a cursor; None for anything unreadable (the caller lists everything)."""
+        try:
+            data = json.loads(text)
+            if data.pop("v") != 1:
+                return None
+            return cls(**data)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.warning("ignoring an unreadable Deck cursor; listing the whole board")
+            return None

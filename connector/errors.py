@@ -1,0 +1,92 @@
+"""The exception hierarchy, grouped by what the operator does next.
+
+Every error the tool raises on purpose derives from :class:`ConnectorError` and carries its
+own exit code, so the single handler at the CLI edge can print a message and exit without a
+traceback. Adapters raise the :class:`TargetError` family; the engine decides per item.
+"""
+
+from __future__ import annotations
+
+
+class ConnectorError(Exception):
+    """Root of every deliberate error. ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 1
+    #: One line telling the operator what to do next; printed after the message.
+    hint = ""
+
+
+class InputError(ConnectorError):
+    """Bad input from a file or the command line: fix the file and run again."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class ConfigError(InputError):
+    """A configuration or mapping file is wrong: fix it and run again."""
+
+
+class StoreError(ConnectorError):
+    """The local store cannot be used (locked, newer schema, corrupt)."""
+
+    exit_code = 4
+
+
+class LockHeld(StoreError):
+    """Another sync process holds the store's lock."""
+
+    hint = "Another `connector sync` is running on this store; wait for it or stop it."
+
+
+class CredentialsError(ConnectorError):
+    """A target refused our credentials: fix the secret and run again."""
+
+    exit_code = 5
+
+
+class GuardTripped(ConnectorError):
+    """A safety rail stopped a collection (e.g. mass deletion); the operator must decide."""
+
+    exit_code = 6
+
+
+class ConflictsPending(ConnectorError):
+    """Conflicts wait for a person (`connector conflicts list`)."""
+
+    exit_code = 7
+
+
+class TargetError(ConnectorError):
+    """A platform call failed. Subclasses say what the engine does next."""
+
+    exit_code = 8
+
+
+class PreconditionFailed(TargetError):
+    """The remote record changed since the version we last saw (If-Match failed)."""
+
+
+class NotFound(TargetError):
+    """The remote record or collection does not exist (or was deleted)."""
+
+
+class RetryLater(TargetError):
+    """The platform is unavailable or throttling; try the same call again later."""
+
+    exit_code = 9
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RecordRejected(TargetError):
+    """The platform rejected this one record (bad data); other records can proceed."""
+
+
+class Fatal(TargetError):
+    """The platform cannot be used at all with this configuration."""

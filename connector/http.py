@@ -1,0 +1,156 @@
+"""The one way adapters speak HTTP: a session with timeouts, TLS verification and retries.
+
+Retries (tenacity) happen only for idempotent methods and only on 429 and 5xx answers or
+connection failures, honouring ``Retry-After``. Secrets never reach a log line: only method,
+path and status are logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
+
+from connector.errors import CredentialsError, RetryLater
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "PROPFIND", "REPORT"})
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+_PERSONAL = re.compile(r"[^/?&=]+(@|%40)[^/?&=]+")
+
+
+def _redact(path: str) -> str:
+    """The path without query string or e-mail addresses: logs carry no personal data."""
+    return _PERSONAL.sub("<address>", path.split("?", 1)[0])
+
+
+class _Retryable(Exception):
+    def __init__(self, response: requests.Response | None, reason: str) -> None:
+        super().__init__(reason)
+        self.response = response
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """Seconds the server asked us to wait, from ``Retry-After`` (delta or HTTP date)."""
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from datetime import UTC, datetime
+
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+class HttpClient:
+    """A requests session bound to a base URL, with auth, timeouts, retries and a counter."""
+
+    def __init__(
+        self,
+        base_url: str,
+        auth: tuple[str, str] | None = None,
+        *,
+        verify: bool = True,
+        timeout: float = 30.0,
+        attempts: int = 4,
+        max_wait: float = 30.0,
+        headers: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        self.session.auth = auth
+        self.user = auth[0] if auth else "(none)"
+        self.session.verify = verify
+        self.session.headers.update(headers or {})
+        self.timeout = timeout
+        self.attempts = attempts
+        self.max_wait = max_wait
+        self.requests = 0
+        self._sleep = sleep
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = retry_after_seconds(exc.response) if isinstance(exc, _Retryable) else None
+        backoff = min(self.max_wait, 0.5 * 2 ** (state.attempt_number - 1))
+        return min(self.max_wait, asked if asked is not None else backoff)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        ok: Callable[[requests.Response], bool] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send a request; retry idempotent ones on 429/5xx/connection errors.
+
+        Raises ``CredentialsError`` on 401 and ``RetryLater`` when 429/502/503/504 or
+        connection failures outlast the retries. Other statuses (a 500 included) are returned
+        for the adapter to interpret.
+        """
+        method = method.upper()
+        url = path if path.startswith("http") else f"{self.base_url}{path}"
+        kwargs.setdefault("timeout", self.timeout)
+        attempts = self.attempts if method in IDEMPOTENT else 1
+
+        def once() -> requests.Response:
+            self.requests += 1
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise _Retryable(
+                    None, f"cannot reach {self.base_url}: {type(exc).__name__}"
+                ) from exc
+            log.debug("%s %s -> %s", method, _redact(path), response.status_code)
+            if response.status_code in RETRY_STATUS:
+                raise _Retryable(
+                    response, f"{method} {_redact(path)} answered {response.status_code}"
+                )
+            return response
+
+        retrying = Retrying(
+            stop=stop_after_attempt(attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            reraise=True,
+            sleep=self._sleep or time.sleep,
+        )
+        try:
+            response = retrying(once)
+        except _Retryable as exc:
+            if exc.response is not None and exc.response.status_code == 500:
+                # A plain 500 is usually this request's data (Deck: a malformed date): the
+                # adapter reports it for this record instead of stopping the whole pass.
+                return exc.response
+            raise RetryLater(str(exc), retry_after_seconds(exc.response)) from None
+        if response.status_code == 401:
+            raise CredentialsError(
+                f"{self.base_url} refused the credentials for user {self.user} (401)"
+            )
+        return response
+
+    def close(self) -> None:
+        """Close the underlying session."""
+        self.session.close()

@@ -1,0 +1,1 @@
+"""Helpers for tests, demos and benchmarks (never imported by the daemon itself)."""

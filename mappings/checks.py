@@ -1,0 +1,323 @@
+"""What pydantic cannot see in a mapping file: each rule checked against the model and targets.
+
+Paths and templates are resolved against :mod:`sync.model`, remote field names against the
+adapter's ``FIELDS``, value maps against the canonical field's type, stacks against the
+board. Every finding is ``(location, message)`` with a pydantic-style location tuple, so the
+loader can name its line. Rules and targets are checked one by one, so a broken rule does
+not hide the problems of the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from functools import cache
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from connector.base import FieldType, RemoteField
+from mappings.paths import check_path, referenced_kind, target_kind
+from mappings.schema import EntityKind, FieldSpec, Rule, TargetSpec
+from mappings.templates import check_template
+from sync.model import COMPUTED, entity_type
+
+Loc = tuple[str | int, ...]
+Found = list[tuple[Loc, str]]
+M = TypeVar("M", bound=BaseModel)
+
+#: The fields the adapters expose, used only while an adapter module cannot be imported.
+PLANNED_FIELDS: dict[str, dict[str, FieldType]] = {
+    "deck": {
+        "title": "text",
+        "description": "text",
+        "stack": "text",
+        "labels": "set",
+        "assignees": "set",
+        "due": "datetime",
+        "archived": "bool",
+    },
+    "caldav": {
+        "summary": "text",
+        "description": "text",
+        "location": "text",
+        "start": "datetime",
+        "end": "datetime",
+        "all_day": "bool",
+        "attendees": "set",
+        "categories": "set",
+        "status": "text",
+    },
+    "mailman": {"email": "text", "display_name": "text", "delivery_status": "text"},
+}
+_PLANNED_READ_ONLY = {("mailman", "delivery_status")}
+_TABLES = {"deck": "deck", "caldav": "calendar", "mailman": "list"}
+
+
+@cache
+def remote_fields(kind: str) -> Mapping[str, RemoteField]:
+    """The remote fields of targets of ``kind``: the adapter's own, else the planned ones."""
+    from connector.registry import fields_of
+
+    try:
+        return fields_of(kind)
+    except Exception:  # an adapter module still being written must not break loading
+        planned = PLANNED_FIELDS[kind]
+        return {
+            name: RemoteField(name, kind_, (kind, name) not in _PLANNED_READ_ONLY)
+            for name, kind_ in planned.items()
+        }
+
+
+def choices(kind: str, path: str) -> list[str] | None:
+    """The values the canonical field at ``path`` can take as text, None if it is free."""
+    owner, attribute = target_kind(kind, path)
+    info = entity_type(owner).model_fields.get(attribute)
+    if info is None:
+        return None
+    annotation: Any = info.annotation
+    while get_origin(annotation) in (Union, set, list, frozenset) or _is_optional(annotation):
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+    if get_origin(annotation) is Literal:
+        return [str(arg) for arg in get_args(annotation)]
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return [str(member.value) for member in annotation]
+    return ["true", "false"] if annotation is bool else None
+
+
+def _is_optional(annotation: Any) -> bool:
+    return type(None) in get_args(annotation)
+
+
+def problems(data: Mapping[str, Any]) -> Found:
+    """Problems of every rule in ``data`` (the parsed TOML).
+
+    A rule that validates gets every check; one that does not still gets its valid fields
+    checked, so one mistake does not hide the next.
+    """
+    raw_targets = data.get("targets")
+    raw_targets = raw_targets if isinstance(raw_targets, dict) else {}
+    targets = {name: _valid(TargetSpec, raw) for name, raw in raw_targets.items()}
+    raw_rules = data.get("rules")
+    found: Found = []
+    first_index: dict[str, int] = {}
+    for index, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
+        rule = _valid(Rule, raw)
+        if rule is None:
+            relative = _fields_of_broken_rule(raw)
+        else:
+            if rule.name in first_index:
+                first = first_index[rule.name]
+                message = f"duplicate rule name {rule.name!r} (first used by rules[{first}])"
+                found.append((("rules", index, "name"), message))
+            first_index.setdefault(rule.name, index)
+            relative = RuleCheck(rule, targets).run()
+        found += [(("rules", index, *loc), message) for loc, message in relative]
+    return found
+
+
+def _valid(model: type[M], raw: Any) -> M | None:
+    try:
+        return model.model_validate(raw)
+    except ValidationError:
+        return None
+
+
+def _fields_of_broken_rule(raw: Any) -> Found:
+    if not isinstance(raw, dict) or raw.get("entity") not in get_args(EntityKind):
+        return []
+    kinds = [kind for kind, table in _TABLES.items() if table in raw]
+    check = FieldCheck(raw["entity"], kinds[0] if len(kinds) == 1 else None)
+    fields = raw.get("fields")
+    for index, item in enumerate(fields if isinstance(fields, list) else []):
+        if (spec := _valid(FieldSpec, item)) is not None:
+            check.field(("fields", index), spec)
+    return check.found
+
+
+class FieldCheck:
+    """Checks of single fields against the entity and the platform (locations relative to
+    the rule)."""
+
+    def __init__(self, entity: str, kind: str | None) -> None:
+        self.entity = entity
+        self.remote = remote_fields(kind) if kind else None
+        self.kind = kind or "the platform"
+        self.found: Found = []
+
+    def add(self, loc: Loc, message: str) -> None:
+        """Record a problem at ``loc`` (relative to the rule)."""
+        self.found.append((loc, message))
+
+    def value_fits(self, loc: Loc, path: str, value: Any, *, key: bool = False) -> None:
+        """``value`` (or each of a list) is one the field at ``path`` can take.
+
+        A ``values`` table's keys are always text, so there booleans read "true"/"false".
+        """
+        allowed = choices(self.entity, path)
+        if allowed is None:
+            return
+        typed_bool = allowed == ["true", "false"] and not key
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, bool) if typed_bool else str(item) in allowed:
+                continue
+            expected = "true or false (no quotes)" if typed_bool else ", ".join(map(repr, allowed))
+            self.add(loc, f"{item!r} is not a value of {path}; expected {expected}")
+
+    def field(self, loc: Loc, spec: FieldSpec) -> None:
+        """Remote name, canonical path, lookup, value map and template of one field."""
+        remote = self.remote.get(spec.remote) if self.remote is not None else None
+        if self.remote is not None and remote is None:
+            valid = ", ".join(sorted(self.remote))
+            self.add((*loc, "remote"), f"{self.kind} has no field {spec.remote!r}; valid: {valid}")
+        elif remote is not None and not remote.writable and spec.direction != "in":
+            message = f'{spec.remote} is read-only on {self.kind}; set direction = "in"'
+            self.add((*loc, "direction"), message)
+        if spec.template is not None:
+            for problem in check_template(self.entity, spec.template):
+                self.add((*loc, "template"), problem)
+        if spec.canonical is not None:
+            self.canonical(loc, spec, spec.canonical)
+
+    def canonical(self, loc: Loc, spec: FieldSpec, path: str) -> None:
+        """The canonical path resolves; its lookup and value map fit it."""
+        problem = check_path(self.entity, path)
+        if problem:
+            self.add((*loc, "canonical"), problem)
+            return
+        owner, attribute = target_kind(self.entity, path)
+        if spec.direction != "out" and attribute in COMPUTED.get(owner, ()):
+            message = f'{path} is computed and cannot be written; set direction = "out"'
+            self.add((*loc, "direction"), message)
+        if spec.lookup is not None:
+            self.lookup((*loc, "lookup"), path, spec.lookup)
+        for key in spec.values or {}:
+            self.value_fits((*loc, "values", key), path, key, key=True)
+
+    def lookup(self, loc: Loc, path: str, attribute: str) -> None:
+        """``attribute`` exists on the entity that ``path`` refers to."""
+        ref = referenced_kind(self.entity, path)
+        if ref is None:
+            self.add(loc, f"{path} is a value, not a reference; `lookup` needs a reference")
+        elif "." in attribute:
+            self.add(loc, f"give one attribute of {ref}, not a path ({attribute!r})")
+        elif problem := check_path(ref, attribute):
+            self.add(loc, problem)
+
+
+class RuleCheck(FieldCheck):
+    """All semantic checks of one valid rule (locations relative to the rule)."""
+
+    def __init__(self, rule: Rule, targets: Mapping[str, Any]) -> None:
+        super().__init__(rule.entity, rule.collection_kind)
+        self.rule = rule
+        self.kind = rule.collection_kind
+        self.targets = targets
+
+    def run(self) -> Found:
+        """All problems of the rule."""
+        self.target()
+        self.filters()
+        for index, spec in enumerate(self.rule.fields):
+            self.field(("fields", index), spec)
+        self.board()
+        self.adoption()
+        self.creation()
+        return self.found
+
+    def target(self) -> None:
+        """The target exists and serves the kind of collection the rule describes."""
+        name = self.rule.target
+        if name not in self.targets:
+            known = ", ".join(sorted(self.targets)) or "none"
+            self.add(("target",), f"unknown target {name!r}; known targets: {known}")
+            return
+        spec = self.targets[name]
+        if isinstance(spec, TargetSpec) and spec.kind not in ("memory", self.kind):
+            table = _TABLES[self.kind]
+            self.add(
+                (table,),
+                f"target {name!r} is a {spec.kind} target, but this rule has a [rules.{table}] "
+                f"table; use [rules.{_TABLES[spec.kind]}] or a {self.kind} target",
+            )
+
+    def filters(self) -> None:
+        """Filter keys are paths of the entity (or ``cohort``), values fit their field."""
+        for path, wanted in self.rule.filter.items():
+            if path == "cohort":
+                if not isinstance(wanted, str | list):
+                    self.add(("filter", path), "expected a cohort uid or a list of them")
+                continue
+            problem = check_path(self.entity, path)
+            if problem:
+                self.add(("filter", path), problem)
+            else:
+                self.value_fits(("filter", path), path, wanted)
+
+    def board(self) -> None:
+        """Stack and label values exist on the Deck board."""
+        deck = self.rule.deck
+        if deck is None:
+            return
+        for index, spec in enumerate(self.rule.fields):
+            on_board = {"stack": deck.stacks, "labels": deck.labels}.get(spec.remote)
+            if on_board is None:
+                continue
+            what = spec.remote.rstrip("s")
+            if spec.remote == "stack" and spec.values is None and spec.canonical is not None:
+                message = "map each canonical value to one of the board's stacks with `values`"
+                self.add(("fields", index), message)
+            for key, value in (spec.values or {}).items():
+                if value not in on_board:
+                    message = (
+                        f"{what} {value!r} is not on the board; {what}s: {', '.join(on_board)}"
+                    )
+                    self.add(("fields", index, "values", key), message)
+        stack = self.rule.create_when.get("stack")
+        if stack is not None and stack not in deck.stacks:
+            message = f"stack {stack!r} is not on the board; stacks: {', '.join(deck.stacks)}"
+            self.add(("create_when", "stack"), message)
+
+    def adoption(self) -> None:
+        """``key`` names a mapped field; list rules hold people and name their key."""
+        mapped = [spec.remote for spec in self.rule.fields]
+        if self.rule.key is not None and self.rule.key not in mapped:
+            message = f"key {self.rule.key!r} is not a remote field of this rule; mapped: "
+            self.add(("key",), message + ", ".join(mapped))
+        if self.rule.mailing_list is not None:
+            if self.entity != "person":
+                self.add(("entity",), 'a mailing list holds people: set entity = "person"')
+            elif self.rule.key is None:
+                self.add(("key",), 'list members carry no marker; set key = "email"')
+        if self.rule.on_remote_delete == "opt_out" and self.entity != "person":
+            message = 'opt_out is for people leaving a list (entity = "person"); use '
+            self.add(("on_remote_delete",), message + "tombstone, restore or unlink")
+
+    def creation(self) -> None:
+        """``create_from_remote`` gives every required field a value; its helpers need it."""
+        rule = self.rule
+        if not rule.create_from_remote:
+            for key in ("create_when", "defaults"):
+                if getattr(rule, key):
+                    self.add((key,), "has no effect without create_from_remote = true")
+            return
+        incoming = {s.remote for s in rule.fields if s.direction != "out"}
+        for key in rule.create_when:
+            if key not in incoming:
+                message = f"{key!r} is not a remote field this rule reads (direction in/both)"
+                self.add(("create_when", key), message)
+        model = entity_type(self.entity).model_fields
+        for key, value in rule.defaults.items():
+            if key not in model or key in ("uid", "updated_at"):
+                valid = ", ".join(sorted(set(model) - {"uid", "updated_at"}))
+                self.add(("defaults", key), f"{self.entity} has no field {key!r}; valid: {valid}")
+            else:
+                self.value_fits(("defaults", key), key, value)
+        given = {s.canonical for s in rule.fields if s.direction != "out"} | set(rule.defaults)
+        needed = [n for n, f in model.items() if f.is_required() and n != "uid" and n not in given]
+        if needed:
+            self.add(
+                ("create_from_remote",),
+                f"a {self.entity} created from a remote record needs {', '.join(needed)}; "
+                'map it with direction = "in" or "both", or set it in [rules.defaults]',
+            )

@@ -1,0 +1,332 @@
+"""Loading mapping files: TOML in, a checked :class:`MappingFile` out, or every problem.
+
+Each problem reads ``FILE:LINE: dotted.field: message``. Three sources feed it: pydantic's
+errors (translated into what is expected), secrets written inline, and the semantic checks
+of :mod:`mappings.checks`. :class:`mappings.lines.LineIndex` turns each location into a line.
+Also here: reading a target's secret from the environment or a command.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from difflib import get_close_matches
+from enum import Enum
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from connector.errors import ConfigError
+from mappings import checks
+from mappings.lines import LineIndex, Loc, dotted
+from mappings.schema import LOADER_CHECKS_REFERENCES, MappingFile, TargetSpec
+
+SECRET_TIMEOUT = 30.0
+SECRET_MESSAGE = (
+    "secrets must not be written in mapping files; "
+    'use secret = { env = "NAME" } or secret = { command = "..." }'
+)
+_SECRET_KEYS = {
+    "password",
+    "passwd",
+    "pass",
+    "token",
+    "app_password",
+    "apppassword",
+    "api_key",
+    "apikey",
+    "api_token",
+    "access_token",
+    "client_secret",
+    "secret_key",
+    "secret",
+}
+_URL_PASSWORD = re.compile(r"^[a-z]+://[^/@\s]*:[^/@\s]*@")
+_PREFIX = re.compile(r"^([a-z_]+(?:\[\d+\])*(?:\.[a-z_]+(?:\[\d+\])*)*): (.+)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a mapping file, printed as ``FILE:LINE: field: message``."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.line == 0:  # the file as a whole: no line to name
+            return f"{self.file}: {self.message}"
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+def _read(path: Path) -> tuple[str | None, Problem | None]:
+    try:
+        return path.read_text(encoding="utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        return None, Problem(str(path), line, "(file)", "not UTF-8 text; save it as UTF-8")
+    except OSError as exc:
+        return None, Problem(str(path), 0, "(file)", f"cannot read: {exc.strerror or exc}")
+
+
+def _syntax_problem(file: str, text: str, exc: tomllib.TOMLDecodeError) -> Problem:
+    message = str(exc)
+    found = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    if found is None:
+        reason = message.replace("(at end of document)", "at the end of the file").strip()
+        line = max(1, len(text.splitlines()))
+        return Problem(file, line, "(syntax)", f"invalid TOML: {reason}")
+    line, column = int(found.group(1)), int(found.group(2))
+    source = text.splitlines()[line - 1].strip() if line <= len(text.splitlines()) else ""
+    reason = message[: found.start()].strip()
+    return Problem(file, line, "(syntax)", f"invalid TOML: {reason} at column {column}: {source}")
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType) and type(None) in get_args(annotation):
+            rest = [arg for arg in get_args(annotation) if arg is not type(None)]
+            annotation = rest[0] if len(rest) == 1 else Union[tuple(rest)]  # noqa: UP007
+        else:
+            return annotation
+
+
+def _schema_at(loc: Loc) -> Any:
+    """The annotation of the schema field at ``loc`` (None where the schema has none)."""
+    node: Any = MappingFile
+    for part in loc:
+        node = _unwrap(node)
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            by_key = {info.alias or name: info for name, info in node.model_fields.items()}
+            if part not in by_key:
+                return None
+            node = by_key[str(part)].annotation
+        elif get_origin(node) in (list, dict):
+            node = get_args(node)[-1]
+        else:
+            return None
+    return _unwrap(node)
+
+
+def _describe(annotation: Any) -> str:
+    """What a value of ``annotation`` looks like in TOML."""
+    annotation = _unwrap(annotation)
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Literal:
+        return "one of " + ", ".join(f'"{arg}"' for arg in args)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return "one of " + ", ".join(f'"{member.value}"' for member in annotation)
+    if origin in (Union, UnionType):
+        kinds = [_describe(arg) for arg in args]
+        return ", ".join(kinds[:-1]) + " or " + kinds[-1]
+    if origin is list:
+        inner = _unwrap(args[0])
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return "an array of tables"
+        return f"a list of {_describe(inner)}"
+    if origin is dict or (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return "a table"
+    names = {bool: "true or false (no quotes)", int: "a whole number", str: "text in quotes"}
+    return names.get(annotation, "a value")
+
+
+def _data_loc(loc: tuple[int | str, ...], data: Any, missing: bool) -> Loc:
+    """``loc`` without pydantic's union tags (``'str'``, ``'list[str]'``): keys of the data."""
+    found: list[str | int] = []
+    node = data
+    for position, part in enumerate(loc):
+        last = position == len(loc) - 1
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if (isinstance(node, dict) and part in node) or in_list:
+            node = node[part]
+        elif not (part == "[key]" or (missing and last)):
+            continue
+        found.append(part)
+    return tuple(found)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _explain(loc: Loc, items: list[ErrorDetails]) -> tuple[Loc, str]:
+    """One readable message for the pydantic errors at ``loc``."""
+    first = items[0]
+    kind, message = first["type"], first["msg"].removeprefix("Value error, ")
+    if loc and loc[-1] == "[key]":
+        return loc[:-1], f"invalid key: {message}"
+    expected = _describe(_schema_at(loc))
+    if expected == "an array of tables":
+        expected += f" [[{'.'.join(p for p in loc if isinstance(p, str))}]]"
+    if kind == "missing":
+        return loc, f"required key is missing; expected {expected}"
+    if kind == "extra_forbidden":
+        return loc, _unknown_key(loc)
+    if kind == "value_error" and (prefix := _PREFIX.match(message)):
+        return loc + _parse_loc(prefix.group(1)), prefix.group(2)
+    if len(items) > 1 or kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum"):
+        return loc, f"expected {expected}, got {_short(first['input'])}"
+    return loc, message
+
+
+def _unknown_key(loc: Loc) -> str:
+    model = _schema_at(loc[:-1])
+    keys = [info.alias or name for name, info in model.model_fields.items()] if model else []
+    guess = get_close_matches(str(loc[-1]), keys, n=1)
+    hint = f"did you mean {guess[0]!r}? " if guess else ""
+    return f"unknown key {loc[-1]!r}; {hint}valid keys here: {', '.join(keys)}"
+
+
+def _parse_loc(text: str) -> Loc:
+    loc: list[str | int] = []
+    for name, index in re.findall(r"([a-z_]+)|\[(\d+)\]", text):
+        loc.append(name or int(index))
+    return tuple(loc)
+
+
+def _validation_problems(data: dict[str, Any], error: ValidationError) -> list[tuple[Loc, str]]:
+    grouped: dict[Loc, list[ErrorDetails]] = {}
+    for item in error.errors():
+        loc = _data_loc(item["loc"], data, item["type"] == "missing")
+        grouped.setdefault(loc, []).append(item)
+    return [_explain(loc, items) for loc, items in grouped.items()]
+
+
+def _inline_secrets(node: Any, loc: Loc = ()) -> list[Loc]:
+    """Locations of values that look like a password written into the file."""
+    found: list[Loc] = []
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        here = (*loc, key)
+        if isinstance(value, dict | list):
+            found += _inline_secrets(value, here)
+            if key == "secret" and isinstance(value, dict):
+                extra = (k for k, v in value.items() if k not in ("env", "command"))
+                found += [(*here, k) for k in extra if isinstance(value[k], str)]
+        elif _looks_secret(key, value):
+            found.append(here)
+    return sorted(set(found), key=str)
+
+
+def _looks_secret(key: str | int, value: Any) -> bool:
+    if key == "url":
+        return isinstance(value, str) and _URL_PASSWORD.match(value) is not None
+    name = str(key).lower()
+    return name in _SECRET_KEYS or name.endswith(("password", "_token", "_secret"))
+
+
+def _problems(data: dict[str, Any]) -> tuple[MappingFile | None, list[tuple[Loc, str]]]:
+    """The validated mapping (if pydantic accepts it) and every problem found in ``data``."""
+    secrets = _inline_secrets(data)
+    found = [(loc, SECRET_MESSAGE) for loc in secrets]
+    mapping = None
+    try:
+        mapping = MappingFile.model_validate(data, context=LOADER_CHECKS_REFERENCES)
+    except ValidationError as exc:
+        for loc, message in _validation_problems(data, exc):
+            if not any(loc[: len(secret)] == secret for secret in secrets):
+                found.append((loc, message))
+    found += checks.problems(data)
+    return mapping, list(dict.fromkeys(found))
+
+
+def inspect_mapping(path: str | Path) -> tuple[MappingFile | None, list[Problem]]:
+    """The mapping in ``path`` (None if it has problems) and every problem found."""
+    path = Path(path)
+    file = str(path)
+    text, problem = _read(path)
+    if text is None:
+        return None, [problem] if problem else []
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return None, [_syntax_problem(file, text, exc)]
+    index = LineIndex(text)
+    mapping, found = _problems(data)
+    problems = [Problem(file, _line(index, loc, msg), dotted(loc), msg) for loc, msg in found]
+    problems.sort(key=lambda p: p.line)
+    return (None, problems) if problems else (mapping, [])
+
+
+def _line(index: LineIndex, loc: Loc, message: str) -> int:
+    line = index.line(loc)
+    placeholder = re.match(r"(\{[^{}:]*)[:}]", message)
+    if loc and loc[-1] == "template" and placeholder:
+        return index.find(line, placeholder.group(1))
+    return line
+
+
+def check_mapping(path: str | Path) -> list[str]:
+    """Every problem of the mapping file at ``path`` as ``FILE:LINE: field: message``."""
+    return [str(problem) for problem in inspect_mapping(path)[1]]
+
+
+def load_mapping(path: str | Path) -> MappingFile:
+    """The checked mapping at ``path``; raises :class:`ConfigError` listing all problems."""
+    mapping, problems = inspect_mapping(path)
+    if mapping is None:
+        count = len(problems)
+        raise ConfigError(
+            f"{path}: {count} problem{'s' if count != 1 else ''} in the mapping file",
+            problems=[str(problem) for problem in problems],
+        )
+    return mapping
+
+
+def resolve_secret(target: TargetSpec) -> str:
+    """The password of ``target``: its environment variable's value or its command's output.
+
+    The command runs without a shell and at most 30 s. Error messages name the variable or
+    the program and its exit code, never what it printed.
+    """
+    if target.secret is None:
+        return ""
+    if target.secret.env is not None:
+        value = os.environ.get(target.secret.env, "")
+        if not value:
+            raise ConfigError(
+                f"the secret for {target.url} comes from the environment variable "
+                f"{target.secret.env}, which is not set"
+            )
+        return value
+    assert target.secret.command is not None
+    return _run_secret_command(target.secret.command, target.url)
+
+
+def _run_secret_command(command: str, url: str) -> str:
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise ConfigError(f"the secret command for {url} cannot be split: {exc}") from None
+    program = argv[0] if argv else "(empty)"
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=SECRET_TIMEOUT, check=False
+        )
+    except (OSError, IndexError) as exc:
+        reason = getattr(exc, "strerror", None) or "cannot be started"
+        raise ConfigError(f"the secret command {program!r} for {url}: {reason}") from None
+    except subprocess.TimeoutExpired:
+        raise ConfigError(
+            f"the secret command {program!r} for {url} did not finish within {SECRET_TIMEOUT:.0f} s"
+        ) from None
+    if done.returncode != 0:
+        raise ConfigError(
+            f"the secret command {program!r} for {url} failed with exit code {done.returncode}"
+        )
+    secret = done.stdout.strip()
+    if not secret:
+        raise ConfigError(f"the secret command {program!r} for {url} printed nothing")
+    return secret

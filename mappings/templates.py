@@ -1,0 +1,76 @@
+"""Templates for out-only text: ``{applicant.name}``, ``{start:%d.%m.%Y %H:%M}``.
+
+Placeholders are dotted paths into the entity (see :mod:`mappings.paths`) with an optional
+``strftime`` format after a colon; ``{{`` and ``}}`` stand for braces. Dates are written the
+German way unless a format says otherwise. Every placeholder is checked when the mapping is
+loaded, so a typo is a load error, not a surprise during a sync.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from mappings.paths import Lookup, check_path, read
+from sync.model import BERLIN, Entity
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}:]*)(?::([^{}]*))?\}|[{}]")
+
+
+def placeholders(template: str) -> list[tuple[str, str | None]]:
+    """(path, format) of each placeholder; raises ValueError on a stray brace."""
+    found = []
+    for match in _PLACEHOLDER.finditer(template):
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            continue
+        if token in ("{", "}"):
+            raise ValueError(
+                f"stray {token!r} at character {match.start() + 1}; write {token * 2} for a brace"
+            )
+        found.append((match.group(1).strip(), match.group(2)))
+    return found
+
+
+def check_template(kind: str, template: str) -> list[str]:
+    """Problems with ``template`` for entities of ``kind`` (empty when it is fine)."""
+    try:
+        found = placeholders(template)
+    except ValueError as exc:
+        return [str(exc)]
+    problems = []
+    for path, _fmt in found:
+        problem = check_path(kind, path) if path else "empty placeholder {}"
+        if problem:
+            problems.append(f"{{{path}}}: {problem}")
+    return problems
+
+
+def _format(value: Any, fmt: str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(BERLIN).strftime(fmt or "%d.%m.%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime(fmt or "%d.%m.%Y")
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, set | list | tuple | frozenset):
+        return ", ".join(sorted(_format(item, None) for item in value))
+    return format(value, fmt) if fmt else str(value)
+
+
+def render_template(template: str, entity: Entity, lookup: Lookup, *, tandems: bool) -> str:
+    """The text of ``template`` for ``entity``; empty strings where a value is missing."""
+
+    def replace(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            return token[0]
+        return _format(
+            read(entity, match.group(1).strip(), lookup, tandems=tandems), match.group(2)
+        )
+
+    return _PLACEHOLDER.sub(replace, template).strip()

@@ -1,0 +1,256 @@
+"""Step 4 of a pass: carry out planned items, one committed transaction per item.
+
+Every remote write is journalled before it is sent and the journal entry is closed in the same
+transaction that saves the link, the base and any canonical change. A crash between the write
+and that commit leaves the entry behind; the next pass finds the record by its marker and
+adopts it (no duplicate), and the three-way merge sees that both sides already agree (no lost
+edit).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from connector.base import Collection, RemoteRecord, Target, content_hash
+from connector.errors import NotFound, PreconditionFailed, RecordRejected
+from mappings.paths import holder
+from sync.catalog import Catalog
+from sync.model import Entity, Person, describe_validation_error, entity_type
+from sync.plan import DETACHED, Item, RuleView
+from sync.store import Link, Store
+
+
+def new_uid(kind: str) -> str:
+    """A fresh uid for an entity created from a platform record: random, no personal data."""
+    return f"{kind}-{secrets.token_hex(5)}"
+
+
+#: Called with each entity written from a remote change; returns follow-up entities to store
+#: (e.g. an applicant who becomes a mentee when the application is selected).
+Consequences = Callable[[Entity, Catalog], list[Entity]]
+
+
+@dataclass
+class Tally:
+    """What applying one rule did."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, action: str) -> None:
+        """Count one applied item."""
+        self.counts[action] = self.counts.get(action, 0) + 1
+
+
+class Applier:
+    """Applies one rule's items against its target and the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        view: RuleView,
+        target: Target,
+        collection: Collection,
+        consequences: Consequences | None = None,
+    ) -> None:
+        self.store, self.catalog, self.view = store, catalog, view
+        self.target, self.collection = target, collection
+        self.consequences = consequences
+        self.tally = Tally()
+
+    def apply(self, item: Item) -> None:
+        """Carry out one item; record-level failures become problems, others propagate."""
+        try:
+            getattr(self, f"_{item.action}")(item)
+        except (RecordRejected, NotFound) as exc:
+            self.tally.problems.append(f"{self._where(item)}: {exc}")
+            return
+        self.tally.problems.extend(f"{self._where(item)}: {p}" for p in item.problems)
+        if item.writes:
+            self.tally.add(item.action)
+        for _ in item.conflicts:
+            self.tally.add("conflict")
+
+    def _where(self, item: Item) -> str:
+        return f"{self.view.key}: {item.uid or item.remote_id}"
+
+    # -- actions ------------------------------------------------------------------------
+
+    def _create(self, item: Item) -> None:
+        assert item.uid is not None
+        if item.heal:
+            found = self.target.find_marker(self.collection, item.uid)
+            if found is not None:
+                self._commit(item, found, heal=True)
+                return
+        entry = self.store.journal_begin(
+            self.view.key, item.uid, "create", None, {"base": item.base}
+        )
+        record = self.target.create(self.collection, item.uid, item.remote)
+        self._commit(item, record, journal=entry)
+
+    def _restore(self, item: Item) -> None:
+        assert item.uid is not None
+        self.store.drop_link(self.view.key, item.uid)
+        item.heal = False
+        self._create(item)
+
+    def _update(self, item: Item) -> None:
+        assert item.uid is not None and item.remote_id is not None
+        if not item.remote:
+            self._commit(item, RemoteRecord(item.remote_id, item.seen, item.etag, item.uid))
+            return
+        entry = self.store.journal_begin(
+            self.view.key, item.uid, "update", item.remote_id, {"base": item.base}
+        )
+        try:
+            record = self.target.update(self.collection, item.remote_id, item.remote, item.etag)
+        except PreconditionFailed:
+            self._changed_meanwhile(item, entry)
+            return
+        self._commit(item, record, journal=entry)
+
+    _adopt = _update
+
+    def _changed_meanwhile(self, item: Item, entry: int) -> None:
+        """Someone edited the record while we planned: keep the old base, see it fresh."""
+        assert item.uid is not None and item.remote_id is not None
+        fresh = self.target.get(self.collection, item.remote_id)
+        links = self.store.links(self.view.key)
+        old = links.get(item.uid)
+        with self.store.transaction():
+            if old is not None:
+                old.seen, old.remote_etag = dict(fresh.fields), fresh.etag
+                self.store.save_link(old)
+            self.store.journal_end(entry)
+        self.tally.problems.append(
+            f"{self._where(item)}: changed on {self.view.target} meanwhile; merged next pass"
+        )
+        item.remote, item.canonical, item.conflicts, item.closes = {}, {}, [], []
+
+    def _delete(self, item: Item) -> None:
+        assert item.remote_id is not None and item.uid is not None
+        entry = self.store.journal_begin(self.view.key, item.uid, "delete", item.remote_id, {})
+        try:
+            self.target.delete(self.collection, item.remote_id, item.etag)
+        except PreconditionFailed:
+            self.target.delete(self.collection, item.remote_id, None)
+        with self.store.transaction():
+            self._drop_link_of(item)
+            self.store.journal_end(entry)
+
+    def _drop_link_of(self, item: Item) -> None:
+        links = self.store.links(self.view.key)
+        link = links.get(item.uid or "")
+        if link is not None and link.remote_id == item.remote_id:
+            self.store.drop_link(self.view.key, link.uid)
+
+    def _unlink(self, item: Item) -> None:
+        assert item.uid is not None
+        self.store.drop_link(self.view.key, item.uid)
+
+    def _detach(self, item: Item) -> None:
+        assert item.uid is not None
+        link = Link(
+            self.view.key, item.uid, self.view.target, DETACHED + item.uid, None, {}, {}, ""
+        )
+        self.store.save_link(link)
+
+    def _tombstone(self, item: Item) -> None:
+        assert item.uid is not None
+        with self.store.transaction():
+            self.store.tombstone(item.uid)
+            self.store.drop_link(self.view.key, item.uid)
+        self.catalog.remove(item.uid)
+
+    def _opt_out(self, item: Item) -> None:
+        assert item.uid is not None
+        person = self.catalog.get(item.uid)
+        with self.store.transaction():
+            if isinstance(person, Person):
+                updated = person.touched(opt_outs=person.opt_outs | {self.collection.name})
+                self._put(updated)
+            self.store.drop_link(self.view.key, item.uid)
+
+    def _import(self, item: Item) -> None:
+        assert item.remote_id is not None
+        kind = self.view.rule.entity
+        uid = new_uid(kind)
+        try:
+            entity = entity_type(kind).model_validate({"uid": uid, **item.canonical})
+        except ValidationError as exc:
+            details = "; ".join(f"{f}: {m}" for f, m in describe_validation_error(exc))
+            raise RecordRejected(f"cannot become a {kind}: {details}") from None
+        item.uid, item.canonical = uid, {}
+        with self.store.transaction():
+            self._put(entity)
+            self._save_link(item, RemoteRecord(item.remote_id, item.seen, item.etag, None))
+
+    # -- committing ---------------------------------------------------------------------
+
+    def _commit(
+        self, item: Item, record: RemoteRecord, *, journal: int | None = None, heal: bool = False
+    ) -> None:
+        """Save canonical changes, conflicts and the link for one item, in one transaction."""
+        assert item.uid is not None
+        with self.store.transaction():
+            self._write_canonical(item)
+            for key, base, canonical, remote in item.conflicts:
+                self.store.add_conflict(self.view.key, item.uid, key, base, canonical, remote)
+            for conflict_id in item.closes:
+                self.store.close_conflict(conflict_id)
+            if heal:
+                for entry in self.store.journal(self.view.key):
+                    if entry.uid == item.uid:
+                        self.store.journal_end(entry.id)
+            self._save_link(item, record)
+            if journal is not None:
+                self.store.journal_end(journal)
+
+    def _save_link(self, item: Item, record: RemoteRecord) -> None:
+        assert item.uid is not None
+        seen: dict[str, Any] = dict(item.seen)
+        seen.update(record.fields)
+        link = Link(
+            self.view.key,
+            item.uid,
+            self.view.target,
+            record.remote_id,
+            record.etag,
+            item.base,
+            seen,
+            content_hash(seen),
+        )
+        self.store.save_link(link)
+
+    def _write_canonical(self, item: Item) -> None:
+        entity = self.catalog.get(item.uid or "")
+        if entity is None or not item.canonical:
+            return
+        for path, value in item.canonical.items():
+            owner = holder(entity, path, self.catalog)
+            if owner is None:
+                continue
+            attribute = path.rsplit(".", 1)[-1]
+            try:
+                updated = owner.touched(**{attribute: value})
+            except ValidationError as exc:
+                details = "; ".join(f"{f}: {m}" for f, m in describe_validation_error(exc))
+                item.problems.append(f"{path} = {value!r} refused: {details}")
+                continue
+            self._put(updated)
+            entity = self.catalog.get(entity.uid) or entity
+
+    def _put(self, entity: Entity) -> None:
+        self.store.put(entity)
+        self.catalog.put(entity)
+        if self.consequences is not None:
+            for follow_up in self.consequences(entity, self.catalog):
+                self.store.put(follow_up)
+                self.catalog.put(follow_up)

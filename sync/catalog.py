@@ -1,0 +1,46 @@
+"""The canonical entities of one pass, indexed in memory (the mapping code's Lookup)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sync.model import Entity
+from sync.store import Store
+
+
+class Catalog:
+    """Live entities by uid and by kind; kept current as the pass writes."""
+
+    def __init__(self, entities: list[Entity]) -> None:
+        self._by_uid: dict[str, Entity] = {}
+        self._by_kind: dict[str, dict[str, Entity]] = defaultdict(dict)
+        for entity in entities:
+            self.put(entity)
+
+    @classmethod
+    def load(cls, store: Store) -> Catalog:
+        """Every live entity of the store."""
+        return cls(store.entities())
+
+    def get(self, uid: str) -> Entity | None:
+        """The live entity with ``uid``."""
+        return self._by_uid.get(uid)
+
+    def all(self, kind: str) -> list[Entity]:
+        """All live entities of ``kind``, ordered by uid."""
+        return sorted(self._by_kind[kind].values(), key=lambda e: e.uid)
+
+    def entities(self, kind: str) -> list[Entity]:
+        """Same as :meth:`all` (the name :mod:`sync.integrity` reads by)."""
+        return self.all(kind)
+
+    def put(self, entity: Entity) -> None:
+        """Add or replace an entity."""
+        self._by_uid[entity.uid] = entity
+        self._by_kind[entity.kind][entity.uid] = entity
+
+    def remove(self, uid: str) -> None:
+        """Drop an entity (tombstoned)."""
+        entity = self._by_uid.pop(uid, None)
+        if entity is not None:
+            self._by_kind[entity.kind].pop(uid, None)

@@ -1,0 +1,127 @@
+"""The tool's own configuration file, ``connector.toml``.
+
+::
+
+    store = "cohort.db"              # relative to this file
+    mappings = ["mapping.toml"]      # relative to this file
+
+    [sync]
+    interval = 300                   # seconds between passes of `connector sync --watch`
+    max_delete_share = 0.2           # guard: stop a collection losing more than this share...
+    min_delete_count = 5             # ...of its linked records, and at least this many
+
+Every key is optional. Where the file is: ``--config PATH`` (env ``CONNECTOR_CONFIG``), else
+``./connector.toml`` if present, else none (defaults). ``--store PATH`` (env
+``CONNECTOR_STORE``) overrides the store; without any, the store is ``./cohort.db``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from connector.errors import ConfigError
+from sync.model import describe_validation_error
+
+CONFIG_NAME = "connector.toml"
+DEFAULT_STORE = "cohort.db"
+
+
+class SyncSettings(BaseModel):
+    """The ``[sync]`` table: the daemon's pace and its deletion guard."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    interval: int = Field(default=300, ge=1, description="seconds between passes")
+    max_delete_share: float = Field(default=0.2, ge=0, le=1)
+    min_delete_count: int = Field(default=5, ge=0)
+
+
+class _File(BaseModel):
+    """What a ``connector.toml`` may contain (paths as written, not yet resolved)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    store: str = DEFAULT_STORE
+    mappings: list[str] = Field(default_factory=list)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+
+
+class Config(BaseModel):
+    """The resolved configuration: absolute-or-cwd-relative paths and sync settings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path | None = Field(default=None, description="the config file, if one was read")
+    store: Path = Path(DEFAULT_STORE)
+    mappings: list[Path] = Field(default_factory=list)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+
+
+def _parse(path: Path) -> _File:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return _File.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{path}: {key}: {msg}" for key, msg in describe_validation_error(exc)]
+        raise ConfigError(f"{path}: invalid configuration", problems) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read ``path``; store and mapping paths are taken relative to its folder."""
+    path = Path(path)
+    raw = _parse(path)
+    here = path.parent
+    return Config(
+        path=path,
+        store=here / raw.store,
+        mappings=[here / m for m in raw.mappings],
+        sync=raw.sync,
+    )
+
+
+def resolve_config(
+    config: str | Path | None = None, store: str | Path | None = None, cwd: Path | None = None
+) -> Config:
+    """The configuration the CLI runs with (options and env already merged by the caller).
+
+    ``config`` is an explicit config file (must exist); otherwise ``connector.toml`` in
+    ``cwd`` is read if present. ``store`` overrides the file's store.
+    """
+    cwd = cwd or Path.cwd()
+    if config:
+        resolved = load_config(config)
+    elif (cwd / CONFIG_NAME).is_file():
+        resolved = load_config(cwd / CONFIG_NAME)
+    else:
+        resolved = Config(store=cwd / DEFAULT_STORE)
+    if store:
+        resolved = resolved.model_copy(update={"store": Path(store)})
+    return resolved
+
+
+def render_config(mappings: list[str]) -> str:
+    """The text of a fresh ``connector.toml`` (what ``connector init`` writes)."""
+    listed = ", ".join(f'"{m}"' for m in mappings)
+    settings = SyncSettings()
+    return (
+        "# cohort-connector configuration; paths are relative to this file.\n"
+        f'store = "{DEFAULT_STORE}"\n'
+        f"mappings = [{listed}]\n"
+        "\n"
+        "[sync]\n"
+        f"interval = {settings.interval}  # seconds between passes of `connector sync --watch`\n"
+        f"max_delete_share = {settings.max_delete_share}  # guard: stop a collection losing more "
+        "than this share\n"
+        f"min_delete_count = {settings.min_delete_count}  # ...and at least this many linked "
+        "records in one pass\n"
+    )

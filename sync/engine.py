@@ -1,0 +1,305 @@
+"""One sync pass: pull → plan → guard → apply, rule by rule.
+
+:class:`Engine` is the entry point for ``connector plan`` (``plan()``, writes nothing) and
+``connector sync`` (``sync()``). A target that is down (``RetryLater``) or refuses our
+credentials stops only its own rules; the mass-deletion guard stops only its own collection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from connector.base import Changes, Collection, RemoteRecord, Target, content_hash
+from connector.errors import ConnectorError, CredentialsError, Fatal, NotFound, RetryLater
+from mappings.fields import Codec
+from mappings.filters import matches
+from mappings.schema import MappingFile, Rule, collection_name, options_of
+from sync.apply import Applier, Consequences
+from sync.catalog import Catalog
+from sync.model import Cohort, Entity, Organisation, utcnow
+from sync.plan import DETACHED, Item, RulePlan, RuleView, Snapshot, plan_rule
+from sync.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Options:
+    """How a pass behaves."""
+
+    today: date = field(default_factory=date.today)
+    #: Rule names (or "*") whose mass-deletion guard the operator overrides for this pass.
+    allow_mass_delete: frozenset[str] = frozenset()
+    max_delete_share: float = 0.2
+    min_delete_count: int = 5
+
+
+@dataclass
+class RuleResult:
+    """What one rule's pass found and did."""
+
+    rule: str
+    target: str
+    collection: str
+    plan: RulePlan | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    error: ConnectorError | None = None
+    requests: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able summary."""
+        return {
+            "rule": self.rule,
+            "target": self.target,
+            "collection": self.collection,
+            "counts": self.counts,
+            "problems": self.problems,
+            "requests": self.requests,
+            "error": str(self.error) if self.error else None,
+        }
+
+
+def rule_key(mapping: MappingFile, rule: Rule) -> str:
+    """``cohort:rule`` (or ``programme:rule``): how the store names a rule's links and cursor."""
+    return f"{mapping.cohort or mapping.programme}:{rule.name}"
+
+
+def field_keys(rule: Rule) -> list[str]:
+    """The base key of each of ``rule``'s fields (the remote name, made unique if shared)."""
+    remotes = [f.remote for f in rule.fields]
+    return [
+        f.remote if remotes.count(f.remote) == 1 else f"{f.remote}[{f.canonical or 'text'}]"
+        for f in rule.fields
+    ]
+
+
+class Engine:
+    """Runs passes of one mapping against its targets and the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        mapping: MappingFile,
+        targets: dict[str, Target],
+        options: Options | None = None,
+        consequences: Consequences | None = None,
+    ) -> None:
+        self.store, self.mapping, self.targets = store, mapping, targets
+        self.options = options or Options()
+        self.consequences = consequences
+        #: Checked between items; when it returns True the pass ends after the current item.
+        self.stop_requested: Callable[[], bool] = lambda: False
+        self.views = {rule.name: self.compile(rule) for rule in mapping.rules}
+
+    def key(self, rule: Rule) -> str:
+        """The rule's name in the store, unique across mapping files."""
+        return rule_key(self.mapping, rule)
+
+    def compile(self, rule: Rule) -> RuleView:
+        """The rule with its codecs, typed by the target's fields."""
+        fields = self.targets[rule.target].FIELDS
+        codecs = {
+            key: Codec(
+                spec, rule.entity, fields[spec.remote].type if spec.remote in fields else "text"
+            )
+            for key, spec in zip(field_keys(rule), rule.fields, strict=True)
+        }
+        return RuleView(
+            rule,
+            self.key(rule),
+            rule.target,
+            collection_name(rule),
+            self.mapping.audience_of(rule),
+            codecs,
+            self.mapping.cohort,
+        )
+
+    def collection(self, rule: Rule, catalog: Catalog) -> Collection:
+        """The collection with its options; organisation labels come from the cohort."""
+        options = options_of(rule)
+        if rule.deck is not None and rule.deck.organisation_labels:
+            options["labels"] = [*options.get("labels", []), *self._organisation_labels(catalog)]
+        return Collection(collection_name(rule), options)
+
+    def _organisation_labels(self, catalog: Catalog) -> list[str]:
+        cohort = catalog.get(self.mapping.cohort or "")
+        uids = cohort.organisations if isinstance(cohort, Cohort) else []
+        orgs = [catalog.get(uid) for uid in uids] or catalog.all("organisation")
+        return sorted({o.short_name for o in orgs if isinstance(o, Organisation)})
+
+    # -- passes -------------------------------------------------------------------------
+
+    def plan(self) -> list[RuleResult]:
+        """What a pass would do, per rule. Writes nothing, here or remotely."""
+        return self._pass(write=False)
+
+    def sync(self, progress: Callable[[str, int, int], None] | None = None) -> list[RuleResult]:
+        """Run one pass: every rule, each item committed on its own."""
+        return self._pass(write=True, progress=progress)
+
+    def _pass(
+        self, *, write: bool, progress: Callable[[str, int, int], None] | None = None
+    ) -> list[RuleResult]:
+        started = utcnow()
+        catalog = Catalog.load(self.store)
+        down: dict[str, ConnectorError] = {}
+        results = []
+        for target in self.targets.values():
+            target.reset_stats()
+        for rule in self.mapping.rules:
+            if self.stop_requested():
+                break
+            result = RuleResult(rule.name, rule.target, collection_name(rule))
+            if rule.target in down:
+                result.error = down[rule.target]
+            else:
+                self._run_rule(rule, catalog, result, write=write, progress=progress)
+                if isinstance(result.error, RetryLater | CredentialsError | Fatal):
+                    down[rule.target] = result.error
+            results.append(result)
+        if write:
+            self._record(results, started)
+        return results
+
+    def _run_rule(
+        self,
+        rule: Rule,
+        catalog: Catalog,
+        result: RuleResult,
+        *,
+        write: bool,
+        progress: Callable[[str, int, int], None] | None,
+    ) -> None:
+        target = self.targets[rule.target]
+        before = target.requests
+        try:
+            collection = self.collection(rule, catalog)
+            changes, snapshot = self._pull(rule, target, collection, catalog, write=write)
+            result.plan = plan_rule(self.views[rule.name], snapshot, catalog, self.options.today)
+            self._guard(rule, result.plan)
+            complete = write and self._apply(rule, target, collection, catalog, result, progress)
+            if complete:
+                self.store.save_cursor(
+                    self.key(rule), rule.target, changes.cursor, content_hash(collection.options)
+                )
+        except ConnectorError as exc:
+            result.error = exc
+        finally:
+            result.requests = target.requests - before
+
+    def _pull(
+        self, rule: Rule, target: Target, collection: Collection, catalog: Catalog, *, write: bool
+    ) -> tuple[Changes, Snapshot]:
+        key = self.key(rule)
+        cursor, options_hash = self.store.cursor(key)
+        if cursor is None or options_hash != content_hash(collection.options):
+            changes = self._full_listing(target, collection, write=write)
+        else:
+            changes = target.changes(collection, cursor)
+        links = self.store.links(key)
+        records = {r.remote_id: r for r in changes.records}
+        if not changes.complete:
+            for uid, link in links.items():
+                rid = link.remote_id
+                if (
+                    rid not in records
+                    and rid not in changes.deleted
+                    and not rid.startswith(DETACHED)
+                ):
+                    records[rid] = RemoteRecord(rid, link.seen, link.remote_etag, uid)
+        conflicts = {(c.uid, c.field): c for c in self.store.pending_conflicts(key)}
+        snapshot = Snapshot(
+            links,
+            records,
+            conflicts,
+            self.store.journal(key),
+            self.store.is_deleted,
+            claimed_elsewhere=self._claimed_elsewhere(rule, catalog),
+        )
+        return changes, snapshot
+
+    def _full_listing(self, target: Target, collection: Collection, *, write: bool) -> Changes:
+        if write:
+            target.open(collection)
+            return target.changes(collection, None)
+        try:
+            return target.changes(collection, None)
+        except NotFound:
+            return Changes([], set(), True, None)  # the pass would create the collection
+
+    def _claimed_elsewhere(self, rule: Rule, catalog: Catalog) -> Callable[[Entity], bool]:
+        others = [
+            r
+            for r in self.mapping.rules
+            if r.name != rule.name
+            and r.target == rule.target
+            and collection_name(r) == collection_name(rule)
+        ]
+
+        def claimed(entity: Entity) -> bool:
+            return any(matches(r, entity, catalog, self.mapping.cohort) for r in others)
+
+        return claimed
+
+    def _guard(self, rule: Rule, plan: RulePlan) -> None:
+        from connector.errors import GuardTripped
+
+        allowed = self.options.allow_mass_delete
+        if rule.name in allowed or "*" in allowed or plan.lost < self.options.min_delete_count:
+            return
+        if plan.linked and plan.lost / plan.linked > self.options.max_delete_share:
+            raise GuardTripped(
+                f"{rule.name}: {plan.lost} of {plan.linked} linked records vanished from "
+                f"{rule.target} in one pass ({plan.lost / plan.linked:.0%}, more than "
+                f"{self.options.max_delete_share:.0%}); nothing was changed for this collection",
+            )
+
+    def _apply(
+        self,
+        rule: Rule,
+        target: Target,
+        collection: Collection,
+        catalog: Catalog,
+        result: RuleResult,
+        progress: Callable[[str, int, int], None] | None,
+    ) -> bool:
+        """Apply the rule's items; False if a stop request cut it short."""
+        assert result.plan is not None
+        view = self.views[rule.name]
+        applier = Applier(self.store, catalog, view, target, collection, self.consequences)
+        links = self.store.links(self.key(rule))
+        items = [i for i in result.plan.items if _worth_applying(i, links)]
+        complete = True
+        try:
+            for index, item in enumerate(items, 1):
+                if self.stop_requested():
+                    complete = False
+                    break
+                applier.apply(item)
+                if progress is not None:
+                    progress(rule.name, index, len(items))
+        finally:
+            result.counts, result.problems = applier.tally.counts, applier.tally.problems
+        return complete
+
+    def _record(self, results: list[RuleResult], started: Any) -> None:
+        by_target: dict[str, list[RuleResult]] = {}
+        for result in results:
+            by_target.setdefault(result.target, []).append(result)
+        for target, rule_results in by_target.items():
+            failed = [r for r in rule_results if r.error is not None]
+            outcome = "ok" if not failed else f"failed: {failed[0].error}"
+            summary = {"rules": [r.summary() for r in rule_results]}
+            self.store.record_pass(target, started, outcome, summary)
+
+
+def _worth_applying(item: Item, links: dict[str, Any]) -> bool:
+    if item.writes:
+        return True
+    link = links.get(item.uid or "")
+    return link is None or link.base != item.base or link.remote_etag != item.etag

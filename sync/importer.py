@@ -1,0 +1,271 @@
+"""``connector import KIND FILE``: bring an office's CSV export into the store.
+
+The whole file is checked first — every cell, the model, and the cross-entity rules against
+the store plus the file's own rows. If anything is wrong, nothing is written and every problem
+is reported as ``file:line: column: message``. Otherwise all rows are written in one
+transaction. Rows match existing entities by uid or by natural key (organisations by short
+name, people by e-mail, applications by cohort and applicant, ...), so importing the same file
+again changes nothing. New uids are random and carry no personal data, because they end up in
+markers on boards.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from connector.errors import InputError
+from sync import integrity
+from sync.columns import Column
+from sync.csvread import Row, Table, read_table
+from sync.integrity import Overlay
+from sync.model import (
+    Application,
+    Entity,
+    Event,
+    Organisation,
+    Person,
+    Tandem,
+    Task,
+    describe_validation_error,
+    entity_type,
+    utcnow,
+)
+from sync.rows import CellProblem, Resolver, match_columns, row_values
+from sync.store import Store
+
+#: The KIND argument of `connector import` → entity kind.
+KINDS: dict[str, str] = {
+    "organisations": "organisation",
+    "programmes": "programme",
+    "people": "person",
+    "cohorts": "cohort",
+    "applications": "application",
+    "tandems": "tandem",
+    "events": "event",
+    "tasks": "task",
+}
+_PREFIX = {"organisation": "org", "person": "person", "application": "app"}
+#: Per kind: the field a duplicate is reported on, and how the natural key reads.
+_KEY = {
+    "organisation": ("short_name", "short name"),
+    "person": ("email", "e-mail"),
+    "application": ("applicant", "cohort and applicant"),
+    "tandem": ("mentee", "cohort and mentee"),
+    "event": ("title", "cohort, title and start"),
+    "task": ("title", "cohort and title"),
+}
+#: Where a problem of the whole record (no field) is reported.
+_RECORD_FIELD = {"cohort": "period_end", "event": "end", "tandem": "mentor"}
+
+
+def natural_key(entity: Entity) -> tuple[Hashable, ...]:
+    """What identifies ``entity`` in a file that carries no uids."""
+    match entity:
+        case Organisation():
+            return ("organisation", entity.short_name.casefold())
+        case Person():
+            return ("person", entity.email.casefold())
+        case Application():
+            return ("application", entity.cohort, entity.applicant)
+        case Tandem():
+            return ("tandem", entity.cohort, entity.mentee)
+        case Event():
+            return ("event", entity.cohort, entity.title.casefold(), entity.start)
+        case Task():
+            return ("task", entity.cohort, entity.title.casefold())
+    return (entity.kind, entity.uid)
+
+
+@dataclass
+class Outcome:
+    """How many entities of one kind an import created, updated or left unchanged."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, in a dry run, would do), per entity kind."""
+
+    file: str
+    kind: str
+    rows: int
+    encoding: str
+    delimiter: str
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    written: bool = False
+
+
+@dataclass
+class _Planned:
+    line: int
+    entity: Entity
+    status: str  # created | updated | unchanged
+
+
+class _Batch:
+    """One file's rows turned into entities, checked against the store and each other."""
+
+    def __init__(self, store: Store, table: Table, kind: str, columns: dict[str, Column]):
+        self.store, self.table, self.kind, self.columns = store, table, kind, columns
+        self.headers = {column.field: header for header, column in columns.items()}
+        self.overlay = Overlay(store)
+        self.resolver = Resolver(store)
+        existing = store.entities(kind)
+        self.by_uid = {e.uid: e for e in existing}
+        self.by_key = {natural_key(e): e for e in existing}
+        self.seen: dict[Hashable, int] = {}
+        self.planned: list[_Planned] = []
+        self.derived: dict[str, Entity] = {}
+        self.problems: list[CellProblem] = []
+
+    def problem(self, line: int, field: str, message: str) -> None:
+        """Record a problem on ``field`` (reported under the header as written)."""
+        field = field or _RECORD_FIELD.get(self.kind, "")
+        self.problems.append(CellProblem(line, self.headers.get(field, field or "(row)"), message))
+
+    def _validate(
+        self, line: int, data: dict[str, Any], skip: set[str] | None = None
+    ) -> Entity | None:
+        """The validated entity, or None after recording its problems (except on ``skip``,
+        fields whose cells were already reported)."""
+        try:
+            return entity_type(self.kind).model_validate(data)
+        except ValidationError as exc:
+            for loc, message in describe_validation_error(exc):
+                field = "" if loc == "(record)" else loc.split(".")[0]
+                if field not in (skip or set()):
+                    text = "a value is required" if message == "Field required" else message
+                    self.problem(line, field, text)
+            return None
+
+    def add(self, row: Row) -> None:
+        """Turn ``row`` into a planned entity, or record why it cannot be one."""
+        values, problems = row_values(row, self.kind, self.columns, self.resolver)
+        broken = {self.columns[p.column].field for p in problems if p.column in self.columns}
+        candidate = self._validate(row.line, {"uid": "new"} | values, skip=broken)
+        self.problems += problems
+        if problems or candidate is None:
+            return
+        if not self._first(row.line, candidate, values.get("uid")):
+            return
+        existing = self._existing(row.line, candidate, values.get("uid"))
+        if existing is None:
+            uid = values.get("uid") or self._new_uid()
+            self._plan(row.line, candidate.model_copy(update={"uid": uid}), None)
+        elif merged := self._validate(row.line, existing.model_dump() | values):
+            self._plan(row.line, merged, existing)
+
+    def _first(self, line: int, candidate: Entity, uid: str | None) -> bool:
+        key = natural_key(candidate)
+        for seen in (key, ("uid", uid) if uid else None):
+            if seen is not None and seen in self.seen:
+                field, words = _KEY.get(self.kind, ("uid", "uid"))
+                what = "uid" if seen[0] == "uid" else words
+                self.problem(line, field, f"same {what} as line {self.seen[seen]}")
+                return False
+        self.seen[key] = line
+        if uid:
+            self.seen[("uid", uid)] = line
+        return True
+
+    def _existing(self, line: int, candidate: Entity, uid: str | None) -> Entity | None:
+        by_key = self.by_key.get(natural_key(candidate))
+        if not uid:
+            return by_key
+        if by_key is not None and by_key.uid != uid:
+            words = _KEY.get(self.kind, ("uid", "uid"))[1]
+            self.problem(line, "uid", f"the store has this {words} under uid {by_key.uid!r}")
+        hit = self.by_uid.get(uid)
+        if hit is None and (other := self.store.get(uid, include_deleted=True)) is not None:
+            gone = self.store.is_deleted(uid)
+            why = "a deleted record; uids are never reused" if gone else f"a {other.kind}"
+            self.problem(line, "uid", f"{uid!r} belongs to {why}")
+        return hit
+
+    def _new_uid(self) -> str:
+        prefix = _PREFIX.get(self.kind, self.kind)
+        while True:
+            uid = f"{prefix}-{secrets.token_hex(5)}"
+            if self.overlay.get(uid) is None and not self.store.is_deleted(uid):
+                return uid
+
+    def _plan(self, line: int, entity: Entity, existing: Entity | None) -> None:
+        if isinstance(entity, Person):
+            entity = integrity.keep_selections(entity, self.overlay)
+        if existing is None:
+            status = "created"
+            entity = entity.model_copy(update={"updated_at": utcnow()})
+        elif entity.model_dump(exclude={"updated_at"}) == existing.model_dump(
+            exclude={"updated_at"}
+        ):
+            status, entity = "unchanged", existing
+        else:
+            status = "updated"
+            entity = entity.model_copy(update={"updated_at": utcnow()})
+        self.planned.append(_Planned(line, entity, status))
+        self.overlay.put(entity)
+
+    def settle(self) -> None:
+        """Apply the consequences of the planned entities, then check every rule."""
+        for planned in self.planned:
+            for changed in integrity.consequences(planned.entity, self.overlay):
+                self.overlay.put(changed)
+                self.derived[changed.uid] = changed
+        for planned in self.planned:
+            for field_name, message in integrity.check(planned.entity, self.overlay):
+                self.problem(planned.line, field_name, message)
+
+    def report(self, report: ImportReport) -> None:
+        """Fill ``report``'s counts."""
+        outcome = report.outcomes.setdefault(self.kind, Outcome())
+        for planned in self.planned:
+            setattr(outcome, planned.status, getattr(outcome, planned.status) + 1)
+        for entity in self.derived.values():
+            report.outcomes.setdefault(entity.kind, Outcome()).updated += 1
+
+    def changes(self) -> list[Entity]:
+        """Entities to write: created and updated rows, then their consequences."""
+        rows = [p.entity for p in self.planned if p.status != "unchanged"]
+        return rows + list(self.derived.values())
+
+
+def import_file(
+    store: Store, kind: str, path: str | Path, *, dry_run: bool = False
+) -> ImportReport:
+    """Import the CSV file at ``path`` as entities of ``kind`` (a key of :data:`KINDS` or an
+    entity kind). Raises :class:`InputError` listing every problem; then nothing is written."""
+    entity_kind = KINDS.get(kind, kind)
+    if entity_kind not in KINDS.values():
+        raise InputError(f"unknown import kind {kind!r}; choose one of: {', '.join(KINDS)}")
+    table = read_table(path)
+    batch = _Batch(store, table, entity_kind, match_columns(table, entity_kind))
+    for row in table.rows:
+        batch.add(row)
+    batch.settle()
+    if batch.problems:
+        order = {header: i for i, header in enumerate(table.header)}
+        problems = sorted(batch.problems, key=lambda p: (p.line, order.get(p.column, len(order))))
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        error = InputError(
+            f"{table.name}: {count}; nothing was imported",
+            [p.render(table.name) for p in problems],
+        )
+        error.hint = "fix these lines, then run the same import again"
+        raise error
+    report = ImportReport(table.name, entity_kind, len(table.rows), table.encoding, table.delimiter)
+    batch.report(report)
+    if not dry_run:
+        with store.transaction():
+            for entity in batch.changes():
+                store.put(entity)
+        report.written = True
+    return report

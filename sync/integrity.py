@@ -1,0 +1,317 @@
+"""Cross-entity rules that need more than one record: references exist, a tandem's partners
+come from different organisations, roles fit, and what follows when an application is decided.
+
+Every function takes a :class:`Lookup` (the :class:`~sync.store.Store`, or an :class:`Overlay`
+of a pending batch over it), so a whole import file can be checked against the store plus the
+file's own rows before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple, Protocol
+
+from sync.model import (
+    REFERENCES,
+    Application,
+    ApplicationStatus,
+    Cohort,
+    Entity,
+    Event,
+    EventKind,
+    Organisation,
+    Person,
+    Role,
+    Tandem,
+    Task,
+)
+
+
+class Lookup(Protocol):
+    """Read access to canonical entities (live ones only)."""
+
+    def get(self, uid: str) -> Entity | None:
+        """The live entity with ``uid``, or None."""
+        ...
+
+    def entities(self, kind: str) -> list[Entity]:
+        """All live entities of ``kind``."""
+        ...
+
+
+class Problem(NamedTuple):
+    """One broken rule: the field it concerns and a message a coordinator understands."""
+
+    field: str
+    message: str
+
+
+class Overlay:
+    """A batch of pending entities layered over a :class:`Lookup`; the batch wins.
+
+    Reads from the base are cached, so checking thousands of rows costs one query per uid.
+    """
+
+    def __init__(self, base: Lookup) -> None:
+        self.base = base
+        self.pending: dict[str, Entity] = {}
+        self._got: dict[str, Entity | None] = {}
+        self._base_lists: dict[str, list[Entity]] = {}
+        self._merged: dict[str, list[Entity]] = {}
+
+    def put(self, entity: Entity) -> None:
+        """Add or replace ``entity`` in the batch."""
+        self.pending[entity.uid] = entity
+        self._merged.pop(entity.kind, None)
+
+    def get(self, uid: str) -> Entity | None:
+        """The pending entity with ``uid``, else the base's."""
+        if uid in self.pending:
+            return self.pending[uid]
+        if uid not in self._got:
+            self._got[uid] = self.base.get(uid)
+        return self._got[uid]
+
+    def entities(self, kind: str) -> list[Entity]:
+        """The base's entities of ``kind`` with pending ones replacing or added."""
+        if kind not in self._merged:
+            if kind not in self._base_lists:
+                self._base_lists[kind] = self.base.entities(kind)
+            merged = {e.uid: e for e in self._base_lists[kind]}
+            merged.update((u, e) for u, e in self.pending.items() if e.kind == kind)
+            self._merged[kind] = list(merged.values())
+        return self._merged[kind]
+
+
+# -- references ---------------------------------------------------------------------------
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
+def _reference(lookup: Lookup, field: str, uid: str, kind: str) -> Problem | None:
+    target = lookup.get(uid)
+    if target is None:
+        return Problem(field, f"there is no {kind} {uid!r}")
+    if target.kind != kind:
+        return Problem(field, f"{uid!r} is {_a(target.kind)}, not {_a(kind)}")
+    return None
+
+
+def check_references(entity: Entity, lookup: Lookup) -> list[Problem]:
+    """Every single-valued reference of ``entity`` (see ``REFERENCES``) points to a live entity
+    of the right kind."""
+    problems = []
+    for (kind, field), target_kind in REFERENCES.items():
+        if kind != entity.kind:
+            continue
+        uid = getattr(entity, field)
+        if uid is not None and (problem := _reference(lookup, field, uid, target_kind)):
+            problems.append(problem)
+    return problems
+
+
+def _people(lookup: Lookup, uids: Iterable[str]) -> dict[str, Person]:
+    found = {uid: lookup.get(uid) for uid in uids}
+    return {uid: e for uid, e in found.items() if isinstance(e, Person)}
+
+
+def _org_name(lookup: Lookup, uid: str | None) -> str:
+    org = lookup.get(uid) if uid else None
+    return org.name if isinstance(org, Organisation) else str(uid)
+
+
+# -- rules per kind -----------------------------------------------------------------------
+
+
+def _cohort_rules(cohort: Cohort, lookup: Lookup) -> list[Problem]:
+    problems = []
+    for uid in cohort.organisations:
+        if problem := _reference(lookup, "organisations", uid, "organisation"):
+            problems.append(problem)
+    for uid in cohort.council:
+        member = lookup.get(uid)
+        if problem := _reference(lookup, "council", uid, "person"):
+            problems.append(problem)
+        elif isinstance(member, Person) and Role.COUNCIL not in member.roles:
+            problems.append(
+                Problem("council", f"{member.name} is on the council but has no role council")
+            )
+    return problems
+
+
+def _person_rules(person: Person) -> list[Problem]:
+    if person.council_seat and Role.COUNCIL not in person.roles:
+        return [Problem("council_seat", "a council seat (PE/GB) needs the role council")]
+    return []
+
+
+def _application_rules(application: Application, lookup: Lookup) -> list[Problem]:
+    applicant, cohort = lookup.get(application.applicant), lookup.get(application.cohort)
+    if not (isinstance(applicant, Person) and isinstance(cohort, Cohort)):
+        return []
+    org = applicant.organisation
+    if org and cohort.organisations and org not in cohort.organisations:
+        return [
+            Problem(
+                "applicant",
+                f"{applicant.name} belongs to {_org_name(lookup, org)}, "
+                f"which does not take part in {cohort.title}",
+            )
+        ]
+    return []
+
+
+def _needs_role(person: Person, role: Role, field: str) -> Problem | None:
+    if role in person.roles:
+        return None
+    roles = ", ".join(sorted(person.roles)) or "none"
+    why = " (is the application selected?)" if role is Role.MENTEE else ""
+    return Problem(field, f"{person.name} is not a {role} (roles: {roles}){why}")
+
+
+def _tandem_rules(tandem: Tandem, lookup: Lookup) -> list[Problem]:
+    people = _people(lookup, (tandem.mentee, tandem.mentor))
+    mentee, mentor = people.get(tandem.mentee), people.get(tandem.mentor)
+    if mentee is None or mentor is None:
+        return []
+    problems = [
+        p
+        for p in (
+            _needs_role(mentee, Role.MENTEE, "mentee"),
+            _needs_role(mentor, Role.MENTOR, "mentor"),
+        )
+        if p
+    ]
+    if mentee.organisation is None or mentor.organisation is None:
+        who = mentee if mentee.organisation is None else mentor
+        problems.append(
+            Problem(
+                "mentor",
+                f"tandem {tandem.uid}: {who.name} has no organisation; cross-mentoring needs "
+                "partners from known, different organisations",
+            )
+        )
+    elif mentee.organisation == mentor.organisation:
+        problems.append(
+            Problem(
+                "mentor",
+                f"tandem {tandem.uid}: mentee {mentee.name} and mentor {mentor.name} both "
+                f"belong to {_org_name(lookup, mentee.organisation)}; cross-mentoring needs "
+                "partners from different organisations",
+            )
+        )
+    return problems + _second_tandem(tandem, mentee, lookup)
+
+
+def _second_tandem(tandem: Tandem, mentee: Person, lookup: Lookup) -> list[Problem]:
+    for other in lookup.entities("tandem"):
+        if (
+            isinstance(other, Tandem)
+            and other.uid != tandem.uid
+            and (other.cohort, other.mentee) == (tandem.cohort, tandem.mentee)
+        ):
+            return [
+                Problem("mentee", f"{mentee.name} already has tandem {other.uid} in this cohort")
+            ]
+    return []
+
+
+def _event_rules(event: Event, lookup: Lookup) -> list[Problem]:
+    if event.tandem is None:
+        if event.event_kind is EventKind.TANDEM_MEETING:
+            return [Problem("tandem", "a tandem meeting needs its tandem")]
+        return []
+    tandem = lookup.get(event.tandem)
+    if isinstance(tandem, Tandem) and tandem.cohort != event.cohort:
+        return [Problem("tandem", f"tandem {tandem.uid} belongs to cohort {tandem.cohort}")]
+    return []
+
+
+def _task_rules(task: Task, lookup: Lookup) -> list[Problem]:
+    assignee = lookup.get(task.assignee) if task.assignee else None
+    if isinstance(assignee, Person) and not assignee.roles & {Role.COUNCIL, Role.STAFF}:
+        return [Problem("assignee", f"{assignee.name} is neither on the council nor staff")]
+    return []
+
+
+def _kind_rules(entity: Entity, lookup: Lookup) -> list[Problem]:
+    match entity:
+        case Cohort():
+            return _cohort_rules(entity, lookup)
+        case Person():
+            return _person_rules(entity)
+        case Application():
+            return _application_rules(entity, lookup)
+        case Tandem():
+            return _tandem_rules(entity, lookup)
+        case Event():
+            return _event_rules(entity, lookup)
+        case Task():
+            return _task_rules(entity, lookup)
+    return []
+
+
+def check(entity: Entity, lookup: Lookup) -> list[Problem]:
+    """Every cross-entity rule ``entity`` breaks against ``lookup`` (empty if none)."""
+    return check_references(entity, lookup) + _kind_rules(entity, lookup)
+
+
+# -- consequences -------------------------------------------------------------------------
+
+_UNDOING = {ApplicationStatus.DECLINED, ApplicationStatus.WITHDRAWN}
+
+
+def _selected(lookup: Lookup, applicant: str, but: str = "") -> list[Application]:
+    return [
+        a
+        for a in lookup.entities("application")
+        if isinstance(a, Application)
+        and a.applicant == applicant
+        and a.uid != but
+        and a.status is ApplicationStatus.SELECTED
+    ]
+
+
+def consequences(entity: Entity, lookup: Lookup) -> list[Entity]:
+    """Other entities that must change because ``entity`` is now as it is.
+
+    A selected application makes its applicant a mentee of the cohort; a declined or
+    withdrawn one takes that role and cohort away again, unless another selected application
+    still holds them. Returns the changed entities (``updated_at`` set), or nothing.
+    """
+    if not isinstance(entity, Application):
+        return []
+    applicant = lookup.get(entity.applicant)
+    if not isinstance(applicant, Person):
+        return []
+    roles, cohorts = set(applicant.roles), set(applicant.cohorts)
+    if entity.status is ApplicationStatus.SELECTED:
+        roles.add(Role.MENTEE)
+        cohorts.add(entity.cohort)
+    elif entity.status in _UNDOING:
+        others = _selected(lookup, applicant.uid, but=entity.uid)
+        if not others:
+            roles.discard(Role.MENTEE)
+        if entity.cohort not in {a.cohort for a in others}:
+            cohorts.discard(entity.cohort)
+    if (roles, cohorts) == (applicant.roles, applicant.cohorts):
+        return []
+    return [applicant.touched(roles=roles, cohorts=cohorts)]
+
+
+def keep_selections(person: Person, lookup: Lookup) -> Person:
+    """``person`` with the mentee role and cohorts its selected applications hold.
+
+    An import of people that does not mention them (an office's staff list) must not undo a
+    selection. Returns ``person`` itself when nothing is missing.
+    """
+    selected = _selected(lookup, person.uid)
+    if not selected:
+        return person
+    roles = person.roles | {Role.MENTEE}
+    cohorts = person.cohorts | {a.cohort for a in selected}
+    if (roles, cohorts) == (person.roles, person.cohorts):
+        return person
+    return person.model_copy(update={"roles": roles, "cohorts": cohorts})

@@ -1,0 +1,364 @@
+"""Step 2 of a pass: decide, per record, what to write where. A pure function of its inputs.
+
+:func:`plan_rule` takes one rule, the canonical entities (a Lookup), the rule's links, the
+remote records as pulled (with unchanged ones filled in from each link's last-seen copy), the
+open conflicts and the journal, and returns :class:`Item` s. Nothing is written here; the
+apply step carries the items out, and ``connector plan`` prints them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from connector.base import RemoteRecord
+from mappings.fields import Codec, Unmappable
+from mappings.paths import Embargoed, Lookup
+from mappings.schema import Rule
+from sync.merge import MISSING, merge_field
+from sync.model import Audience, Entity
+from sync.scope import in_scope, tandems_visible
+from sync.store import Conflict, JournalEntry, Link
+
+DETACHED = "detached:"
+
+
+@dataclass(frozen=True)
+class RuleView:
+    """A rule compiled for planning: its codecs keyed by base field name."""
+
+    rule: Rule
+    #: The rule's name in the store: unique across mapping files (``cohort:rule``).
+    key: str
+    target: str
+    collection: str
+    audience: Audience
+    codecs: Mapping[str, Codec]
+    default_cohort: str | None
+
+
+@dataclass
+class Item:
+    """One record's plan: the writes on each side, the new base, and conflicts to park."""
+
+    action: str
+    uid: str | None
+    remote_id: str | None = None
+    etag: str | None = None
+    remote: dict[str, Any] = field(default_factory=dict)
+    canonical: dict[str, Any] = field(default_factory=dict)
+    base: dict[str, Any] = field(default_factory=dict)
+    seen: dict[str, Any] = field(default_factory=dict)
+    conflicts: list[tuple[str, Any, Any, Any]] = field(default_factory=list)
+    closes: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    new_entity: Entity | None = None
+    heal: bool = False
+
+    @property
+    def writes(self) -> bool:
+        """Whether applying this item changes anything."""
+        return bool(
+            self.action not in ("update", "adopt")
+            or self.remote
+            or self.canonical
+            or self.conflicts
+            or self.closes
+        )
+
+
+@dataclass
+class Snapshot:
+    """What the pull step found for one rule."""
+
+    links: dict[str, Link]
+    records: dict[str, RemoteRecord]
+    conflicts: dict[tuple[str, str], Conflict]
+    journal: list[JournalEntry]
+    is_deleted: Callable[[str], bool]
+    claimed_elsewhere: Callable[[Entity], bool] = lambda entity: False
+
+
+@dataclass
+class RulePlan:
+    """All items of one rule, and how many linked records the target lost."""
+
+    items: list[Item]
+    lost: int
+    linked: int
+    unlinked_remote: list[str]
+
+
+def plan_rule(view: RuleView, snap: Snapshot, lookup: Lookup, today: date) -> RulePlan:
+    """Plan one rule: merge linked records, create, adopt, delete, import."""
+    planner = _Planner(view, snap, lookup, today)
+    return planner.run()
+
+
+class _Planner:
+    def __init__(self, view: RuleView, snap: Snapshot, lookup: Lookup, today: date) -> None:
+        self.view, self.snap, self.lookup, self.today = view, snap, lookup, today
+        self.items: list[Item] = []
+        self.lost = 0
+        self.linked_ids = {link.remote_id: uid for uid, link in snap.links.items()}
+        self.creating = {e.uid: e for e in snap.journal if e.op == "create"}
+        self._scope: dict[str, bool] = {}
+
+    def in_scope(self, entity: Entity | None) -> bool:
+        if entity is None:
+            return False
+        known = self._scope.get(entity.uid)
+        if known is None:
+            v = self.view
+            known = in_scope(v.rule, v.audience, entity, self.lookup, v.default_cohort, self.today)
+            self._scope[entity.uid] = known
+        return known
+
+    def run(self) -> RulePlan:
+        scope = [e for e in self.lookup.all(self.view.rule.entity) if self.in_scope(e)]
+        for uid, link in sorted(self.snap.links.items()):
+            self._linked(uid, link)
+        unlinked = self._unlinked_remote({e.uid for e in scope})
+        adopted = {item.uid for item in self.items if item.action == "adopt"}
+        for entity in scope:
+            if entity.uid not in self.snap.links and entity.uid not in adopted:
+                self.items.append(self._create(entity))
+        return RulePlan(self.items, self.lost, len(self.snap.links), unlinked)
+
+    # -- linked records -----------------------------------------------------------------
+
+    def _linked(self, uid: str, link: Link) -> None:
+        entity = self.lookup.get(uid)
+        wanted = self.in_scope(entity)
+        if link.remote_id.startswith(DETACHED):
+            if entity is None:
+                self.items.append(Item("unlink", uid, link.remote_id))
+            return
+        record = self.snap.records.get(link.remote_id)
+        if record is None:
+            self._lost(uid, link, entity if wanted else None)
+        elif not wanted:
+            self.items.append(Item("delete", uid, link.remote_id, record.etag))
+        else:
+            assert entity is not None
+            self.items.append(self._merge("update", entity, record, link.base))
+
+    def _lost(self, uid: str, link: Link, entity: Entity | None) -> None:
+        if entity is None:
+            self.items.append(Item("unlink", uid, link.remote_id))
+            return
+        self.lost += 1
+        policy = self.view.rule.on_remote_delete
+        if policy == "restore":
+            item = self._create(entity)
+            item.action = "restore"
+            self.items.append(item)
+        elif policy == "tombstone":
+            self.items.append(Item("tombstone", uid, link.remote_id))
+        elif policy == "opt_out":
+            self.items.append(Item("opt_out", uid, link.remote_id))
+        else:
+            self.items.append(Item("detach", uid, link.remote_id))
+
+    # -- the per-field merge ------------------------------------------------------------
+
+    def _visible(self, entity: Entity) -> bool:
+        return tandems_visible(self.view.audience, entity, self.lookup, self.today)
+
+    def _merge(
+        self, action: str, entity: Entity, record: RemoteRecord, base: Mapping[str, Any]
+    ) -> Item:
+        item = Item(action, entity.uid, record.remote_id, record.etag, base=dict(base))
+        working = dict(record.fields)
+        visible = self._visible(entity)
+        for key, codec in self.view.codecs.items():
+            self._merge_field(item, key, codec, entity, record, working, visible)
+        item.seen = working
+        return item
+
+    def _merge_field(
+        self,
+        item: Item,
+        key: str,
+        codec: Codec,
+        entity: Entity,
+        record: RemoteRecord,
+        working: dict[str, Any],
+        visible: bool,
+    ) -> None:
+        spec = codec.spec
+        try:
+            canonical = codec.render(entity, self.lookup, tandems=visible)
+        except Embargoed:
+            canonical = codec.view(None, self.lookup)
+        remote = codec.view(record.fields.get(spec.remote), self.lookup)
+        conflict = self.snap.conflicts.get((entity.uid, key))
+        if conflict is not None:
+            self._pending(item, key, codec, conflict, canonical, remote, working)
+            return
+        outcome = merge_field(
+            spec.direction,
+            spec.policy,
+            item.base.get(key, MISSING),
+            canonical,
+            remote,
+            is_set=codec.remote_type == "set",
+            canonical_at=entity.updated_at,
+            remote_at=record.modified_at,
+        )
+        if outcome.conflict is not None:
+            item.conflicts.append((key, *outcome.conflict))
+            return
+        if outcome.to_canonical is not MISSING and not self._to_canonical(
+            item, key, codec, entity, outcome.to_canonical
+        ):
+            return
+        if outcome.to_remote is not MISSING:
+            self._to_remote(item, codec, outcome.to_remote, working)
+        item.base[key] = outcome.agreed
+
+    def _pending(
+        self,
+        item: Item,
+        key: str,
+        codec: Codec,
+        conflict: Conflict,
+        canonical: Any,
+        remote: Any,
+        working: dict[str, Any],
+    ) -> None:
+        if conflict.resolved_at is None:
+            if canonical != remote:
+                return  # still waiting for a person; both sides stay as they are
+            value = canonical
+        else:
+            value = conflict.resolution
+        entity = self.lookup.get(item.uid or "")
+        if value != canonical and (
+            entity is None or not self._to_canonical(item, key, codec, entity, value)
+        ):
+            return
+        if value != remote:
+            self._to_remote(item, codec, value, working)
+        item.base[key] = value
+        item.closes.append(conflict.id)
+
+    def _to_canonical(self, item: Item, key: str, codec: Codec, entity: Entity, value: Any) -> bool:
+        if codec.spec.canonical is None:
+            return False
+        try:
+            item.canonical[codec.spec.canonical] = codec.parse(value, entity, self.lookup)
+        except Unmappable as exc:
+            item.problems.append(f"{key}: {exc}")
+            return False
+        return True
+
+    def _to_remote(self, item: Item, codec: Codec, value: Any, working: dict[str, Any]) -> None:
+        name = codec.spec.remote
+        full = codec.merge_into(working.get(name), value, self.lookup)
+        working[name] = full
+        item.remote[name] = full
+
+    # -- unlinked records on either side ------------------------------------------------
+
+    def _create(self, entity: Entity) -> Item:
+        journal = self.creating.get(entity.uid)
+        item = Item("create", entity.uid, heal=journal is not None)
+        visible = self._visible(entity)
+        for key, codec in self.view.codecs.items():
+            if codec.spec.direction == "in":
+                continue
+            try:
+                value = codec.render(entity, self.lookup, tandems=visible)
+            except Embargoed:
+                value = codec.view(None, self.lookup)
+            item.remote[codec.spec.remote] = codec.merge_into(
+                item.remote.get(codec.spec.remote), value, self.lookup
+            )
+            item.base[key] = value
+        item.seen = dict(item.remote)
+        return item
+
+    def _unlinked_remote(self, scope: set[str]) -> list[str]:
+        unlinked: list[str] = []
+        taken: set[str] = set()
+        for remote_id, record in sorted(self.snap.records.items()):
+            if remote_id in self.linked_ids:
+                continue
+            if not self._claim(record, scope, taken):
+                unlinked.append(remote_id)
+        return unlinked
+
+    def _claim(self, record: RemoteRecord, scope: set[str], taken: set[str]) -> bool:
+        marker = record.marker
+        if marker is not None:
+            return self._by_marker(record, marker, scope, taken)
+        key_uid = self._by_key(record, scope, taken)
+        if key_uid is not None:
+            entity = self.lookup.get(key_uid)
+            assert entity is not None
+            taken.add(key_uid)
+            self.items.append(self._merge("adopt", entity, record, {}))
+            return True
+        if self._importable(record):
+            self.items.append(self._import(record))
+            return True
+        return False
+
+    def _by_marker(
+        self, record: RemoteRecord, marker: str, scope: set[str], taken: set[str]
+    ) -> bool:
+        entity = self.lookup.get(marker)
+        if marker in scope and marker not in self.snap.links and marker not in taken:
+            assert entity is not None
+            taken.add(marker)
+            journal = self.creating.get(marker)
+            base = journal.intent.get("base", {}) if journal else {}
+            self.items.append(self._merge("adopt", entity, record, base))
+            return True
+        if entity is not None and entity.kind != self.view.rule.entity:
+            return False  # another rule's record in a shared collection
+        if entity is not None and self.snap.claimed_elsewhere(entity):
+            return False
+        if entity is None and not self.snap.is_deleted(marker):
+            return False  # not ours to judge: maybe another store's record
+        self.items.append(Item("delete", marker, record.remote_id, record.etag))
+        return True
+
+    def _by_key(self, record: RemoteRecord, scope: set[str], taken: set[str]) -> str | None:
+        key = self.view.rule.key
+        if key is None:
+            return None
+        codec = next((c for c in self.view.codecs.values() if c.spec.remote == key), None)
+        if codec is None:
+            return None
+        wanted = codec.view(record.fields.get(key), self.lookup)
+        for uid in sorted(scope - taken - set(self.snap.links)):
+            entity = self.lookup.get(uid)
+            if entity is not None and codec.render(entity, self.lookup, tandems=False) == wanted:
+                return uid
+        return None
+
+    def _importable(self, record: RemoteRecord) -> bool:
+        rule = self.view.rule
+        if not rule.create_from_remote:
+            return False
+        return all(record.fields.get(k) == v for k, v in rule.create_when.items())
+
+    def _import(self, record: RemoteRecord) -> Item:
+        item = Item("import", None, record.remote_id, record.etag, seen=dict(record.fields))
+        values: dict[str, Any] = dict(self.view.rule.defaults)
+        for key, codec in self.view.codecs.items():
+            spec = codec.spec
+            remote = codec.view(record.fields.get(spec.remote), self.lookup)
+            item.base[key] = remote
+            if spec.direction == "out" or spec.canonical is None or "." in spec.canonical:
+                continue
+            try:
+                values[spec.canonical] = codec.parse(remote, None, self.lookup)
+            except Unmappable as exc:
+                item.problems.append(f"{key}: {exc}")
+        item.canonical = values
+        return item

@@ -1,0 +1,192 @@
+"""Readable and JSON forms of plans, pass results and conflicts (the CLI prints these)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connector.mailman import Announcement
+from sync.engine import RuleResult
+from sync.plan import Item
+from sync.store import Conflict
+
+_SYMBOL = {
+    "create": "+",
+    "restore": "+",
+    "update": "~",
+    "adopt": "=",
+    "delete": "-",
+    "import": "<",
+    "tombstone": "x",
+    "opt_out": "o",
+    "unlink": ".",
+    "detach": ".",
+}
+_VERB = {
+    "create": "create",
+    "restore": "re-create (deleted on the platform)",
+    "update": "update",
+    "adopt": "adopt existing record",
+    "delete": "delete",
+    "import": "import new record",
+    "tombstone": "tombstone (deleted on the platform)",
+    "opt_out": "record opt-out (left the list)",
+    "unlink": "forget link",
+    "detach": "detach",
+}
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def item_data(item: Item) -> dict[str, Any]:
+    """One planned item as JSON-able data."""
+    return {
+        "action": item.action,
+        "uid": item.uid,
+        "remote_id": item.remote_id,
+        "remote_changes": item.remote,
+        "canonical_changes": item.canonical,
+        "conflicts": [
+            {"field": key, "base": base, "canonical": canonical, "remote": remote}
+            for key, base, canonical, remote in item.conflicts
+        ],
+        "problems": item.problems,
+    }
+
+
+def plan_data(result: RuleResult) -> dict[str, Any]:
+    """One rule's plan as JSON-able data."""
+    items = [i for i in result.plan.items if i.writes] if result.plan else []
+    return {
+        "rule": result.rule,
+        "target": result.target,
+        "collection": result.collection,
+        "error": str(result.error) if result.error else None,
+        "counts": _counts(items),
+        "items": [item_data(i) for i in items],
+        "unlinked_remote": result.plan.unlinked_remote if result.plan else [],
+        "requests": result.requests,
+    }
+
+
+def _counts(items: list[Item]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.action] = counts.get(item.action, 0) + 1
+        if item.conflicts:
+            counts["conflict"] = counts.get("conflict", 0) + len(item.conflicts)
+    return counts
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    if not counts:
+        return "nothing to do"
+    return ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+
+
+def item_lines(item: Item) -> list[str]:
+    """An item as indented lines: what changes on which side."""
+    head = f"  {_SYMBOL.get(item.action, '?')} {_VERB.get(item.action, item.action)} "
+    head += item.uid or f"remote {item.remote_id}"
+    lines = [head]
+    if item.action in ("update", "adopt"):
+        lines += [f"      platform {k}: → {_short(v)}" for k, v in item.remote.items()]
+    elif item.action in ("create", "restore"):
+        lines += [f"      {k}: {_short(v)}" for k, v in item.remote.items()]
+    lines += [f"      canonical {k}: → {_short(v)}" for k, v in item.canonical.items()]
+    for key, _base, canonical, remote in item.conflicts:
+        lines.append(
+            f"      CONFLICT {key}: here {_short(canonical, 30)} vs there {_short(remote, 30)}"
+        )
+    lines += [f"      problem: {p}" for p in item.problems]
+    return lines
+
+
+def plan_lines(result: RuleResult, limit: int = 20) -> list[str]:
+    """A rule's plan as text."""
+    head = f"{result.rule} → {result.target} / {result.collection}"
+    if result.error is not None:
+        return [f"{head}: NOT PLANNED: {result.error}"]
+    items = [i for i in result.plan.items if i.writes] if result.plan else []
+    lines = [f"{head}: {_counts_text(_counts(items))}"]
+    for item in items[:limit]:
+        lines += item_lines(item)
+    if len(items) > limit:
+        lines.append(f"  … and {len(items) - limit} more (--limit, or --json for all)")
+    unlinked = result.plan.unlinked_remote if result.plan else []
+    if unlinked:
+        lines.append(
+            f"  {len(unlinked)} record(s) on the platform without a counterpart (left alone)"
+        )
+    return lines
+
+
+def summary_lines(results: list[RuleResult], *, stats: bool = False) -> list[str]:
+    """A pass's outcome, one line per rule, then problems and totals."""
+    lines = []
+    for result in results:
+        state = f"ERROR: {result.error}" if result.error else _counts_text(result.counts)
+        extra = f"  [{result.requests} requests]" if stats else ""
+        lines.append(f"{result.rule} → {result.target} / {result.collection}: {state}{extra}")
+        lines += [f"  problem: {p}" for p in result.problems]
+    if stats:
+        per_target: dict[str, int] = {}
+        for result in results:
+            per_target[result.target] = per_target.get(result.target, 0) + result.requests
+        total = ", ".join(f"{t}: {n}" for t, n in sorted(per_target.items()))
+        lines.append(f"requests per target: {total}")
+    return lines
+
+
+def conflict_line(conflict: Conflict) -> str:
+    """One line per conflict for `conflicts list`."""
+    state = "open" if conflict.resolved_at is None else "settled"
+    return (
+        f"#{conflict.id} [{state}] {conflict.rule} {conflict.uid} {conflict.field}: "
+        f"here {_short(conflict.canonical, 30)} vs there {_short(conflict.remote, 30)}"
+    )
+
+
+def conflict_details(conflict: Conflict) -> list[str]:
+    """The full story of one conflict."""
+    return [
+        f"Conflict #{conflict.id} ({'open' if conflict.resolved_at is None else 'settled'})",
+        f"  rule:          {conflict.rule}",
+        f"  record:        {conflict.uid}",
+        f"  field:         {conflict.field}",
+        f"  agreed before: {conflict.base!r}",
+        f"  canonical now: {conflict.canonical!r}",
+        f"  platform now:  {conflict.remote!r}",
+        f"  noticed:       {conflict.created_at}",
+        *(
+            [f"  resolved:      {conflict.resolution!r} at {conflict.resolved_at}"]
+            if conflict.resolved_at
+            else [
+                f"  resolve with:  connector conflicts resolve {conflict.id} "
+                "--take canonical|remote|VALUE"
+            ]
+        ),
+    ]
+
+
+def announcement_text(result: Announcement) -> str:
+    """A circular mail as the operator sees it before (or after) it goes out."""
+    state = "PREVIEW: nothing was sent (add --send to post it)" if result.dry_run else "SENT"
+    queued = f"\nQueued by Mailman as {result.queue_file}" if result.queue_file else ""
+    return (
+        f"{state}\nTo: {result.list_address} ({result.recipients} members with delivery on)\n"
+        f"From: {result.sender}\nSubject: {result.subject}\n\n{result.body.rstrip()}{queued}"
+    )
+
+
+def resolution_value(conflict: Conflict, take: str) -> Any:
+    """The value chosen by ``--take``: a side's value, or text (comma-separated for sets)."""
+    if take == "canonical":
+        return conflict.canonical
+    if take == "remote":
+        return conflict.remote
+    if isinstance(conflict.canonical, list) or isinstance(conflict.remote, list):
+        return sorted({part.strip() for part in take.split(",") if part.strip()})
+    return take

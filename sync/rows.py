@@ -1,0 +1,144 @@
+"""From a CSV record to model field values: match headers to columns, convert cells, and
+resolve references (organisations by short name or uid, people by e-mail or uid).
+"""
+
+from __future__ import annotations
+
+from copy import copy
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from connector.errors import InputError
+from sync import cells
+from sync.columns import COLUMNS, Column, by_name
+from sync.csvread import Row, Table
+from sync.integrity import Lookup
+from sync.model import Organisation, Person, entity_type
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """A problem in one cell: the line, the column header as written, the message."""
+
+    line: int
+    column: str
+    message: str
+
+    def render(self, name: str) -> str:
+        """``file:line: column: message``."""
+        return f"{name}:{self.line}: {self.column}: {self.message}"
+
+
+def match_columns(table: Table, kind: str) -> dict[str, Column]:
+    """The column each header of ``table`` fills; InputError listing unknown, doubled and
+    missing required columns."""
+    known = by_name(kind)
+    matched: dict[str, Column] = {}
+    problems = []
+    for header in table.header:
+        if not header:
+            continue
+        column = known.get(cells.normalise(header))
+        if column is None:
+            expected = "; ".join(c.display() for c in COLUMNS[kind])
+            problems.append(CellProblem(1, header, f"unknown column; expected: {expected}"))
+        elif column in matched.values():
+            other = next(h for h, c in matched.items() if c == column)
+            problems.append(CellProblem(1, header, f"same column as {other!r}"))
+        else:
+            matched[header] = column
+    problems += [
+        CellProblem(1, column.display(), "this required column is missing")
+        for column in required_columns(kind)
+        if column not in matched.values()
+    ]
+    if problems:
+        raise InputError(
+            f"{table.name}: the header does not fit a {kind} file; nothing was imported",
+            [p.render(table.name) for p in problems],
+        )
+    return matched
+
+
+def required_columns(kind: str) -> list[Column]:
+    """Columns a file of ``kind`` must have: the model's required fields, and the uid for
+    entities that have no other natural key."""
+    model = entity_type(kind)
+    needed = {name for name, info in model.model_fields.items() if info.is_required()}
+    if kind not in {"programme", "cohort"}:
+        needed.discard("uid")
+    return [column for column in COLUMNS[kind] if column.field in needed]
+
+
+class Resolver:
+    """Finds the uid a reference cell means, against the store (indexes built once per kind)."""
+
+    def __init__(self, lookup: Lookup) -> None:
+        self.lookup = lookup
+        self._index: dict[str, dict[str, str]] = {}
+
+    def uid(self, kind: str, text: str) -> str:
+        """The uid of the ``kind`` entity ``text`` names; ValueError if none."""
+        found = self._of(kind).get(text.casefold())
+        if found is not None:
+            return found
+        if kind == "organisation":
+            raise ValueError(f"{text!r} is neither the short name nor the uid of an organisation")
+        if kind == "person":
+            what = "e-mail" if "@" in text else "uid"
+            raise ValueError(f"there is no person with the {what} {text!r}")
+        raise ValueError(f"there is no {kind} {text!r}")
+
+    def _of(self, kind: str) -> dict[str, str]:
+        if kind not in self._index:
+            index: dict[str, str] = {}
+            for entity in self.lookup.entities(kind):
+                index[entity.uid] = entity.uid
+                if isinstance(entity, Organisation):
+                    index.setdefault(entity.short_name.casefold(), entity.uid)
+                elif isinstance(entity, Person):
+                    index.setdefault(entity.email.casefold(), entity.uid)
+            self._index[kind] = index
+        return self._index[kind]
+
+
+@cache
+def _default(kind: str, field: str) -> tuple[bool, Any]:
+    info = entity_type(kind).model_fields[field]
+    if info.is_required():
+        return False, None
+    return True, info.get_default(call_default_factory=True)
+
+
+def row_values(
+    row: Row, kind: str, columns: dict[str, Column], resolver: Resolver
+) -> tuple[dict[str, Any], list[CellProblem]]:
+    """Model field values of ``row``, and the problems of its cells.
+
+    An empty cell means the field's default (a required field stays missing, so the model
+    says it is required); the uid is then left out, so a new one is made.
+    """
+    values: dict[str, Any] = {}
+    problems = [CellProblem(row.line, "(row)", row.overflow)] if row.overflow else []
+    for header, column in columns.items():
+        text = row.cells.get(header, "")
+        if not text:
+            has_default, default = _default(kind, column.field)
+            if has_default and column.field != "uid":
+                values[column.field] = copy(default)
+            continue
+        try:
+            values[column.field] = _value(column, text, resolver)
+        except ValueError as exc:
+            problems.append(CellProblem(row.line, header, str(exc)))
+    return values, problems
+
+
+def _value(column: Column, text: str, resolver: Resolver) -> Any:
+    value = column.convert(text)
+    if column.type == "ref":
+        return resolver.uid(column.ref, value)
+    if column.type == "refs":
+        return [resolver.uid(column.ref, part) for part in value]
+    return value

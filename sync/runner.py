@@ -1,0 +1,100 @@
+"""From a configuration to ready engines: load each mapping, connect its targets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from connector.base import Collection, Target
+from connector.errors import ConfigError, InputError
+from connector.mailman import MailmanTarget
+from mappings.load import load_mapping, resolve_secret
+from mappings.schema import MappingFile, TargetSpec
+from sync import integrity
+from sync.catalog import Catalog
+from sync.config import Config
+from sync.engine import Engine, Options, RuleResult
+from sync.model import Entity
+from sync.store import Store
+from sync.targets import build_targets
+
+
+def _consequences(entity: Entity, catalog: Catalog) -> list[Entity]:
+    return integrity.consequences(entity, catalog)
+
+
+@dataclass
+class Run:
+    """The engines of one configuration, sharing one store."""
+
+    store: Store
+    engines: list[Engine]
+
+    def plan(self) -> list[RuleResult]:
+        """Every mapping's plan."""
+        return [result for engine in self.engines for result in engine.plan()]
+
+    def sync(self, progress: Callable[[str, int, int], None] | None = None) -> list[RuleResult]:
+        """One pass of every mapping."""
+        return [result for engine in self.engines for result in engine.sync(progress)]
+
+    def targets(self) -> dict[str, Target]:
+        """All connected targets, by mapping-qualified name."""
+        return {
+            f"{engine.mapping.cohort or engine.mapping.programme}/{name}": target
+            for engine in self.engines
+            for name, target in engine.targets.items()
+        }
+
+    def close(self) -> None:
+        """Close every target's connections."""
+        for engine in self.engines:
+            for target in engine.targets.values():
+                target.close()
+
+
+def find_list(run: Run, name: str) -> tuple[MailmanTarget, Collection]:
+    """The Mailman target and collection of the rule whose list is ``name`` (address or rule)."""
+    known = []
+    for engine in run.engines:
+        for rule in engine.mapping.rules:
+            if rule.mailing_list is None:
+                continue
+            known.append(rule.mailing_list.address)
+            if name in (rule.name, rule.mailing_list.address):
+                target = engine.targets[rule.target]
+                if not isinstance(target, MailmanTarget):
+                    raise ConfigError(f"rule {rule.name}: target {rule.target} is not Mailman")
+                return target, engine.collection(rule, Catalog.load(run.store))
+    raise InputError(f"no mapped list {name!r}; known: {', '.join(known) or 'none'}")
+
+
+def load_mappings(config: Config) -> list[MappingFile]:
+    """The configuration's mapping files, validated; ConfigError when there are none."""
+    if not config.mappings:
+        where = config.path or "connector.toml"
+        raise ConfigError(f"{where}: no mapping files configured (key `mappings`)")
+    return [load_mapping(path) for path in config.mappings]
+
+
+def prepare(
+    config: Config,
+    store: Store,
+    *,
+    today: date | None = None,
+    allow_mass_delete: frozenset[str] = frozenset(),
+    secret: Callable[[TargetSpec], str] = resolve_secret,
+) -> Run:
+    """Engines for every mapping of ``config`` on ``store``, targets connected."""
+    options = Options(
+        today=today or date.today(),
+        allow_mass_delete=allow_mass_delete,
+        max_delete_share=config.sync.max_delete_share,
+        min_delete_count=config.sync.min_delete_count,
+    )
+    engines = []
+    for mapping in load_mappings(config):
+        targets = build_targets(mapping, secret)
+        engines.append(Engine(store, mapping, targets, options, consequences=_consequences))
+    return Run(store, engines)
