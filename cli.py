@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import date
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -23,9 +25,23 @@ from connector.errors import ConfigError, ConnectorError, InputError
 from mappings.load import load_mapping
 from mappings.report import check_files, print_show, show_json, target_warnings
 from sync.config import CONFIG_NAME, Config, render_config, resolve_config
+from sync.daemon import Stopper, store_lock
+from sync.daemon import watch as watch_loop
+from sync.engine import RuleResult
 from sync.importer import ImportReport, import_file
 from sync.model import ENTITY_TYPES
-from sync.store import Store
+from sync.report import (
+    announcement_text,
+    collection_lines,
+    conflict_details,
+    conflict_line,
+    plan_data,
+    plan_lines,
+    resolution_value,
+    summary_lines,
+)
+from sync.runner import Run, find_list, prepare, remote_records
+from sync.store import Conflict, Store
 
 app = typer.Typer(
     name="connector",
@@ -285,6 +301,279 @@ def mappings_show(
     for warning in target_warnings(mapping):
         typer.echo(f"warning: {warning}", err=True)
     print_show(mapping)
+
+
+# -- plan and sync ------------------------------------------------------------------------
+
+TodayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--today",
+        envvar="CONNECTOR_TODAY",
+        help="Pretend it is this day (YYYY-MM-DD), e.g. to preview the reveal date.",
+        show_default=False,
+    ),
+]
+
+
+def _today(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--today: {value!r} is not a date like 2026-03-10") from None
+
+
+def _prepare(ctx: typer.Context, today: str | None, allow: list[str] | None = None) -> Run:
+    config = options(ctx).resolve()
+    store = Store.open(config.store, create=False)
+    try:
+        return prepare(config, store, today=_today(today), allow_mass_delete=frozenset(allow or []))
+    except BaseException:
+        store.close()
+        raise
+
+
+@app.command()
+def plan(
+    ctx: typer.Context,
+    today: TodayOption = None,
+    limit: Annotated[int, typer.Option(help="Items shown per rule.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show what a sync pass would do: creates, updates per field, deletes, conflicts.
+
+    Writes nothing, locally or remotely.
+    """
+    run = _prepare(ctx, today)
+    try:
+        results = run.plan()
+    finally:
+        run.close()
+        run.store.close()
+    if as_json:
+        echo_json([plan_data(r) for r in results])
+    else:
+        for result in results:
+            for line in plan_lines(result, limit):
+                typer.echo(line)
+    _raise_first_error(results)
+
+
+def _progress_printer() -> Callable[[str, int, int], None] | None:
+    if not sys.stdout.isatty():
+        return None
+    from rich.progress import Progress
+
+    bars: dict[str, Any] = {}
+    progress = Progress(transient=True)
+    progress.start()
+
+    def update(rule: str, done: int, total: int) -> None:
+        if rule not in bars:
+            bars[rule] = progress.add_task(rule, total=total)
+        progress.update(bars[rule], completed=done)
+        if done == total:
+            progress.remove_task(bars.pop(rule))
+        if not bars and done == total:
+            progress.refresh()
+
+    update.stop = progress.stop  # type: ignore[attr-defined]
+    return update
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep syncing until SIGTERM/SIGINT.")
+    ] = False,
+    interval: Annotated[
+        int | None, typer.Option(help="Seconds between passes with --watch (default: config).")
+    ] = None,
+    stats: Annotated[bool, typer.Option("--stats", help="Print HTTP requests per rule.")] = False,
+    allow_mass_delete: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-mass-delete", help="Let RULE lose many records this pass ('*': all)."
+        ),
+    ] = None,
+    today: TodayOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print each pass as JSON.")] = False,
+) -> None:
+    """Run one sync pass (or keep running with --watch): pull, plan, guard, apply."""
+    config = options(ctx).resolve()
+    with store_lock(config.store):
+        run = _prepare(ctx, today, allow_mass_delete)
+        try:
+            if watch:
+                _watch(run, interval or config.sync.interval, stats=stats, as_json=as_json)
+                return
+            progress = _progress_printer()
+            try:
+                results = run.sync(progress)
+            finally:
+                if progress is not None:
+                    progress.stop()  # type: ignore[attr-defined]
+            _print_pass(results, stats=stats, as_json=as_json)
+        finally:
+            run.close()
+            run.store.close()
+    _raise_first_error(results)
+
+
+def _print_pass(results: list[RuleResult], *, stats: bool, as_json: bool) -> None:
+    if as_json:
+        echo_json([r.summary() for r in results])
+        return
+    for line in summary_lines(results, stats=stats):
+        typer.echo(line)
+
+
+def _watch(run: Run, interval: int, *, stats: bool, as_json: bool) -> None:
+    def report(results: list[RuleResult], wait: float) -> None:
+        _print_pass(results, stats=stats, as_json=as_json)
+        if not as_json:
+            typer.echo(f"next pass in {wait:.0f} s")
+
+    with Stopper() as stopper:
+        for engine in run.engines:
+            engine.stop_requested = lambda: stopper.stopped
+        passes = watch_loop(run.sync, interval, stopper, report=report)
+    typer.echo(f"stopped after {passes} pass{'es' if passes != 1 else ''}", err=True)
+
+
+def _raise_first_error(results: list[RuleResult]) -> None:
+    failed = [r.error for r in results if r.error is not None]
+    if failed:
+        error = failed[0]
+        raise type(error)(f"{len(failed)} rule(s) did not finish; first: {error}")
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    rule: Annotated[str, typer.Argument(help="Rule name, as in the mapping file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show what a rule's board, calendar or list holds on its platform right now."""
+    run = _prepare(ctx, None)
+    try:
+        _engine, found, records = remote_records(run, rule)
+    finally:
+        run.close()
+        run.store.close()
+    if as_json:
+        echo_json([asdict(r) for r in records])
+        return
+    for line in collection_lines(found, records):
+        typer.echo(line)
+
+
+# -- conflicts ----------------------------------------------------------------------------
+
+conflicts_app = typer.Typer(help="Fields both sides changed differently, waiting for a person.")
+app.add_typer(conflicts_app, name="conflicts")
+
+
+@conflicts_app.command("list")
+def conflicts_list(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="Include settled ones.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List open conflicts."""
+    with options(ctx).open_store() as store:
+        found = store.conflicts(open_only=not all_)
+    if as_json:
+        echo_json([asdict(c) for c in found])
+        return
+    if not found:
+        typer.echo("No open conflicts.")
+    for conflict in found:
+        typer.echo(conflict_line(conflict))
+
+
+@conflicts_app.command("show")
+def conflicts_show(
+    ctx: typer.Context,
+    conflict_id: Annotated[int, typer.Argument(metavar="ID")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show one conflict: the agreed value and both sides' values."""
+    with options(ctx).open_store() as store:
+        conflict = _conflict(store, conflict_id)
+    if as_json:
+        echo_json(asdict(conflict))
+        return
+    for line in conflict_details(conflict):
+        typer.echo(line)
+
+
+@conflicts_app.command("resolve")
+def conflicts_resolve(
+    ctx: typer.Context,
+    conflict_id: Annotated[int, typer.Argument(metavar="ID")],
+    take: Annotated[
+        str, typer.Option("--take", help="'canonical', 'remote', or the value to write to both.")
+    ],
+) -> None:
+    """Settle a conflict; the next sync pass writes the chosen value to both sides."""
+    with options(ctx).open_store() as store:
+        conflict = _conflict(store, conflict_id)
+        if conflict.resolved_at is not None:
+            raise InputError(f"conflict {conflict_id} is already settled")
+        value = resolution_value(conflict, take)
+        store.resolve_conflict(conflict_id, value)
+    typer.echo(
+        f"Conflict {conflict_id}: {conflict.field} will be {value!r} on both sides "
+        "after the next `connector sync`."
+    )
+
+
+def _conflict(store: Store, conflict_id: int) -> Conflict:
+    conflict = store.conflict(conflict_id)
+    if conflict is None:
+        raise InputError(f"no conflict with id {conflict_id} (see `connector conflicts list`)")
+    return conflict
+
+
+# -- announce -----------------------------------------------------------------------------
+
+
+@app.command()
+def announce(
+    ctx: typer.Context,
+    mailing_list: Annotated[str, typer.Argument(metavar="LIST", help="List address or rule name.")],
+    subject: Annotated[str, typer.Option("--subject", help="Subject line of the circular.")],
+    body_file: Annotated[
+        Path, typer.Option("--body-file", help="Text file with the message body (UTF-8).")
+    ],
+    sender: Annotated[
+        str, typer.Option("--sender", help="From address; must be allowed to post to the list.")
+    ],
+    send: Annotated[
+        bool, typer.Option("--send", help="Really post it. Without this flag: a preview only.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Post a circular e-mail through a mapped Mailman list (preview unless --send)."""
+    try:
+        body = body_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{body_file}: cannot read the message body: {exc}") from None
+    run = _prepare(ctx, None)
+    try:
+        target, collection = find_list(run, mailing_list)
+        result = target.announce(collection, subject, body, sender=sender, dry_run=not send)
+    finally:
+        run.close()
+        run.store.close()
+    if as_json:
+        echo_json(asdict(result))
+        return
+    typer.echo(announcement_text(result))
 
 
 # -- the error handler at the edge --------------------------------------------------------

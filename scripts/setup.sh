@@ -31,5 +31,9 @@ if ! "$venv/bin/python" -m pip install --disable-pip-version-check -e '.[test]' 
   fail "pip could not install the project into $venv (full log: $log)"
 fi
 "$venv/bin/python" -I -c 'import cli, sync.store' || fail "the installed project does not import"
+# Mailman 3 lives in its own virtual environment (it pins sqlalchemy<2.1); the Mailman
+# tests and the demo start a real Mailman core from it.
+"$venv/bin/python" -m connector.testing.mailman_server --install-only \
+  || fail "cannot build Mailman's own environment (.cache/mailman-venv)"
 echo "$want" > "$stamp"
 echo "setup: ready ($("$venv/bin/python" --version))"

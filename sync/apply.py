@@ -58,11 +58,12 @@ class Applier:
         target: Target,
         collection: Collection,
         consequences: Consequences | None = None,
+        tally: Tally | None = None,
     ) -> None:
         self.store, self.catalog, self.view = store, catalog, view
         self.target, self.collection = target, collection
         self.consequences = consequences
-        self.tally = Tally()
+        self.tally = tally if tally is not None else Tally()
 
     def apply(self, item: Item) -> None:
         """Carry out one item; record-level failures become problems, others propagate."""

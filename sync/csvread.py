@@ -36,6 +36,7 @@ class Table:
     rows: list[Row]
     encoding: str
     delimiter: str
+    header_line: int = 1
 
 
 def decode(data: bytes, name: str) -> tuple[str, str]:
@@ -90,7 +91,7 @@ def parse(text: str, name: str, encoding: str = "utf-8") -> Table:
     header_line, header = records[0]
     header = _header(name, header_line, header)
     rows = [_row(header, line, cells) for line, cells in records[1:]]
-    return Table(name, header, rows, encoding, delimiter)
+    return Table(name, header, rows, encoding, delimiter, header_line)
 
 
 def _numbered(text: str, delimiter: str, name: str) -> list[tuple[int, list[str]]]:

@@ -18,13 +18,17 @@ from connector.errors import ConnectorError, CredentialsError, Fatal, NotFound, 
 from mappings.fields import Codec
 from mappings.filters import matches
 from mappings.schema import MappingFile, Rule, collection_name, options_of
-from sync.apply import Applier, Consequences
+from sync.apply import Applier, Consequences, Tally
 from sync.catalog import Catalog
 from sync.model import Cohort, Entity, Organisation, utcnow
 from sync.plan import DETACHED, Item, RulePlan, RuleView, Snapshot, plan_rule
 from sync.store import Store
 
 log = logging.getLogger(__name__)
+
+#: Rounds of pull → plan → apply per rule and pass: a round that wrote to the platform is
+#: followed by another, so the pass ends with the platform's own view of our writes absorbed.
+SETTLE_ROUNDS = 3
 
 
 @dataclass
@@ -50,6 +54,12 @@ class RuleResult:
     problems: list[str] = field(default_factory=list)
     error: ConnectorError | None = None
     requests: int = 0
+
+    def merge(self, tally: Tally) -> None:
+        """Add what one round applied."""
+        for action, count in tally.counts.items():
+            self.counts[action] = self.counts.get(action, 0) + count
+        self.problems.extend(p for p in tally.problems if p not in self.problems)
 
     def summary(self) -> dict[str, Any]:
         """JSON-able summary."""
@@ -179,18 +189,41 @@ class Engine:
         before = target.requests
         try:
             collection = self.collection(rule, catalog)
-            changes, snapshot = self._pull(rule, target, collection, catalog, write=write)
-            result.plan = plan_rule(self.views[rule.name], snapshot, catalog, self.options.today)
-            self._guard(rule, result.plan)
-            complete = write and self._apply(rule, target, collection, catalog, result, progress)
-            if complete:
-                self.store.save_cursor(
-                    self.key(rule), rule.target, changes.cursor, content_hash(collection.options)
-                )
+            for _round in range(SETTLE_ROUNDS if write else 1):
+                if not self._round(rule, target, collection, catalog, result, write, progress):
+                    break
         except ConnectorError as exc:
             result.error = exc
         finally:
             result.requests = target.requests - before
+
+    def _round(
+        self,
+        rule: Rule,
+        target: Target,
+        collection: Collection,
+        catalog: Catalog,
+        result: RuleResult,
+        write: bool,
+        progress: Callable[[str, int, int], None] | None,
+    ) -> bool:
+        """Pull, plan, guard, apply once; True if it wrote something (settle again)."""
+        changes, snapshot = self._pull(rule, target, collection, catalog, write=write)
+        result.plan = plan_rule(self.views[rule.name], snapshot, catalog, self.options.today)
+        self._guard(rule, result.plan)
+        if not write:
+            return False
+        applied = Tally()
+        if not self._apply(rule, target, collection, catalog, result.plan, applied, progress):
+            result.merge(applied)
+            return False
+        self.store.save_cursor(
+            self.key(rule), rule.target, changes.cursor, content_hash(collection.options)
+        )
+        result.merge(applied)
+        # Only writes to the platform move its cursor; settling after canonical-only or
+        # conflict-only rounds would just list the same records again.
+        return any(n for action, n in applied.counts.items() if action != "conflict")
 
     def _pull(
         self, rule: Rule, target: Target, collection: Collection, catalog: Catalog, *, write: bool
@@ -265,27 +298,22 @@ class Engine:
         target: Target,
         collection: Collection,
         catalog: Catalog,
-        result: RuleResult,
+        plan: RulePlan,
+        tally: Tally,
         progress: Callable[[str, int, int], None] | None,
     ) -> bool:
         """Apply the rule's items; False if a stop request cut it short."""
-        assert result.plan is not None
         view = self.views[rule.name]
-        applier = Applier(self.store, catalog, view, target, collection, self.consequences)
+        applier = Applier(self.store, catalog, view, target, collection, self.consequences, tally)
         links = self.store.links(self.key(rule))
-        items = [i for i in result.plan.items if _worth_applying(i, links)]
-        complete = True
-        try:
-            for index, item in enumerate(items, 1):
-                if self.stop_requested():
-                    complete = False
-                    break
-                applier.apply(item)
-                if progress is not None:
-                    progress(rule.name, index, len(items))
-        finally:
-            result.counts, result.problems = applier.tally.counts, applier.tally.problems
-        return complete
+        items = [i for i in plan.items if _worth_applying(i, links)]
+        for index, item in enumerate(items, 1):
+            if self.stop_requested():
+                return False
+            applier.apply(item)
+            if progress is not None:
+                progress(rule.name, index, len(items))
+        return True
 
     def _record(self, results: list[RuleResult], started: Any) -> None:
         by_target: dict[str, list[RuleResult]] = {}

@@ -8,7 +8,6 @@ file's own rows before anything is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import NamedTuple, Protocol
 
 from sync.model import (
@@ -112,11 +111,6 @@ def check_references(entity: Entity, lookup: Lookup) -> list[Problem]:
     return problems
 
 
-def _people(lookup: Lookup, uids: Iterable[str]) -> dict[str, Person]:
-    found = {uid: lookup.get(uid) for uid in uids}
-    return {uid: e for uid, e in found.items() if isinstance(e, Person)}
-
-
 def _org_name(lookup: Lookup, uid: str | None) -> str:
     org = lookup.get(uid) if uid else None
     return org.name if isinstance(org, Organisation) else str(uid)
@@ -172,37 +166,35 @@ def _needs_role(person: Person, role: Role, field: str) -> Problem | None:
 
 
 def _tandem_rules(tandem: Tandem, lookup: Lookup) -> list[Problem]:
-    people = _people(lookup, (tandem.mentee, tandem.mentor))
-    mentee, mentor = people.get(tandem.mentee), people.get(tandem.mentor)
-    if mentee is None or mentor is None:
-        return []
-    problems = [
-        p
-        for p in (
-            _needs_role(mentee, Role.MENTEE, "mentee"),
-            _needs_role(mentor, Role.MENTOR, "mentor"),
-        )
-        if p
-    ]
+    mentee, mentor = lookup.get(tandem.mentee), lookup.get(tandem.mentor)
+    if not (isinstance(mentee, Person) and isinstance(mentor, Person)):
+        return []  # check_references reported it
+    found = (
+        _needs_role(mentee, Role.MENTEE, "mentee"),
+        _needs_role(mentor, Role.MENTOR, "mentor"),
+        _cross_mentoring(tandem, mentee, mentor, lookup),
+    )
+    return [p for p in found if p] + _second_tandem(tandem, mentee, lookup)
+
+
+def _cross_mentoring(
+    tandem: Tandem, mentee: Person, mentor: Person, lookup: Lookup
+) -> Problem | None:
     if mentee.organisation is None or mentor.organisation is None:
         who = mentee if mentee.organisation is None else mentor
-        problems.append(
-            Problem(
-                "mentor",
-                f"tandem {tandem.uid}: {who.name} has no organisation; cross-mentoring needs "
-                "partners from known, different organisations",
-            )
+        return Problem(
+            "mentor",
+            f"tandem {tandem.uid}: {who.name} has no organisation; cross-mentoring needs "
+            "partners from known, different organisations",
         )
-    elif mentee.organisation == mentor.organisation:
-        problems.append(
-            Problem(
-                "mentor",
-                f"tandem {tandem.uid}: mentee {mentee.name} and mentor {mentor.name} both "
-                f"belong to {_org_name(lookup, mentee.organisation)}; cross-mentoring needs "
-                "partners from different organisations",
-            )
+    if mentee.organisation == mentor.organisation:
+        return Problem(
+            "mentor",
+            f"tandem {tandem.uid}: mentee {mentee.name} and mentor {mentor.name} both belong "
+            f"to {_org_name(lookup, mentee.organisation)}; cross-mentoring needs partners from "
+            "different organisations",
         )
-    return problems + _second_tandem(tandem, mentee, lookup)
+    return None
 
 
 def _second_tandem(tandem: Tandem, mentee: Person, lookup: Lookup) -> list[Problem]:

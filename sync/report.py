@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.base import RemoteRecord
 from connector.mailman import Announcement
+from mappings.schema import Rule
 from sync.engine import RuleResult
 from sync.plan import Item
 from sync.store import Conflict
@@ -190,3 +192,54 @@ def resolution_value(conflict: Conflict, take: str) -> Any:
     if isinstance(conflict.canonical, list) or isinstance(conflict.remote, list):
         return sorted({part.strip() for part in take.split(",") if part.strip()})
     return take
+
+
+def _card(record: RemoteRecord) -> str:
+    fields = record.fields
+    extras = [", ".join(fields.get("labels") or [])]
+    if fields.get("assignees"):
+        extras.append("@" + ", @".join(fields["assignees"]))
+    if fields.get("due"):
+        extras.append(f"fällig {str(fields['due'])[:10]}")
+    if fields.get("archived"):
+        extras.append("archiviert")
+    shown = "; ".join(e for e in extras if e)
+    return f"    - {fields.get('title', '')}" + (f"  [{shown}]" if shown else "")
+
+
+def board_lines(rule: Rule, records: list[RemoteRecord]) -> list[str]:
+    """A Deck board as text: its stacks in order, each with its cards."""
+    assert rule.deck is not None
+    lines = [f"Board »{rule.deck.board}«"]
+    stacks = list(rule.deck.stacks)
+    stacks += sorted({str(r.fields.get("stack")) for r in records} - set(stacks))
+    for stack in stacks:
+        cards = sorted(
+            (r for r in records if r.fields.get("stack") == stack),
+            key=lambda r: str(r.fields.get("title")),
+        )
+        lines.append(f"  {stack} ({len(cards)})")
+        lines += [_card(card) for card in cards]
+    return lines
+
+
+def collection_lines(rule: Rule, records: list[RemoteRecord]) -> list[str]:
+    """A calendar or list as text: one line per record."""
+    if rule.deck is not None:
+        return board_lines(rule, records)
+    if rule.calendar is not None:
+        lines = [f"Kalender »{rule.calendar.display_name}« ({len(records)} Termine)"]
+        ordered = sorted(records, key=lambda r: str(r.fields.get("start")))
+        for r in ordered:
+            start, summary = str(r.fields.get("start"))[:16], r.fields.get("summary", "")
+            lines.append(f"    {start}  {summary}  {r.fields.get('location', '')}".rstrip())
+        return lines
+    assert rule.mailing_list is not None
+    lines = [f"Liste {rule.mailing_list.address} ({len(records)} Mitglieder)"]
+    for r in sorted(records, key=lambda r: str(r.fields.get("email"))):
+        f = r.fields
+        status = (
+            "" if f.get("delivery_status") in (None, "enabled") else f"  ({f['delivery_status']})"
+        )
+        lines.append(f"    {f.get('display_name', '')} <{f.get('email', '')}>{status}")
+    return lines

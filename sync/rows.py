@@ -42,14 +42,16 @@ def match_columns(table: Table, kind: str) -> dict[str, Column]:
         column = known.get(cells.normalise(header))
         if column is None:
             expected = "; ".join(c.display() for c in COLUMNS[kind])
-            problems.append(CellProblem(1, header, f"unknown column; expected: {expected}"))
+            problems.append(
+                CellProblem(table.header_line, header, f"unknown column; expected: {expected}")
+            )
         elif column in matched.values():
             other = next(h for h, c in matched.items() if c == column)
-            problems.append(CellProblem(1, header, f"same column as {other!r}"))
+            problems.append(CellProblem(table.header_line, header, f"same column as {other!r}"))
         else:
             matched[header] = column
     problems += [
-        CellProblem(1, column.display(), "this required column is missing")
+        CellProblem(table.header_line, column.display(), "this required column is missing")
         for column in required_columns(kind)
         if column not in matched.values()
     ]

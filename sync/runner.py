@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from connector.base import Collection, Target
-from connector.errors import ConfigError, InputError
+from connector.base import Collection, RemoteRecord, Target
+from connector.errors import ConfigError, InputError, NotFound
 from connector.mailman import MailmanTarget
 from mappings.load import load_mapping, resolve_secret
-from mappings.schema import MappingFile, TargetSpec
+from mappings.schema import MappingFile, Rule, TargetSpec
 from sync import integrity
 from sync.catalog import Catalog
 from sync.config import Config
@@ -52,6 +52,27 @@ class Run:
         for engine in self.engines:
             for target in engine.targets.values():
                 target.close()
+
+
+def find_rule(run: Run, name: str) -> tuple[Engine, Rule]:
+    """The engine and rule called ``name`` (``rule`` or ``cohort:rule``)."""
+    for engine in run.engines:
+        for rule in engine.mapping.rules:
+            if name in (rule.name, engine.key(rule)):
+                return engine, rule
+    known = ", ".join(engine.key(r) for engine in run.engines for r in engine.mapping.rules)
+    raise InputError(f"no rule {name!r}; known: {known}")
+
+
+def remote_records(run: Run, name: str) -> tuple[Engine, Rule, list[RemoteRecord]]:
+    """What the collection of rule ``name`` holds on its platform now (a full listing)."""
+    engine, rule = find_rule(run, name)
+    collection = engine.collection(rule, Catalog.load(run.store))
+    try:
+        records = engine.targets[rule.target].changes(collection, None).records
+    except NotFound:
+        records = []
+    return engine, rule, records
 
 
 def find_list(run: Run, name: str) -> tuple[MailmanTarget, Collection]:

@@ -4,12 +4,15 @@ natural keys, idempotence, and the bundled examples."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connector.errors import InputError
+from sync import cells
 from sync.importer import import_file
 from sync.model import BERLIN, Event, Person, Role
 from sync.store import Store
@@ -107,6 +110,23 @@ def test_utf8_with_bom_and_english_headers(store: Store, tmp_path: Path) -> None
     path.write_bytes("\ufeffshort_name,name,org_kind\nMünster,Stadt Münster,Stadt\n".encode())
     report = import_file(store, "organisations", path)
     assert (report.encoding, report.delimiter, report.rows) == ("utf-8", ",", 1)
+
+
+def test_excel_unicode_text_is_utf16_with_tabs(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "o.txt"
+    path.write_bytes("Kurzname\tName\tArt\r\nLaer\tGemeinde Laer\tGemeinde\r\n".encode("utf-16"))
+    report = import_file(store, "organisations", path)
+    assert (report.encoding, report.delimiter, report.rows) == ("utf-16", "\t", 1)
+
+
+@given(st.dates(min_value=date(1950, 1, 1), max_value=date(2100, 12, 31)), st.times())
+def test_german_dates_and_times_read_back(day: date, moment: time) -> None:
+    assert cells.parse_date(day.strftime("%d.%m.%Y")) == day
+    assert cells.parse_date(day.isoformat()) == day
+    written = f"{day:%d.%m.%Y} {moment:%H:%M}"
+    assert cells.parse_datetime(written) == datetime.combine(
+        day, moment.replace(second=0, microsecond=0)
+    )
 
 
 @pytest.mark.parametrize(

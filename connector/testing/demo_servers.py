@@ -50,8 +50,12 @@ def _spawn(args: list[str], log: Path, env: dict[str, str]) -> int:
     return process.pid
 
 
-def start(directory: Path) -> None:
-    """Start all three servers; write servers.env and the pids."""
+def start(directory: Path, deck_users: list[str] | None = None) -> None:
+    """Start all three servers; write servers.env and the pids.
+
+    ``deck_users`` are Nextcloud accounts to create in the Deck double, all in group
+    ``beirat`` (the council's group in the shipped mapping).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     busy = [p for p in (DECK_PORT, RADICALE_PORT, MAILMAN_PORT) if not _port_free(p)]
     if busy:
@@ -63,6 +67,8 @@ def start(directory: Path) -> None:
     }
     env = {**os.environ, **secrets_}
     python = sys.executable
+    council = deck_users or ["beirat"]
+    accounts = [arg for user in council for arg in ("--user", f"{user}:{secrets.token_hex(8)}")]
     pids = [
         _spawn(
             [
@@ -73,10 +79,9 @@ def start(directory: Path) -> None:
                 str(DECK_PORT),
                 "--user",
                 f"admin:{secrets_['DECK_APP_PASSWORD']}:Koordination",
-                "--user",
-                "beirat-greven:x:Beirat Greven",
+                *accounts,
                 "--group",
-                "beirat:beirat-greven",
+                "beirat:" + ",".join(council),
             ],
             directory / "deck.log",
             env,
@@ -150,8 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("dir", type=Path)
+    parser.add_argument("--deck-user", action="append", default=[], help="council account")
     args = parser.parse_args(argv)
-    (start if args.action == "start" else stop)(args.dir.resolve())
+    if args.action == "start":
+        start(args.dir.resolve(), args.deck_user)
+    else:
+        stop(args.dir.resolve())
     return 0
 
 
