@@ -451,9 +451,7 @@ class CalendarTarget(Target):
         except ValueError as exc:
             raise ConfigError(f"calendar {collection.name}: {exc}") from None
 
-    def _put(
-        self, path: str, body: bytes, headers: dict[str, str], what: str
-    ) -> requests.Response:
+    def _put(self, path: str, body: bytes, headers: dict[str, str], what: str) -> requests.Response:
         headers = {"Content-Type": "text/calendar; charset=utf-8", **headers}
         response = self._send("PUT", path, body=body, headers=headers)
         self._check(response, what, write=True)

@@ -514,7 +514,11 @@ STARTWORKSHOP = {
     "summary": "Startworkshop", "location": "stiwl",
     "start": "2025-10-15T10:00:00+02:00", "end": "2025-10-15T16:00:00+02:00",
 }  # fmt: skip
-SYNC_STEPS = {"": "07-sync-collection-initial", "http://sabre.io/ns/sync/4": "08-sync-collection-incremental", "garbage-token-xyz": "09-sync-collection-garbage-token"}  # noqa: E501
+SYNC_STEPS = {
+    "": "07-sync-collection-initial",
+    "http://sabre.io/ns/sync/4": "08-sync-collection-incremental",
+    "garbage-token-xyz": "09-sync-collection-garbage-token",
+}  # noqa: E501
 
 
 def test_nextcloud_open_skips_deck_calendars_and_makes_ours(nextcloud: Any) -> None:
