@@ -91,6 +91,9 @@ class Changes:
     deleted: set[str] = field(default_factory=set)
     complete: bool = True
     cursor: str | None = None
+    #: Things the operator should know that are not changes (e.g. a member whose mail
+    #: bounces); the engine reports them with the pass.
+    notes: list[str] = field(default_factory=list)
 
 
 class Target(ABC):

@@ -150,7 +150,15 @@ class MailmanTarget(Target):
         records = [_record(e, disabled.get(str(e["member_id"]), "enabled")) for e in entries]
         seen = {record.remote_id: record.etag for record in records}
         gone = set(_load_cursor(cursor)) - set(seen)
-        return Changes(records, gone, complete=True, cursor=json.dumps(seen, sort_keys=True))
+        notes = [
+            f"{r.fields['email']}: delivery disabled ({r.fields['delivery_status']}); "
+            "kept on the list"
+            for r in records
+            if r.fields["delivery_status"] != "enabled"
+        ]
+        return Changes(
+            records, gone, complete=True, cursor=json.dumps(seen, sort_keys=True), notes=notes
+        )
 
     def get(self, collection: Collection, remote_id: str) -> RemoteRecord:
         """One member of this list; NotFound if it left (or belongs to another list)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from mappings.derived import DERIVED
 from sync.model import COMPUTED, REFERENCES, Entity, entity_type
 
 
@@ -84,6 +85,9 @@ def read(entity: Entity, path: str, lookup: Lookup, *, tandems: bool = True) -> 
     if owner is None:
         return None
     attribute = path.rsplit(".", 1)[-1]
+    derive = DERIVED.get((owner.kind, attribute))
+    if derive is not None:
+        return derive(owner, lookup)
     is_tandem = REFERENCES.get((owner.kind, attribute)) == "tandem"
     if is_tandem and not tandems and getattr(owner, attribute):
         raise Embargoed(path)

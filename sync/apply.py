@@ -33,6 +33,9 @@ def new_uid(kind: str) -> str:
 #: Called with each entity written from a remote change; returns follow-up entities to store
 #: (e.g. an applicant who becomes a mentee when the application is selected).
 Consequences = Callable[[Entity, Catalog], list[Entity]]
+#: Called with each entity about to be written from a remote change; returns the problems
+#: that forbid it (cross-entity rules such as a tandem's partners being colleagues).
+Check = Callable[[Entity, Catalog], list[str]]
 
 
 @dataclass
@@ -59,10 +62,12 @@ class Applier:
         collection: Collection,
         consequences: Consequences | None = None,
         tally: Tally | None = None,
+        check: Check | None = None,
     ) -> None:
         self.store, self.catalog, self.view = store, catalog, view
         self.target, self.collection = target, collection
         self.consequences = consequences
+        self.check = check
         self.tally = tally if tally is not None else Tally()
 
     def apply(self, item: Item) -> None:
@@ -188,6 +193,9 @@ class Applier:
         except ValidationError as exc:
             details = "; ".join(f"{f}: {m}" for f, m in describe_validation_error(exc))
             raise RecordRejected(f"cannot become a {kind}: {details}") from None
+        refused = self.check(entity, self.catalog) if self.check else []
+        if refused:
+            raise RecordRejected(f"cannot become a {kind}: {'; '.join(refused)}")
         item.uid, item.canonical = uid, {}
         with self.store.transaction():
             self._put(entity)
@@ -244,6 +252,10 @@ class Applier:
             except ValidationError as exc:
                 details = "; ".join(f"{f}: {m}" for f, m in describe_validation_error(exc))
                 item.problems.append(f"{path} = {value!r} refused: {details}")
+                continue
+            refused = self.check(updated, self.catalog) if self.check else []
+            if refused:
+                item.problems.append(f"{path} = {value!r} refused: {'; '.join(refused)}")
                 continue
             self._put(updated)
             entity = self.catalog.get(entity.uid) or entity

@@ -18,7 +18,7 @@ from connector.errors import ConnectorError, CredentialsError, Fatal, NotFound, 
 from mappings.fields import Codec
 from mappings.filters import matches
 from mappings.schema import MappingFile, Rule, collection_name, options_of
-from sync.apply import Applier, Consequences, Tally
+from sync.apply import Applier, Check, Consequences, Tally
 from sync.catalog import Catalog
 from sync.model import Cohort, Entity, Organisation, utcnow
 from sync.plan import DETACHED, Item, RulePlan, RuleView, Snapshot, plan_rule
@@ -52,6 +52,8 @@ class RuleResult:
     plan: RulePlan | None = None
     counts: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: What the platform reported that is not a change (bounces, disabled delivery ...).
+    notes: list[str] = field(default_factory=list)
     error: ConnectorError | None = None
     requests: int = 0
 
@@ -69,6 +71,7 @@ class RuleResult:
             "collection": self.collection,
             "counts": self.counts,
             "problems": self.problems,
+            "notes": self.notes,
             "requests": self.requests,
             "error": str(self.error) if self.error else None,
         }
@@ -98,10 +101,12 @@ class Engine:
         targets: dict[str, Target],
         options: Options | None = None,
         consequences: Consequences | None = None,
+        check: Check | None = None,
     ) -> None:
         self.store, self.mapping, self.targets = store, mapping, targets
         self.options = options or Options()
         self.consequences = consequences
+        self.check = check
         #: Checked between items; when it returns True the pass ends after the current item.
         self.stop_requested: Callable[[], bool] = lambda: False
         self.views = {rule.name: self.compile(rule) for rule in mapping.rules}
@@ -209,6 +214,7 @@ class Engine:
     ) -> bool:
         """Pull, plan, guard, apply once; True if it wrote something (settle again)."""
         changes, snapshot = self._pull(rule, target, collection, catalog, write=write)
+        result.notes = list(changes.notes)
         result.plan = plan_rule(self.views[rule.name], snapshot, catalog, self.options.today)
         self._guard(rule, result.plan)
         if not write:
@@ -304,7 +310,9 @@ class Engine:
     ) -> bool:
         """Apply the rule's items; False if a stop request cut it short."""
         view = self.views[rule.name]
-        applier = Applier(self.store, catalog, view, target, collection, self.consequences, tally)
+        applier = Applier(
+            self.store, catalog, view, target, collection, self.consequences, tally, self.check
+        )
         links = self.store.links(self.key(rule))
         items = [i for i in plan.items if _worth_applying(i, links)]
         for index, item in enumerate(items, 1):

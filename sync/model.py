@@ -366,4 +366,4 @@ REFERENCES: dict[tuple[str, str], str] = {
 }
 
 #: Read-only values computed from an entity, usable in paths and templates.
-COMPUTED: dict[str, tuple[str, ...]] = {"person": ("name",)}
+COMPUTED: dict[str, tuple[str, ...]] = {"person": ("name",), "event": ("attendee_emails",)}

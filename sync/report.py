@@ -133,6 +133,7 @@ def summary_lines(results: list[RuleResult], *, stats: bool = False) -> list[str
         extra = f"  [{result.requests} requests]" if stats else ""
         lines.append(f"{result.rule} → {result.target} / {result.collection}: {state}{extra}")
         lines += [f"  problem: {p}" for p in result.problems]
+        lines += [f"  note: {n}" for n in result.notes]
     if stats:
         per_target: dict[str, int] = {}
         for result in results:

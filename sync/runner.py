@@ -15,13 +15,26 @@ from sync import integrity
 from sync.catalog import Catalog
 from sync.config import Config
 from sync.engine import Engine, Options, RuleResult
-from sync.model import Entity
+from sync.model import Entity, Person, Tandem
 from sync.store import Store
 from sync.targets import build_targets
 
 
-def _consequences(entity: Entity, catalog: Catalog) -> list[Entity]:
+def domain_consequences(entity: Entity, catalog: Catalog) -> list[Entity]:
+    """What else changes because ``entity`` changed (see :func:`sync.integrity.consequences`)."""
     return integrity.consequences(entity, catalog)
+
+
+def check_domain(entity: Entity, catalog: Catalog) -> list[str]:
+    """Problems with ``entity`` and with the tandems that would change meaning with it."""
+    overlay = integrity.Overlay(catalog)
+    overlay.put(entity)
+    found = integrity.check(entity, overlay)
+    if isinstance(entity, Person):
+        for tandem in catalog.all("tandem"):
+            if isinstance(tandem, Tandem) and entity.uid in (tandem.mentee, tandem.mentor):
+                found += integrity.check(tandem, overlay)
+    return [f"{p.field}: {p.message}" for p in found]
 
 
 @dataclass
@@ -117,5 +130,14 @@ def prepare(
     engines = []
     for mapping in load_mappings(config):
         targets = build_targets(mapping, secret)
-        engines.append(Engine(store, mapping, targets, options, consequences=_consequences))
+        engines.append(
+            Engine(
+                store,
+                mapping,
+                targets,
+                options,
+                consequences=domain_consequences,
+                check=check_domain,
+            )
+        )
     return Run(store, engines)

@@ -450,3 +450,32 @@ def test_a_target_that_is_down_stops_only_its_own_rules(store: Store) -> None:
     assert results[0].error is not None and "down" in str(results[0].error)
     assert store.links("mim-10:aufgaben") == {}
     assert store.cursor("mim-10:aufgaben") == (None, None)
+
+
+def test_a_platform_edit_that_breaks_a_domain_rule_is_refused(store: Store) -> None:
+    """Relabelling an applicant into their mentor's organisation would break cross-mentoring."""
+    from sync.model import Application
+    from sync.runner import check_domain
+
+    cohort_with_tandems(store, pairs=1)
+    store.put(Application(uid="app-0", cohort="mim-10", applicant="mentee-0", status="selected"))
+    mapping = MappingFile.model_validate({
+        "name": "t", "programme": "mim", "cohort": "mim-10",
+        "targets": {"board": {"kind": "memory", "url": "memory://board", "audience": "council"}},
+        "rules": [{
+            "name": "bewerbungen", "entity": "application", "target": "board",
+            "deck": {"board": "Beirat", "stacks": ["Ausgewählt"]},
+            "fields": [{"remote": "labels", "canonical": "applicant.organisation",
+                        "lookup": "short_name", "policy": "remote"}],
+        }],
+    })  # fmt: skip
+    board = MemoryTarget("memory://board")
+    engine = Engine(store, mapping, {"board": board}, Options(today=REVEAL), check=check_domain)
+    engine.sync()
+    (remote_id,) = board.records("Beirat")
+    board.edit("Beirat", remote_id, labels=["org-0b"])
+    results = Engine(
+        store, mapping, {"board": board}, Options(today=REVEAL), check=check_domain
+    ).sync()
+    assert any("different organisations" in p for p in results[0].problems), results[0].problems
+    assert store.get("mentee-0").organisation == "org-0a"
