@@ -1,20 +1,19 @@
-"""Deck plumbing below the adapter: HTTP with Deck's conventions, boards, and the cursor.
+"""Deck below the cards: HTTP with Deck's conventions, boards, and polling for changes.
 
 :class:`DeckClient` sends every request through :class:`connector.http.HttpClient` under the
 API base with ``OCS-APIRequest: true`` and turns answers into the adapter's errors.
 :func:`open_board` makes a board match its collection (creating only what is missing);
-:class:`DeckCursor` is what :meth:`connector.deck.DeckTarget.changes` hands back.
+:func:`poll_board` tells from the board list whether a board changed since a listing.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
-from email.utils import parsedate_to_datetime
-from typing import Any
+from dataclasses import dataclass, field
+from email.utils import formatdate, parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -28,6 +27,9 @@ from connector.errors import (
     RetryLater,
 )
 from connector.http import HttpClient
+
+if TYPE_CHECKING:
+    from connector.deck_cards import DeckCursor
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +151,12 @@ class BoardRef:
         self.stacks = titles(board.get("stacks"))
         self.labels = titles(board.get("labels"))
 
+    def learn_labels(self, cards: list[dict[str, Any]]) -> None:
+        """Remember the labels cards carry (a listing shows no unused labels)."""
+        for card in cards:
+            for label in card.get("labels") or []:
+                self.labels.setdefault(str(label["title"]), int(label["id"]))
+
 
 def titles(items: Any) -> dict[str, int]:
     """Ids by title in board order; of two items with one title the first wins."""
@@ -201,7 +209,9 @@ def open_board(client: DeckClient, collection: Collection) -> BoardRef:
     options = collection.options
     stacks = [str(s) for s in options.get("stacks") or []]
     labels = [str(s) for s in options.get("labels") or []]
-    _check_titles(collection.name, stacks, labels)
+    for title in [collection.name, *stacks, *labels]:
+        if not title.strip() or len(title) > TITLE_MAX:
+            raise ConfigError(f"Deck title {title!r} must have 1 to {TITLE_MAX} characters")
     found = pick_board(list_boards(client)[0], collection.name, client.user)
     if found is None:
         body = {"title": collection.name, "color": BOARD_COLOR}
@@ -215,14 +225,6 @@ def open_board(client: DeckClient, collection: Collection) -> BoardRef:
     _ensure_labels(client, ref, labels)
     _ensure_shares(client, ref, board.get("acl") or [], options.get("acl") or [])
     return ref
-
-
-def _check_titles(board: str, stacks: list[str], labels: list[str]) -> None:
-    for what, title in (
-        [("board", board)] + [("stack", s) for s in stacks] + [("label", t) for t in labels]
-    ):
-        if not title.strip() or len(title) > TITLE_MAX:
-            raise ConfigError(f"Deck {what} title {title!r} must have 1 to {TITLE_MAX} characters")
 
 
 def _ensure_stacks(client: DeckClient, ref: BoardRef, stacks: list[str]) -> None:
@@ -255,11 +257,7 @@ def _ensure_shares(
     have = {(int(a.get("type", 0)), owner_id(a.get("participant"))) for a in existing}
     for share in wanted:
         kind, participant = (1, share["group"]) if share.get("group") else (0, share.get("user"))
-        if (
-            not participant
-            or (kind, participant) in have
-            or (kind, participant) == (0, client.user)
-        ):
+        if not participant or (kind, participant) in have | {(0, client.user)}:
             continue
         body = {
             "type": kind,
@@ -274,45 +272,68 @@ def _ensure_shares(
 
 
 @dataclass
-class DeckCursor:
-    """What one listing of a board left behind (serialised as JSON, version 1).
+class Poll:
+    """One look at the board list: the board's entry if it changed (else None), the list's
+    ETag, the server's second, and whether ``If-Modified-Since`` works (None: unknown)."""
 
-    ``listed_at`` is the server's second when the board was polled for that listing; when
-    ``board_lm`` is not older than it, an edit in that same second would keep every ETag,
-    so the next pass lists again instead of trusting them. ``ims`` says whether the server
-    understands ``If-Modified-Since`` (None: not yet probed). ``cards`` maps card id to
-    ``[lastModified, content hash]``; ``assignees`` keeps non-empty assignee lists, because
-    Deck's archived listing leaves them out.
-    """
-
-    board: int
-    stacks: dict[str, int]
-    labels: dict[str, int]
+    entry: dict[str, Any] | None
     list_etag: str | None
-    board_etag: str
-    board_lm: int
-    listed_at: int
-    ims: bool | None = None
-    cards: dict[str, list[Any]] = field(default_factory=dict)
-    assignees: dict[str, list[str]] = field(default_factory=dict)
+    server_time: int
+    ims: bool | None
 
-    @property
-    def unsafe(self) -> bool:
-        """Whether ETags cannot be trusted: the board changed in the listing's second."""
-        return self.board_lm >= self.listed_at
 
-    def dump(self) -> str:
-        """The cursor as compact JSON."""
-        return json.dumps({"v": 1, **asdict(self)}, separators=(",", ":"), ensure_ascii=False)
+def poll_board(client: DeckClient, board: BoardRef, state: DeckCursor) -> Poll:
+    """Whether the board changed since the listing ``state`` describes: one request, two
+    while probing ``If-Modified-Since`` once on a server that does not know it."""
+    if state.unsafe:
+        # The board changed in the very second of the last listing: neither ETags nor
+        # If-Modified-Since can show a later edit in that second, so list again.
+        boards, response = list_boards(client)
+        entry = live_entry(client, boards, board)
+        return Poll(entry, response.headers.get("ETag"), server_second(response), state.ims)
+    if state.ims is not False:
+        found = _poll_since(client, board, state)
+        if found is not None:
+            return found
+    headers = {"If-None-Match": state.list_etag} if state.list_etag else {}
+    response = client.send("GET", "/boards", headers=headers)
+    etag = response.headers.get("ETag", state.list_etag)
+    if response.status_code == 304:
+        return Poll(None, etag, server_second(response), state.ims)
+    entry = live_entry(client, client.data(response, "listing boards", reads=True) or [], board)
+    changed = entry if int(entry.get("lastModified") or 0) != state.board_lm else None
+    return Poll(changed, etag, server_second(response), state.ims)
 
-    @classmethod
-    def load(cls, text: str) -> DeckCursor | None:
-        """Parse a cursor; None for anything unreadable (the caller lists everything)."""
-        try:
-            data = json.loads(text)
-            if data.pop("v") != 1:
-                return None
-            return cls(**data)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            log.warning("ignoring an unreadable Deck cursor; listing the whole board")
-            return None
+
+def _poll_since(client: DeckClient, board: BoardRef, state: DeckCursor) -> Poll | None:
+    """The board list filtered by ``If-Modified-Since`` (Deck ≥ 1.17); None when the server
+    does not understand it (Deck < 1.17 answers 500, then remembered in ``state``)."""
+    headers = {"If-Modified-Since": formatdate(state.board_lm, usegmt=True)}
+    try:
+        response = client.send("GET", "/boards", headers=headers, once=not state.ims)
+    except RetryLater:
+        if state.ims:
+            raise
+        return None  # the probe met an outage: decide another time
+    if response.status_code == 500 and not state.ims:
+        log.info("Deck answers 500 to If-Modified-Since (before 1.17): using ETags only")
+        state.ims = False
+        return None
+    boards = client.data(response, "listing changed boards", reads=True) or []
+    entry = next((b for b in boards if int(b["id"]) == board.id), None)
+    if entry is not None:
+        entry = live_entry(client, [entry], board)
+    return Poll(entry, state.list_etag, server_second(response), True)
+
+
+def live_entry(client: DeckClient, boards: list[dict[str, Any]], board: BoardRef) -> dict[str, Any]:
+    """The board's entry in a board list; NotFound when it is missing or deleted."""
+    entry = next((b for b in boards if int(b["id"]) == board.id), None)
+    if entry is None:
+        raise no_access(client, board.title, board.id)
+    if entry.get("deletedAt"):
+        raise NotFound(
+            f"Deck board {board.title!r} (id {board.id}) was deleted; restore it in Deck "
+            "or reset the rule to start on a new board"
+        )
+    return entry

@@ -518,7 +518,7 @@ SYNC_STEPS = {
     "": "07-sync-collection-initial",
     "http://sabre.io/ns/sync/4": "08-sync-collection-incremental",
     "garbage-token-xyz": "09-sync-collection-garbage-token",
-}  # noqa: E501
+}
 
 
 def test_nextcloud_open_skips_deck_calendars_and_makes_ours(nextcloud: Any) -> None:
