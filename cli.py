@@ -498,7 +498,7 @@ def conflicts_list(
 @conflicts_app.command("show")
 def conflicts_show(
     ctx: typer.Context,
-    conflict_id: Annotated[int, typer.Argument(metavar="ID")],
+    conflict_id: Annotated[int, typer.Argument(metavar="ID", help="Conflict number.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show one conflict: the agreed value and both sides' values."""
@@ -514,7 +514,7 @@ def conflicts_show(
 @conflicts_app.command("resolve")
 def conflicts_resolve(
     ctx: typer.Context,
-    conflict_id: Annotated[int, typer.Argument(metavar="ID")],
+    conflict_id: Annotated[int, typer.Argument(metavar="ID", help="Conflict number.")],
     take: Annotated[
         str, typer.Option("--take", help="'canonical', 'remote', or the value to write to both.")
     ],

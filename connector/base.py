@@ -32,6 +32,19 @@ class RemoteField:
     type: FieldType = "text"
     writable: bool = True
     doc: str = ""
+    #: Longest text the platform keeps; longer text is cut to ``max_length - 1`` characters
+    #: plus "…". The engine renders canonical values the same way, so a cut is no edit.
+    max_length: int | None = None
+
+
+ELLIPSIS = "…"
+
+
+def cut(text: str, max_length: int | None) -> str:
+    """``text`` as a platform with ``max_length`` keeps it (cut ones end in "…")."""
+    if max_length is None or len(text) <= max_length:
+        return text
+    return text[: max_length - 1] + ELLIPSIS
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ Deck has no conditional writes, and its ETags change once per second, so a recor
 is ``"{deck etag}:{content hash}"`` and every write first reads the card and compares
 content hashes. Change detection polls the board list (``If-None-Match``, or
 ``If-Modified-Since`` where the server understands it) and lists the board's cards only
-when the board changed; the cursor is :class:`connector.deck_board.DeckCursor` as JSON.
+when the board changed; the cursor is :class:`connector.deck_cards.DeckCursor` as JSON.
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ class DeckTarget(Target):
 
     kind = "deck"
     FIELDS: ClassVar[Mapping[str, RemoteField]] = {
-        "title": RemoteField("title", "text", doc="card title; over 255 characters cut with …"),
+        "title": RemoteField(
+            "title", "text", doc="card title; over 255 characters cut with …", max_length=255
+        ),
         "description": RemoteField("description", "text", doc="without the marker footer"),
         "stack": RemoteField("stack", "text", doc="title of the card's stack"),
         "labels": RemoteField("labels", "set", doc="titles of the card's labels"),
@@ -130,6 +132,7 @@ class DeckTarget(Target):
             poll = Poll(entry, response.headers.get("ETag"), server_second(response), self._ims)
             return self._listing(self._board_as(collection.name, int(entry["id"])), poll)
         board = self._board_as(collection.name, state.board, state)
+        state.ims = self._ims if state.ims is None else state.ims  # one probe per server
         poll = poll_board(self.client, board, state)
         self._ims = poll.ims if poll.ims is not None else self._ims
         if poll.entry is None:

@@ -1,4 +1,5 @@
-"""Deck cards: the marker footer, normalised fields, and the requests one card edit takes.
+"""Deck cards: the marker footer, normalised fields, the requests one card edit takes, and
+the cursor a listing of a board's cards leaves behind (:class:`DeckCursor`).
 
 The canonical uid travels in a footer at the end of the card description::
 
@@ -23,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.base import RemoteRecord, content_hash
+from connector.base import RemoteRecord, content_hash, cut
 from connector.deck_board import BoardRef, DeckClient, Poll, owner_id
 from connector.errors import NotFound, RecordRejected
 
@@ -84,9 +85,7 @@ def cut_title(title: Any) -> str:
     text = str(title or "")
     if not text.strip():
         raise RecordRejected("a card needs a title")
-    if len(text) <= CARD_TITLE_MAX:
-        return text
-    return text[: CARD_TITLE_MAX - 1] + ELLIPSIS
+    return cut(text, CARD_TITLE_MAX)
 
 
 def user_ids(card: Mapping[str, Any]) -> list[str]:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
-from connector.base import FieldType
+from connector.base import FieldType, cut
 from mappings.paths import Lookup, holder, read, referenced_kind, target_kind
 from mappings.schema import FieldSpec
 from mappings.templates import render_template
@@ -73,6 +73,8 @@ class Codec:
     spec: FieldSpec
     kind: str
     remote_type: FieldType
+    #: The platform's length limit for text (see :class:`connector.base.RemoteField`).
+    max_length: int | None = None
 
     @property
     def canonical_is_set(self) -> bool:
@@ -99,13 +101,16 @@ class Codec:
         """The remote value the canonical side asks for (normalised)."""
         if self.spec.template is not None:
             text = render_template(self.spec.template, entity, lookup, tandems=tandems)
-            return normalise(text, self.remote_type)
+            return self._fit(normalise(text, self.remote_type))
         assert self.spec.canonical is not None
         value = read(entity, self.spec.canonical, lookup, tandems=tandems)
         if isinstance(value, set | list | frozenset | tuple):
             converted = [self._out(item, lookup) for item in value]
             return normalise([v for v in converted if v is not None], self.remote_type)
-        return normalise(self._out(value, lookup), self.remote_type)
+        return self._fit(normalise(self._out(value, lookup), self.remote_type))
+
+    def _fit(self, value: Any) -> Any:
+        return cut(value, self.max_length) if isinstance(value, str) else value
 
     def _out(self, value: Any, lookup: Lookup) -> Any:
         if value is None:

@@ -78,7 +78,8 @@ class Applier:
             self.tally.problems.append(f"{self._where(item)}: {exc}")
             return
         self.tally.problems.extend(f"{self._where(item)}: {p}" for p in item.problems)
-        if item.writes:
+        merged = item.action in ("update", "adopt")
+        if not merged or item.remote or item.canonical or item.closes:
             self.tally.add(item.action)
         for _ in item.conflicts:
             self.tally.add("conflict")

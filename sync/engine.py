@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from connector.base import Changes, Collection, RemoteRecord, Target, content_hash
+from connector.base import Changes, Collection, RemoteField, RemoteRecord, Target, content_hash
 from connector.errors import ConnectorError, CredentialsError, Fatal, NotFound, RetryLater
 from mappings.fields import Codec
 from mappings.filters import matches
@@ -118,12 +118,10 @@ class Engine:
     def compile(self, rule: Rule) -> RuleView:
         """The rule with its codecs, typed by the target's fields."""
         fields = self.targets[rule.target].FIELDS
-        codecs = {
-            key: Codec(
-                spec, rule.entity, fields[spec.remote].type if spec.remote in fields else "text"
-            )
-            for key, spec in zip(field_keys(rule), rule.fields, strict=True)
-        }
+        codecs = {}
+        for key, spec in zip(field_keys(rule), rule.fields, strict=True):
+            remote = fields.get(spec.remote, RemoteField(spec.remote))
+            codecs[key] = Codec(spec, rule.entity, remote.type, remote.max_length)
         return RuleView(
             rule,
             self.key(rule),
