@@ -1,8 +1,9 @@
 """The Deck adapter against the Nextcloud 29 + Deck double (connector.testing.deck_server).
 
 Every test gets a fresh double with a clock it controls; the double stamps ``Date`` from that
-clock too (as a real server does), because the adapter reads the server's second from it. "A person" acts through raw HTTP as
-bob, a council member whose group ``beirat`` may edit the board.
+clock too (as a real server does), because the adapter reads the server's second from it.
+"A person" acts through raw HTTP as bob, a council member whose group ``beirat`` may edit
+the board.
 """
 
 from __future__ import annotations
