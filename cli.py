@@ -445,10 +445,14 @@ def _watch(run: Run, interval: int, *, stats: bool, as_json: bool) -> None:
 
 
 def _raise_first_error(results: list[RuleResult]) -> None:
-    failed = [r.error for r in results if r.error is not None]
+    failed = [r for r in results if r.error is not None]
     if failed:
-        error = failed[0]
-        raise type(error)(f"{len(failed)} rule(s) did not finish; first: {error}")
+        first = failed[0]
+        assert first.error is not None
+        names = ", ".join(r.rule for r in failed)
+        error = type(first.error)(f"{len(failed)} rule(s) did not finish ({names}): {first.error}")
+        error.hint = first.error.hint
+        raise error
 
 
 @app.command()

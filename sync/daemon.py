@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from connector.errors import LockHeld, RetryLater
+from connector.errors import LockHeld, RetryLater, StoreError
 from sync.engine import RuleResult
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 @contextmanager
 def store_lock(store_path: Path) -> Iterator[None]:
     """Hold the store's lock for the duration; ``LockHeld`` if another process has it."""
+    if not store_path.exists():
+        raise StoreError(
+            f"{store_path}: no store here (run `connector import` or `connector init`)"
+        )
     lock_path = store_path.with_name(store_path.name + ".lock")
     handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole block
     try:
@@ -74,7 +78,8 @@ def next_wait(interval: float, failures: int, max_backoff: float) -> float:
     """Seconds to wait before the next pass after ``failures`` failed passes in a row."""
     if failures == 0:
         return interval
-    return float(min(max_backoff, interval * 2**failures))
+    # The exponent is capped: after weeks of outage 2**failures would overflow a float.
+    return float(min(max_backoff, interval * 2 ** min(failures, 32)))
 
 
 def watch(
@@ -97,5 +102,6 @@ def watch(
         wait = next_wait(interval, failures, max_backoff)
         if report is not None:
             report(results, wait)
-        stopper.event.wait(wait)
+        if max_passes is None or passes < max_passes:
+            stopper.event.wait(wait)
     return passes

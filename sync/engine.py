@@ -237,7 +237,11 @@ class Engine:
         if cursor is None or options_hash != content_hash(collection.options):
             changes = self._full_listing(target, collection, write=write)
         else:
-            changes = target.changes(collection, cursor)
+            try:
+                changes = target.changes(collection, cursor)
+            except NotFound:
+                # The collection vanished from the platform: make it again, list it whole.
+                changes = self._full_listing(target, collection, write=write)
         links = self.store.links(key)
         records = {r.remote_id: r for r in changes.records}
         if not changes.complete:
@@ -287,14 +291,19 @@ class Engine:
         from connector.errors import GuardTripped
 
         allowed = self.options.allow_mass_delete
-        if rule.name in allowed or "*" in allowed or plan.lost < self.options.min_delete_count:
+        if {rule.name, self.key(rule), "*"} & allowed or plan.lost < self.options.min_delete_count:
             return
         if plan.linked and plan.lost / plan.linked > self.options.max_delete_share:
-            raise GuardTripped(
+            error = GuardTripped(
                 f"{rule.name}: {plan.lost} of {plan.linked} linked records vanished from "
                 f"{rule.target} in one pass ({plan.lost / plan.linked:.0%}, more than "
                 f"{self.options.max_delete_share:.0%}); nothing was changed for this collection",
             )
+            error.hint = (
+                f"check {rule.target}; if the deletions are meant, run "
+                f"`connector sync --allow-mass-delete {rule.name}`"
+            )
+            raise error
 
     def _apply(
         self,

@@ -183,6 +183,7 @@ def test_stopper_turns_sigterm_and_sigint_into_its_flag_and_restores_handlers() 
 
 def test_store_lock_keeps_a_second_holder_out_in_process(tmp_path: Path) -> None:
     path = tmp_path / "cohort.db"
+    Store.open(path).close()
     with (
         store_lock(path),
         pytest.raises(LockHeld, match=f"pid {os.getpid()}"),

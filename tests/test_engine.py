@@ -479,3 +479,14 @@ def test_a_platform_edit_that_breaks_a_domain_rule_is_refused(store: Store) -> N
     ).sync()
     assert any("different organisations" in p for p in results[0].problems), results[0].problems
     assert store.get("mentee-0").organisation == "org-0a"
+
+
+def test_a_collection_that_vanished_is_made_again(store: Store) -> None:
+    tasks(store, 2)
+    mapping = task_mapping(on_remote_delete="restore")
+    sync(store, mapping, REVEAL)
+    board = MemoryTarget("memory://board")
+    del board.space.collections["Aufgaben"]
+    results = sync(store, mapping, REVEAL)
+    assert results[0].error is None and results[0].counts == {"restore": 2}
+    assert len(board.records("Aufgaben")) == 2
