@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-FieldType = Literal["text", "int", "bool", "date", "datetime", "set"]
+#: ``email`` is text that compares case-insensitively (``Anna.B@x.example`` = ``anna.b@...``).
+FieldType = Literal["text", "email", "int", "bool", "date", "datetime", "set"]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ when the board changed; the cursor is :class:`connector.deck_cards.DeckCursor` a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -23,6 +24,7 @@ from connector.deck_board import (
     Poll,
     create_label,
     list_boards,
+    live_entry,
     load_board,
     message_of,
     no_access,
@@ -81,6 +83,7 @@ class DeckTarget(Target):
         self.client = DeckClient(
             url, user, password, verify=verify, timeout=timeout, sleep=sleep, count=self._count
         )
+        self._sleep = sleep or time.sleep
         self._boards: dict[str, BoardRef] = {}
         #: Card id → the stack it was last seen in (Deck's card URLs name a stack).
         self._stack_of: dict[int, int] = {}
@@ -130,7 +133,8 @@ class DeckTarget(Target):
             if entry is None:
                 raise NotFound(f"Deck board {collection.name!r} does not exist (yet)")
             poll = Poll(entry, response.headers.get("ETag"), server_second(response), self._ims)
-            return self._listing(self._board_as(collection.name, int(entry["id"])), poll)
+            board = self._board_as(collection.name, int(entry["id"]))
+            return self._listing(board, self._settled(board, poll))
         board = self._board_as(collection.name, state.board, state)
         state.ims = self._ims if state.ims is None else state.ims  # one probe per server
         poll = poll_board(self.client, board, state)
@@ -138,7 +142,22 @@ class DeckTarget(Target):
         if poll.entry is None:
             state.list_etag, state.ims = poll.list_etag, poll.ims
             return Changes([], set(), False, state.dump())
-        return self._listing(board, poll, state)
+        return self._listing(board, self._settled(board, poll), state)
+
+    def _settled(self, board: BoardRef, poll: Poll) -> Poll:
+        """A poll from a later second than the board's last change, if waiting helps.
+
+        A listing taken in the same second as the board's last change (our own writes, just
+        now) cannot be trusted by the next pass: another edit in that second would keep every
+        ETag. Waiting for the next second (at most once, only right after changes) lets the
+        next pass rely on one cheap conditional request instead of listing again.
+        """
+        if poll.entry is None or int(poll.entry.get("lastModified") or 0) < poll.server_time:
+            return poll
+        self._sleep(1.0)
+        boards, response = list_boards(self.client)
+        entry = live_entry(self.client, boards, board)
+        return Poll(entry, response.headers.get("ETag"), server_second(response), poll.ims)
 
     def _listing(self, board: BoardRef, poll: Poll, previous: DeckCursor | None = None) -> Changes:
         """Every card of the board: live ones, archived ones, and any that went missing

@@ -94,7 +94,7 @@ class MailmanTarget(Target):
     kind = "mailman"
     FIELDS: ClassVar[Mapping[str, RemoteField]] = {
         "email": RemoteField(
-            "email", "text", doc="The subscribed address, lower-cased; the natural key."
+            "email", "email", doc="The subscribed address, lower-cased; the natural key."
         ),
         "display_name": RemoteField(
             "display_name", "text",

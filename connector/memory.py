@@ -25,6 +25,7 @@ _TYPES: dict[str, FieldType] = {
     **dict.fromkeys(("labels", "assignees", "attendees", "categories", "tags"), "set"),
     **dict.fromkeys(("due", "start", "end"), "datetime"),
     **dict.fromkeys(("archived", "all_day"), "bool"),
+    "email": "email",
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from connector.base import FieldType, RemoteField
+from connector.base import RemoteField
 from mappings.paths import check_path, referenced_kind, target_kind
 from mappings.schema import EntityKind, FieldSpec, Rule, TargetSpec
 from mappings.templates import check_template
@@ -26,47 +26,15 @@ Loc = tuple[str | int, ...]
 Found = list[tuple[Loc, str]]
 M = TypeVar("M", bound=BaseModel)
 
-#: The fields the adapters expose, used only while an adapter module cannot be imported.
-PLANNED_FIELDS: dict[str, dict[str, FieldType]] = {
-    "deck": {
-        "title": "text",
-        "description": "text",
-        "stack": "text",
-        "labels": "set",
-        "assignees": "set",
-        "due": "datetime",
-        "archived": "bool",
-    },
-    "caldav": {
-        "summary": "text",
-        "description": "text",
-        "location": "text",
-        "start": "datetime",
-        "end": "datetime",
-        "all_day": "bool",
-        "attendees": "set",
-        "categories": "set",
-        "status": "text",
-    },
-    "mailman": {"email": "text", "display_name": "text", "delivery_status": "text"},
-}
-_PLANNED_READ_ONLY = {("mailman", "delivery_status")}
 _TABLES = {"deck": "deck", "caldav": "calendar", "mailman": "list"}
 
 
 @cache
 def remote_fields(kind: str) -> Mapping[str, RemoteField]:
-    """The remote fields of targets of ``kind``: the adapter's own, else the planned ones."""
+    """The remote fields the adapter for targets of ``kind`` offers."""
     from connector.registry import fields_of
 
-    try:
-        return fields_of(kind)
-    except Exception:  # an adapter module still being written must not break loading
-        planned = PLANNED_FIELDS[kind]
-        return {
-            name: RemoteField(name, kind_, (kind, name) not in _PLANNED_READ_ONLY)
-            for name, kind_ in planned.items()
-        }
+    return fields_of(kind)
 
 
 def choices(kind: str, path: str) -> list[str] | None:

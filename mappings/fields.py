@@ -42,9 +42,11 @@ def normalise(value: Any, kind: FieldType) -> Any:
         items = value if isinstance(value, list | set | tuple | frozenset) else [value]
         return sorted({_plain(item) for item in items if item not in (None, "")})
     if value is None:
-        return "" if kind == "text" else None
+        return "" if kind in ("text", "email") else None
     if kind == "text":
         return str(value)
+    if kind == "email":
+        return str(value).strip().lower()
     if kind == "bool":
         return bool(value)
     if kind == "int":

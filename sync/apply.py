@@ -111,7 +111,8 @@ class Applier:
     def _update(self, item: Item) -> None:
         assert item.uid is not None and item.remote_id is not None
         if not item.remote:
-            self._commit(item, RemoteRecord(item.remote_id, item.seen, item.etag, item.uid))
+            record = RemoteRecord(item.remote_id, item.seen, item.etag, item.uid)
+            self._commit(item, record, heal=item.heal)
             return
         entry = self.store.journal_begin(
             self.view.key, item.uid, "update", item.remote_id, {"base": item.base}
@@ -121,7 +122,7 @@ class Applier:
         except PreconditionFailed:
             self._changed_meanwhile(item, entry)
             return
-        self._commit(item, record, journal=entry)
+        self._commit(item, record, journal=entry, heal=item.heal)
 
     _adopt = _update
 

@@ -300,12 +300,20 @@ class _Planner:
             entity = self.lookup.get(key_uid)
             assert entity is not None
             taken.add(key_uid)
-            self.items.append(self._merge("adopt", entity, record, {}))
+            self.items.append(self._adopt(entity, record))
             return True
         if self._importable(record):
             self.items.append(self._import(record))
             return True
         return False
+
+    def _adopt(self, entity: Entity, record: RemoteRecord) -> Item:
+        """Link a record found on the platform; after a crash, with the base we wrote."""
+        journal = self.creating.get(entity.uid)
+        base = journal.intent.get("base", {}) if journal else {}
+        item = self._merge("adopt", entity, record, base)
+        item.heal = journal is not None
+        return item
 
     def _by_marker(
         self, record: RemoteRecord, marker: str, scope: set[str], taken: set[str]
@@ -314,9 +322,7 @@ class _Planner:
         if marker in scope and marker not in self.snap.links and marker not in taken:
             assert entity is not None
             taken.add(marker)
-            journal = self.creating.get(marker)
-            base = journal.intent.get("base", {}) if journal else {}
-            self.items.append(self._merge("adopt", entity, record, base))
+            self.items.append(self._adopt(entity, record))
             return True
         if entity is not None and entity.kind != self.view.rule.entity:
             return False  # another rule's record in a shared collection

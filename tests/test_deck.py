@@ -562,7 +562,9 @@ def test_429_with_retry_after_is_retried(
     target.open(collection)
     srv.fail_next("GET", r"/boards$", 429, headers={"Retry-After": "3"})
     assert target.changes(collection, None).records == []
-    assert sleeps == [3.0]
+    # 3 s as the server asked; then at most one 1 s wait, because the board was created in
+    # the listing's very second (see DeckTarget._settled).
+    assert sleeps in ([3.0], [3.0, 1.0])
 
 
 def test_a_persisting_503_means_retry_later(

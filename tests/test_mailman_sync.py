@@ -106,7 +106,7 @@ def shipped_rule(address: str) -> dict[str, Any]:
     """The shipped ``liste-mentees`` rule, moved to ``address``."""
     with (ROOT / "mappings" / "muensterland-mentoring.toml").open("rb") as shipped:
         data = tomllib.load(shipped)
-    [rule] = [copy.deepcopy(r) for r in data["rules"] if r["name"] == RULE]
+    [rule] = [dict(copy.deepcopy(r)) for r in data["rules"] if r["name"] == RULE]
     assert rule["key"] == "email" and rule["on_remote_delete"] == "opt_out"
     rule["list"]["address"] = address
     return rule
