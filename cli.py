@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -35,6 +35,7 @@ from sync.report import (
     collection_lines,
     conflict_details,
     conflict_line,
+    pass_line,
     plan_data,
     plan_lines,
     resolution_value,
@@ -433,9 +434,12 @@ def _print_pass(results: list[RuleResult], *, stats: bool, as_json: bool) -> Non
 
 def _watch(run: Run, interval: int, *, stats: bool, as_json: bool) -> None:
     def report(results: list[RuleResult], wait: float) -> None:
-        _print_pass(results, stats=stats, as_json=as_json)
-        if not as_json:
-            typer.echo(f"next pass in {wait:.0f} s")
+        if as_json:
+            echo_json([r.summary() for r in results])
+            return
+        for line in summary_lines(results, stats=stats, quiet=True):
+            typer.echo(line)
+        typer.echo(pass_line(results, datetime.now().strftime("%Y-%m-%d %H:%M:%S"), wait))
 
     with Stopper() as stopper:
         for engine in run.engines:

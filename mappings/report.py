@@ -8,6 +8,7 @@ who sees them. Rules that carry tandems to a non-council audience get the embarg
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -227,4 +228,6 @@ def show_table(mapping: MappingFile) -> Table:
 
 def print_show(mapping: MappingFile, console: Console | None = None) -> None:
     """Print :func:`show_table` (to stdout unless ``console`` says otherwise)."""
-    (console or Console()).print(show_table(mapping))
+    # Piped output (a file, a pager, a CI log) gets room for every column instead of 80.
+    console = console or (Console() if sys.stdout.isatty() else Console(width=170))
+    console.print(show_table(mapping))

@@ -76,7 +76,9 @@ def plan_data(result: RuleResult) -> dict[str, Any]:
 def _counts(items: list[Item]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for item in items:
-        counts[item.action] = counts.get(item.action, 0) + 1
+        merged = item.action in ("update", "adopt")
+        if not merged or item.remote or item.canonical or item.closes:
+            counts[item.action] = counts.get(item.action, 0) + 1
         if item.conflicts:
             counts["conflict"] = counts.get("conflict", 0) + len(item.conflicts)
     return counts
@@ -125,15 +127,28 @@ def plan_lines(result: RuleResult, limit: int = 20) -> list[str]:
     return lines
 
 
-def summary_lines(results: list[RuleResult], *, stats: bool = False) -> list[str]:
-    """A pass's outcome, one line per rule, then problems and totals."""
+def summary_lines(
+    results: list[RuleResult], *, stats: bool = False, quiet: bool = False
+) -> list[str]:
+    """A pass's outcome, one line per rule, then problems and totals.
+
+    ``quiet`` leaves out rules with nothing to report (the daemon's log).
+    """
     lines = []
     for result in results:
+        if quiet and not (result.counts or result.error or result.problems or result.notes):
+            continue
         state = f"ERROR: {result.error}" if result.error else _counts_text(result.counts)
         extra = f"  [{result.requests} requests]" if stats else ""
         lines.append(f"{result.rule} → {result.target} / {result.collection}: {state}{extra}")
         lines += [f"  problem: {p}" for p in result.problems]
         lines += [f"  note: {n}" for n in result.notes]
+    parked = sum(r.counts.get("conflict", 0) for r in results)
+    if parked:
+        lines.append(
+            f"{parked} conflict(s) wait for a person: see `connector conflicts list`; "
+            "both sides stay as they are until then"
+        )
     if stats:
         per_target: dict[str, int] = {}
         for result in results:
@@ -141,6 +156,16 @@ def summary_lines(results: list[RuleResult], *, stats: bool = False) -> list[str
         total = ", ".join(f"{t}: {n}" for t, n in sorted(per_target.items()))
         lines.append(f"requests per target: {total}")
     return lines
+
+
+def pass_line(results: list[RuleResult], when: str, wait: float) -> str:
+    """One line per daemon pass: when, how much changed, how many rules failed."""
+    changes = sum(n for r in results for a, n in r.counts.items() if a != "conflict")
+    failed = sum(1 for r in results if r.error is not None)
+    state = f"{changes} change(s)" if changes else "nothing to do"
+    if failed:
+        state += f", {failed} rule(s) failed"
+    return f"{when} pass over {len(results)} rules: {state}; next pass in {wait:.0f} s"
 
 
 def conflict_line(conflict: Conflict) -> str:
