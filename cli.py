@@ -41,7 +41,7 @@ from sync.report import (
     resolution_value,
     summary_lines,
 )
-from sync.runner import Run, find_list, prepare, remote_records
+from sync.runner import Run, check_resolution, find_list, prepare, remote_records
 from sync.store import Conflict, Store
 
 app = typer.Typer(
@@ -530,9 +530,10 @@ def conflicts_resolve(
     """Settle a conflict; the next sync pass writes the chosen value to both sides."""
     with options(ctx).open_store() as store:
         conflict = _conflict(store, conflict_id)
-        if conflict.resolved_at is not None:
+        if conflict.applied_at is not None:
             raise InputError(f"conflict {conflict_id} is already settled")
         value = resolution_value(conflict, take)
+        check_resolution(options(ctx).resolve(), conflict, value)
         store.resolve_conflict(conflict_id, value)
     typer.echo(
         f"Conflict {conflict_id}: {conflict.field} will be {value!r} on both sides "

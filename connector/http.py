@@ -124,6 +124,11 @@ class HttpClient:
                     None, f"cannot reach {self.base_url}: {type(exc).__name__}"
                 ) from exc
             log.debug("%s %s -> %s", method, _redact(path), response.status_code)
+            asked = retry_after_seconds(response)
+            if response.status_code in RETRY_STATUS and asked is not None and asked > self.max_wait:
+                # Waiting that long inside one request would stall the whole pass: give up now
+                # and let the daemon come back when the server asked.
+                raise RetryLater(f"{method} {_redact(path)}: come back in {asked:.0f} s", asked)
             if response.status_code in RETRY_STATUS:
                 raise _Retryable(
                     response, f"{method} {_redact(path)} answered {response.status_code}"

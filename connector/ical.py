@@ -143,7 +143,7 @@ def _write(
         _replace(event, "CATEGORIES", [changes["categories"]] if changes["categories"] else [])
     if "attendees" in changes:
         kept = {_address(a): a for a in _many(event.get("ATTENDEE"))}
-        addresses = [kept.get(a) or vCalAddress(f"mailto:{a}") for a in changes["attendees"]]
+        addresses = [kept.get(a) or _attendee(a) for a in changes["attendees"]]
         _replace(event, "ATTENDEE", addresses)
     if TIME_FIELDS & changes.keys():
         merged = {**before, **changes}
@@ -290,6 +290,15 @@ def _many(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
+
+
+def _attendee(address: str) -> vCalAddress:
+    """An ATTENDEE the server must not invite (RFC 6638 SCHEDULE-AGENT=CLIENT): nothing is
+    sent to people automatically, and no invitation can reveal a pairing early."""
+    attendee = vCalAddress(f"mailto:{address}")
+    attendee.params["SCHEDULE-AGENT"] = "CLIENT"
+    attendee.params["PARTSTAT"] = "NEEDS-ACTION"
+    return attendee
 
 
 def _address(value: Any) -> str:

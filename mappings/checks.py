@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from connector.base import RemoteField
 from mappings.paths import check_path, referenced_kind, target_kind
-from mappings.schema import EntityKind, FieldSpec, Rule, TargetSpec
+from mappings.schema import EntityKind, FieldSpec, Rule, TargetSpec, collection_name
 from mappings.templates import check_template
 from sync.model import COMPUTED, entity_type
 
@@ -69,6 +69,7 @@ def problems(data: Mapping[str, Any]) -> Found:
     raw_rules = data.get("rules")
     found: Found = []
     first_index: dict[str, int] = {}
+    owners: dict[tuple[str, str], int] = {}
     for index, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
         rule = _valid(Rule, raw)
         if rule is None:
@@ -79,8 +80,45 @@ def problems(data: Mapping[str, Any]) -> Found:
                 message = f"duplicate rule name {rule.name!r} (first used by rules[{first}])"
                 found.append((("rules", index, "name"), message))
             first_index.setdefault(rule.name, index)
+            found += _shared_collection(rule, index, owners)
+            found += _shared_sets(rule, index)
             relative = RuleCheck(rule, targets).run()
         found += [(("rules", index, *loc), message) for loc, message in relative]
+    return found
+
+
+def _shared_collection(rule: Rule, index: int, owners: dict[tuple[str, str], int]) -> Found:
+    """A board, calendar or list belongs to one rule: two rules in one collection would each
+    take the other's records for strays (use stacks or categories to show states instead)."""
+    key = (rule.target, collection_name(rule))
+    if key not in owners:
+        owners[key] = index
+        return []
+    table = {"deck": "deck", "caldav": "calendar", "mailman": "list"}[rule.collection_kind]
+    return [
+        (
+            ("rules", index, table),
+            f"{key[1]!r} on target {rule.target!r} already belongs to rules[{owners[key]}]; "
+            "each board, calendar or list belongs to one rule",
+        )
+    ]
+
+
+def _shared_sets(rule: Rule, index: int) -> Found:
+    """Fields sharing a set (Deck labels) must each say which elements are theirs, with
+    ``values`` or ``lookup``; one that claimed the whole set would erase the others'."""
+    remotes = [f.remote for f in rule.fields]
+    found: Found = []
+    for position, spec in enumerate(rule.fields):
+        shared = remotes.count(spec.remote) > 1
+        if shared and spec.values is None and spec.lookup is None:
+            found.append(
+                (
+                    ("rules", index, "fields", position, "remote"),
+                    f"{spec.remote!r} is shared by {remotes.count(spec.remote)} fields; each must "
+                    "name the elements it owns with `values` or `lookup`",
+                )
+            )
     return found
 
 

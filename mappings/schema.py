@@ -287,9 +287,17 @@ class MappingFile(Strict):
         if info.context == LOADER_CHECKS_REFERENCES:
             return self
         names: set[str] = set()
+        homes: dict[tuple[str, str], str] = {}
         for index, rule in enumerate(self.rules):
             if rule.name in names:
                 raise ValueError(f"rules[{index}].name: duplicate rule name {rule.name!r}")
+            home = (rule.target, collection_name(rule))
+            if home in homes:
+                raise ValueError(
+                    f"rules[{index}]: {home[1]!r} on target {rule.target!r} already belongs to "
+                    f"rule {homes[home]!r}; each board, calendar or list belongs to one rule"
+                )
+            homes[home] = rule.name
             names.add(rule.name)
             target = self.targets.get(rule.target)
             if target is None:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from connector.base import Collection, RemoteRecord, Target, content_hash
 from connector.errors import NotFound, PreconditionFailed, RecordRejected
-from mappings.paths import holder
+from mappings.paths import Embargoed, holder
 from sync.catalog import Catalog
 from sync.model import Entity, Person, describe_validation_error, entity_type
 from sync.plan import DETACHED, Item, RuleView
@@ -44,6 +44,8 @@ class Tally:
 
     counts: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: Records whose write failed this round: their journal entries stay for the next pass.
+    failed: set[str] = field(default_factory=set)
 
     def add(self, action: str) -> None:
         """Count one applied item."""
@@ -76,6 +78,7 @@ class Applier:
             getattr(self, f"_{item.action}")(item)
         except (RecordRejected, NotFound) as exc:
             self.tally.problems.append(f"{self._where(item)}: {exc}")
+            self.tally.failed.add(item.uid or "")
             return
         self.tally.problems.extend(f"{self._where(item)}: {p}" for p in item.problems)
         merged = item.action in ("update", "adopt")
@@ -94,13 +97,11 @@ class Applier:
         if item.heal:
             found = self.target.find_marker(self.collection, item.uid)
             if found is not None:
-                self._commit(item, found, heal=True)
+                self._commit(item, found)
                 return
-        entry = self.store.journal_begin(
-            self.view.key, item.uid, "create", None, {"base": item.base}
-        )
+        self.store.journal_begin(self.view.key, item.uid, "create", None, {"base": item.base})
         record = self.target.create(self.collection, item.uid, item.remote)
-        self._commit(item, record, journal=entry)
+        self._commit(item, record)
 
     def _restore(self, item: Item) -> None:
         assert item.uid is not None
@@ -112,7 +113,7 @@ class Applier:
         assert item.uid is not None and item.remote_id is not None
         if not item.remote:
             record = RemoteRecord(item.remote_id, item.seen, item.etag, item.uid)
-            self._commit(item, record, heal=item.heal)
+            self._commit(item, record)
             return
         entry = self.store.journal_begin(
             self.view.key, item.uid, "update", item.remote_id, {"base": item.base}
@@ -122,7 +123,7 @@ class Applier:
         except PreconditionFailed:
             self._changed_meanwhile(item, entry)
             return
-        self._commit(item, record, journal=entry, heal=item.heal)
+        self._commit(item, record)
 
     _adopt = _update
 
@@ -144,14 +145,14 @@ class Applier:
 
     def _delete(self, item: Item) -> None:
         assert item.remote_id is not None and item.uid is not None
-        entry = self.store.journal_begin(self.view.key, item.uid, "delete", item.remote_id, {})
+        self.store.journal_begin(self.view.key, item.uid, "delete", item.remote_id, {})
         try:
             self.target.delete(self.collection, item.remote_id, item.etag)
         except PreconditionFailed:
             self.target.delete(self.collection, item.remote_id, None)
         with self.store.transaction():
             self._drop_link_of(item)
-            self.store.journal_end(entry)
+            self._settle(item.uid)
 
     def _drop_link_of(self, item: Item) -> None:
         links = self.store.links(self.view.key)
@@ -161,7 +162,9 @@ class Applier:
 
     def _unlink(self, item: Item) -> None:
         assert item.uid is not None
-        self.store.drop_link(self.view.key, item.uid)
+        with self.store.transaction():
+            self.store.drop_link(self.view.key, item.uid)
+            self._settle(item.uid)
 
     def _detach(self, item: Item) -> None:
         assert item.uid is not None
@@ -199,15 +202,18 @@ class Applier:
         if refused:
             raise RecordRejected(f"cannot become a {kind}: {'; '.join(refused)}")
         item.uid, item.canonical = uid, {}
+        for key in item.unsettled:
+            try:
+                item.base[key] = self.view.codecs[key].render(entity, self.catalog, tandems=False)
+            except Embargoed:
+                item.base.pop(key, None)
         with self.store.transaction():
             self._put(entity)
             self._save_link(item, RemoteRecord(item.remote_id, item.seen, item.etag, None))
 
     # -- committing ---------------------------------------------------------------------
 
-    def _commit(
-        self, item: Item, record: RemoteRecord, *, journal: int | None = None, heal: bool = False
-    ) -> None:
+    def _commit(self, item: Item, record: RemoteRecord) -> None:
         """Save canonical changes, conflicts and the link for one item, in one transaction."""
         assert item.uid is not None
         with self.store.transaction():
@@ -216,13 +222,15 @@ class Applier:
                 self.store.add_conflict(self.view.key, item.uid, key, base, canonical, remote)
             for conflict_id in item.closes:
                 self.store.close_conflict(conflict_id)
-            if heal:
-                for entry in self.store.journal(self.view.key):
-                    if entry.uid == item.uid:
-                        self.store.journal_end(entry.id)
+            self._settle(item.uid)
             self._save_link(item, record)
-            if journal is not None:
-                self.store.journal_end(journal)
+
+    def _settle(self, uid: str) -> None:
+        """End every journal entry of ``uid`` in this rule: the commit under way settles the
+        writes in flight, also those a crash left behind (merged or redone since)."""
+        for entry in self.store.journal(self.view.key):
+            if entry.uid == uid:
+                self.store.journal_end(entry.id)
 
     def _save_link(self, item: Item, record: RemoteRecord) -> None:
         assert item.uid is not None

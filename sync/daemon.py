@@ -97,9 +97,10 @@ def watch(
     while not stopper.stopped and (max_passes is None or passes < max_passes):
         results = run_pass()
         passes += 1
-        down = any(isinstance(r.error, RetryLater) for r in results)
+        down = [r.error for r in results if isinstance(r.error, RetryLater)]
         failures = failures + 1 if down else 0
-        wait = next_wait(interval, failures, max_backoff)
+        asked = max((e.retry_after or 0.0 for e in down), default=0.0)
+        wait = max(next_wait(interval, failures, max_backoff), asked)
         if report is not None:
             report(results, wait)
         if max_passes is None or passes < max_passes:

@@ -10,17 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from connector.base import Changes, Collection, RemoteField, RemoteRecord, Target, content_hash
 from connector.errors import ConnectorError, CredentialsError, Fatal, NotFound, RetryLater
 from mappings.fields import Codec
-from mappings.filters import matches
 from mappings.schema import MappingFile, Rule, collection_name, options_of
 from sync.apply import Applier, Check, Consequences, Tally
 from sync.catalog import Catalog
-from sync.model import Cohort, Entity, Organisation, utcnow
+from sync.model import BERLIN, Cohort, Organisation, utcnow
 from sync.plan import DETACHED, Item, RulePlan, RuleView, Snapshot, plan_rule
 from sync.store import Store
 
@@ -35,7 +34,8 @@ SETTLE_ROUNDS = 3
 class Options:
     """How a pass behaves."""
 
-    today: date = field(default_factory=date.today)
+    #: The day the embargo is judged on; None: the current day in Berlin, at every pass.
+    today: date | None = None
     #: Rule names (or "*") whose mass-deletion guard the operator overrides for this pass.
     allow_mass_delete: frozenset[str] = frozenset()
     max_delete_share: float = 0.2
@@ -110,6 +110,10 @@ class Engine:
         #: Checked between items; when it returns True the pass ends after the current item.
         self.stop_requested: Callable[[], bool] = lambda: False
         self.views = {rule.name: self.compile(rule) for rule in mapping.rules}
+
+    def today(self) -> date:
+        """The day this pass runs on (for the embargo): fixed by the options, else now."""
+        return self.options.today or datetime.now(BERLIN).date()
 
     def key(self, rule: Rule) -> str:
         """The rule's name in the store, unique across mapping files."""
@@ -213,7 +217,7 @@ class Engine:
         """Pull, plan, guard, apply once; True if it wrote something (settle again)."""
         changes, snapshot = self._pull(rule, target, collection, catalog, write=write)
         result.notes = list(changes.notes)
-        result.plan = plan_rule(self.views[rule.name], snapshot, catalog, self.options.today)
+        result.plan = plan_rule(self.views[rule.name], snapshot, catalog, self.today())
         self._guard(rule, result.plan)
         if not write:
             return False
@@ -224,6 +228,7 @@ class Engine:
         self.store.save_cursor(
             self.key(rule), rule.target, changes.cursor, content_hash(collection.options)
         )
+        self._settle_journal(rule, applied.failed)
         result.merge(applied)
         # Only writes to the platform move its cursor; settling after canonical-only or
         # conflict-only rounds would just list the same records again.
@@ -260,7 +265,6 @@ class Engine:
             conflicts,
             self.store.journal(key),
             self.store.is_deleted,
-            claimed_elsewhere=self._claimed_elsewhere(rule, catalog),
         )
         return changes, snapshot
 
@@ -273,19 +277,14 @@ class Engine:
         except NotFound:
             return Changes([], set(), True, None)  # the pass would create the collection
 
-    def _claimed_elsewhere(self, rule: Rule, catalog: Catalog) -> Callable[[Entity], bool]:
-        others = [
-            r
-            for r in self.mapping.rules
-            if r.name != rule.name
-            and r.target == rule.target
-            and collection_name(r) == collection_name(rule)
-        ]
-
-        def claimed(entity: Entity) -> bool:
-            return any(matches(r, entity, catalog, self.mapping.cohort) for r in others)
-
-        return claimed
+    def _settle_journal(self, rule: Rule, failed: set[str]) -> None:
+        """After a complete round, writes left in flight by a crash are settled: the round
+        saw their effect on the platform and adopted, merged or removed it. Only records
+        whose write failed this round keep their entries (a partial create may need them)."""
+        with self.store.transaction():
+            for entry in self.store.journal(self.key(rule)):
+                if entry.uid not in failed:
+                    self.store.journal_end(entry.id)
 
     def _guard(self, rule: Rule, plan: RulePlan) -> None:
         from connector.errors import GuardTripped
@@ -342,7 +341,7 @@ class Engine:
 
 
 def _worth_applying(item: Item, links: dict[str, Any]) -> bool:
-    if item.writes:
+    if item.writes or item.problems:
         return True
     link = links.get(item.uid or "")
     return link is None or link.base != item.base or link.remote_etag != item.etag

@@ -54,8 +54,10 @@ class Item:
     conflicts: list[tuple[str, Any, Any, Any]] = field(default_factory=list)
     closes: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    new_entity: Entity | None = None
     heal: bool = False
+    #: Fields of an imported record whose value could not become canonical: their base is
+    #: set from the new entity once it exists, so the platform's value is left alone.
+    unsettled: list[str] = field(default_factory=list)
 
     @property
     def writes(self) -> bool:
@@ -78,7 +80,6 @@ class Snapshot:
     conflicts: dict[tuple[str, str], Conflict]
     journal: list[JournalEntry]
     is_deleted: Callable[[str], bool]
-    claimed_elsewhere: Callable[[Entity], bool] = lambda entity: False
 
 
 @dataclass
@@ -235,6 +236,15 @@ class _Planner:
             value = canonical
         else:
             value = conflict.resolution
+            try:
+                if codec.spec.canonical is not None:
+                    codec.parse(value, None, self.lookup)
+            except Unmappable as exc:
+                item.problems.append(
+                    f"conflict #{conflict.id}: the chosen value cannot be used ({exc}); "
+                    f"resolve it again: connector conflicts resolve {conflict.id} --take ..."
+                )
+                return
         entity = self.lookup.get(item.uid or "")
         if value != canonical and (
             entity is None or not self._to_canonical(item, key, codec, entity, value)
@@ -325,9 +335,7 @@ class _Planner:
             self.items.append(self._adopt(entity, record))
             return True
         if entity is not None and entity.kind != self.view.rule.entity:
-            return False  # another rule's record in a shared collection
-        if entity is not None and self.snap.claimed_elsewhere(entity):
-            return False
+            return False  # not a record this rule could have made: leave it alone
         if entity is None and not self.snap.is_deleted(marker):
             return False  # not ours to judge: maybe another store's record
         self.items.append(Item("delete", marker, record.remote_id, record.etag))
@@ -361,10 +369,12 @@ class _Planner:
             remote = codec.view(record.fields.get(spec.remote), self.lookup)
             item.base[key] = remote
             if spec.direction == "out" or spec.canonical is None or "." in spec.canonical:
+                item.unsettled.append(key)
                 continue
             try:
                 values[spec.canonical] = codec.parse(remote, None, self.lookup)
             except Unmappable as exc:
                 item.problems.append(f"{key}: {exc}")
+                item.unsettled.append(key)
         item.canonical = values
         return item

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from connector.base import Collection, RemoteRecord, Target
 from connector.errors import ConfigError, InputError, NotFound
@@ -14,9 +15,9 @@ from mappings.schema import MappingFile, Rule, TargetSpec
 from sync import integrity
 from sync.catalog import Catalog
 from sync.config import Config
-from sync.engine import Engine, Options, RuleResult
+from sync.engine import Engine, Options, RuleResult, field_keys, rule_key
 from sync.model import Entity, Person, Tandem
-from sync.store import Store
+from sync.store import Conflict, Store
 from sync.targets import build_targets
 
 
@@ -104,6 +105,21 @@ def find_list(run: Run, name: str) -> tuple[MailmanTarget, Collection]:
     raise InputError(f"no mapped list {name!r}; known: {', '.join(known) or 'none'}")
 
 
+def check_resolution(config: Config, conflict: Conflict, value: Any) -> None:
+    """Refuse a conflict resolution the field's value map cannot carry (InputError)."""
+    for mapping in load_mappings(config):
+        for rule in mapping.rules:
+            if rule_key(mapping, rule) != conflict.rule:
+                continue
+            for key, spec in zip(field_keys(rule), rule.fields, strict=True):
+                allowed = set(spec.values.values()) if spec.values else None
+                if key == conflict.field and allowed is not None and value not in allowed:
+                    raise InputError(
+                        f"{value!r} is not a value of {conflict.field}; "
+                        f"choose one of: {', '.join(sorted(allowed))}"
+                    )
+
+
 def load_mappings(config: Config) -> list[MappingFile]:
     """The configuration's mapping files, validated; ConfigError when there are none."""
     if not config.mappings:
@@ -122,7 +138,7 @@ def prepare(
 ) -> Run:
     """Engines for every mapping of ``config`` on ``store``, targets connected."""
     options = Options(
-        today=today or date.today(),
+        today=today,
         allow_mass_delete=allow_mass_delete,
         max_delete_share=config.sync.max_delete_share,
         min_delete_count=config.sync.min_delete_count,

@@ -283,14 +283,6 @@ class Store:
                 (utcnow().isoformat(), uid),
             )
 
-    def erase(self, uid: str) -> None:
-        """Remove an entity's data for good, keeping a tombstone with no personal data."""
-        with self.transaction():
-            self.db.execute(
-                "UPDATE entities SET data = ?, cohorts = '[]', deleted_at = ? WHERE uid = ?",
-                (_dumps({"erased": True}), utcnow().isoformat(), uid),
-            )
-
     def counts(self) -> list[tuple[str, str, int]]:
         """(cohort, kind, count) of live entities; cohort '' for entities outside cohorts."""
         rows = self.db.execute(

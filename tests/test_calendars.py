@@ -343,9 +343,11 @@ class TestRadicaleCalendar:
     ) -> None:
         target.open(collection)
         fields = {
-            **_sample(1), "attendees": ["Mentee@Greven.de", "mentor@ahlen.de"],
-            "categories": ["Mentoring", "Beirat, erweitert"], "status": "tentative",
-        }  # fmt: skip
+            **_sample(1),
+            "attendees": ["Mentee@Greven.de", "mentor@ahlen.de"],
+            "categories": ["Mentoring", "Beirat, erweitert"],
+            "status": "tentative",
+        }
         created = target.create(collection, "sets", fields)
         fetched = target.get(collection, created.remote_id).fields
         assert fetched["attendees"] == ["mentee@greven.de", "mentor@ahlen.de"]
@@ -461,21 +463,40 @@ class NextcloudReplay:
         request, answer = step["request"], step["response"]
         headers = {k: v for k, v in answer["headers"].items() if k != "Content-Type"}
         self.mock.add(
-            request["method"], NC + request["path"], status=answer["status"], headers=headers,
-            content_type=answer["headers"].get("Content-Type"), body=answer["body"] or "",
-        )  # fmt: skip
+            request["method"],
+            NC + request["path"],
+            status=answer["status"],
+            headers=headers,
+            content_type=answer["headers"].get("Content-Type"),
+            body=answer["body"] or "",
+        )
         return step
 
     def discovery(self) -> None:
         """Not recorded: Sabre's answers to principal and calendar-home discovery."""
         principal = "/remote.php/dav/principals/users/admin/"
-        self.mock.add("PROPFIND", NC + "/remote.php/dav/", status=207, body=multistatus(item(
-            "/remote.php/dav/",
-            f"<d:current-user-principal><d:href>{principal}</d:href></d:current-user-principal>",
-        )))  # fmt: skip
-        self.mock.add("PROPFIND", NC + principal, status=207, body=multistatus(item(
-            principal, f"<cal:calendar-home-set><d:href>{HOME}</d:href></cal:calendar-home-set>"
-        )))  # fmt: skip
+        self.mock.add(
+            "PROPFIND",
+            NC + "/remote.php/dav/",
+            status=207,
+            body=multistatus(
+                item(
+                    "/remote.php/dav/",
+                    f"<d:current-user-principal><d:href>{principal}</d:href></d:current-user-principal>",
+                )
+            ),
+        )
+        self.mock.add(
+            "PROPFIND",
+            NC + principal,
+            status=207,
+            body=multistatus(
+                item(
+                    principal,
+                    f"<cal:calendar-home-set><d:href>{HOME}</d:href></cal:calendar-home-set>",
+                )
+            ),
+        )
 
     def stored(self, put_step: str) -> tuple[str, str, str]:
         """(path, etag, body) of an event as a recorded PUT left it on the server."""
@@ -485,8 +506,14 @@ class NextcloudReplay:
     def get_as_stored(self, put_step: str) -> None:
         """Not recorded: a GET answering with what the recorded PUT stored (cf. step 12)."""
         path, etag, body = self.stored(put_step)
-        self.mock.add("GET", NC + path, status=200, body=body, headers={"ETag": etag},
-                      content_type="text/calendar; charset=utf-8; component=vevent")  # fmt: skip
+        self.mock.add(
+            "GET",
+            NC + path,
+            status=200,
+            body=body,
+            headers={"ETag": etag},
+            content_type="text/calendar; charset=utf-8; component=vevent",
+        )
 
     def calendar_reports(self, sync_answers: dict[str, str], multiget: list[str]) -> None:
         """REPORTs on the calendar: recorded sync steps by token; a synthesised multiget."""
@@ -511,9 +538,11 @@ def nextcloud() -> Iterator[tuple[CalendarTarget, NextcloudReplay]]:
 
 
 STARTWORKSHOP = {
-    "summary": "Startworkshop", "location": "stiwl",
-    "start": "2025-10-15T10:00:00+02:00", "end": "2025-10-15T16:00:00+02:00",
-}  # fmt: skip
+    "summary": "Startworkshop",
+    "location": "stiwl",
+    "start": "2025-10-15T10:00:00+02:00",
+    "end": "2025-10-15T16:00:00+02:00",
+}
 SYNC_STEPS = {
     "": "07-sync-collection-initial",
     "http://sabre.io/ns/sync/4": "08-sync-collection-incremental",
@@ -620,11 +649,16 @@ def test_nextcloud_get_and_delete(nextcloud: Any) -> None:
     assert event.etag == '"4df36c04f6289e977d26ecf183d19e65"'
     assert event.marker == "01J0000000000000000000EVT1"
     assert event.fields == {
-        "summary": "Startworkshop (Teil I)", "description": "Beginn 9:30 Uhr",
-        "location": "stiwl", "start": "2025-10-15T09:30:00+02:00",
-        "end": "2025-10-15T16:00:00+02:00", "all_day": False, "attendees": [],
-        "categories": [], "status": "",
-    }  # fmt: skip
+        "summary": "Startworkshop (Teil I)",
+        "description": "Beginn 9:30 Uhr",
+        "location": "stiwl",
+        "start": "2025-10-15T09:30:00+02:00",
+        "end": "2025-10-15T16:00:00+02:00",
+        "all_day": False,
+        "attendees": [],
+        "categories": [],
+        "status": "",
+    }
     target.delete(NC_COLLECTION, EVT2, None)
     target.delete(NC_COLLECTION, EVT2, None)
     assert replay.mock.calls[1].request.headers.get("If-Match") is None
@@ -687,10 +721,14 @@ def test_berlin_vtimezone_matches_what_clients_write() -> None:
 
     def rules(component: Any) -> dict[str, tuple[Any, ...]]:
         return {
-            sub.name: (sub.decoded("DTSTART"), sub.decoded("TZOFFSETFROM"),
-                       sub.decoded("TZOFFSETTO"), dict(sub["RRULE"]))
+            sub.name: (
+                sub.decoded("DTSTART"),
+                sub.decoded("TZOFFSETFROM"),
+                sub.decoded("TZOFFSETTO"),
+                dict(sub["RRULE"]),
+            )
             for sub in component.subcomponents
-        }  # fmt: skip
+        }
 
     [theirs] = recorded_tz.walk("VTIMEZONE")
     assert rules(ical.vtimezone(BERLIN)) == rules(theirs)
@@ -715,3 +753,25 @@ def test_values_are_checked_before_anything_is_sent() -> None:
     with pytest.raises(ValueError):
         ical.build("x@y", {"start": "next tuesday"}, BERLIN)
     assert ical.coerce({"attendees": "MAILTO:A@B.de"})["attendees"] == ["a@b.de"]
+
+
+def test_attendees_are_never_invited_by_the_server() -> None:
+    """ATTENDEEs carry SCHEDULE-AGENT=CLIENT: no server sends invitations on our behalf
+    (nothing is published automatically, and no invitation can reveal a pairing)."""
+    from zoneinfo import ZoneInfo
+
+    from connector.ical import build
+
+    text = build(
+        "ev-1",
+        {
+            "summary": "Tandemtreffen",
+            "start": "2026-04-01T10:00:00+02:00",
+            "end": "2026-04-01T12:00:00+02:00",
+            "attendees": ["a@x.example", "b@x.example"],
+        },
+        ZoneInfo("Europe/Berlin"),
+    ).decode()
+    lines = [line for line in text.replace("\r\n ", "").splitlines() if line.startswith("ATTENDEE")]
+    assert len(lines) == 2
+    assert all("SCHEDULE-AGENT=CLIENT" in line for line in lines), lines

@@ -487,3 +487,21 @@ def test_a_store_in_a_missing_folder_is_a_store_error_for_sync_too(
         assert result.exit_code == 4, (command, result.stderr)
         assert f"{missing}: no store here" in result.stderr, command
         assert "internal error" not in result.stderr
+
+
+def test_a_resolution_the_platform_cannot_take_is_refused(work: Path, connector: Connector) -> None:
+    ok(connector("sync", "--today", ON_THE_DAY))
+    with open_store(work) as store:
+        conflict_id = store.add_conflict(
+            "mim-10:aufgaben", "task-1", "stack", "Offen", "Erledigt", "Offen"
+        )
+    refused = connector("conflicts", "resolve", str(conflict_id), "--take", "selected")
+    assert refused.exit_code == 3, refused.output
+    assert "choose one of: Erledigt, Offen" in refused.stderr
+    assert "Traceback" not in refused.output
+    # A value from the map is fine, and may be changed until a sync applied it.
+    ok(connector("conflicts", "resolve", str(conflict_id), "--take", "Erledigt"))
+    ok(connector("conflicts", "resolve", str(conflict_id), "--take", "Offen"))
+    with open_store(work) as store:
+        conflict = store.conflict(conflict_id)
+        assert conflict is not None and conflict.resolution == "Offen"

@@ -336,3 +336,14 @@ def test_a_stop_between_items_ends_the_pass_and_the_next_pass_finishes(tmp_path:
         assert len(store.links("mim-10:aufgaben")) == 4
         assert store.cursor("mim-10:aufgaben")[0] is not None
         assert [r.counts for r in engine(store, mapping).sync()] == [{}, {}]
+
+
+def test_the_daemon_waits_at_least_as_long_as_a_server_asked() -> None:
+    waits: list[float] = []
+    stopper = Stopper()
+
+    def run_pass() -> list[RuleResult]:
+        return [RuleResult("listen", "mailman", "l@x", error=RetryLater("busy", 600.0))]
+
+    watch(run_pass, 10, stopper, report=lambda _r, wait: waits.append(wait), max_passes=2)
+    assert waits == [600.0, 600.0]

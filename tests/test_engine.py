@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC as UTC_ZONE
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -459,16 +460,32 @@ def test_a_platform_edit_that_breaks_a_domain_rule_is_refused(store: Store) -> N
 
     cohort_with_tandems(store, pairs=1)
     store.put(Application(uid="app-0", cohort="mim-10", applicant="mentee-0", status="selected"))
-    mapping = MappingFile.model_validate({
-        "name": "t", "programme": "mim", "cohort": "mim-10",
-        "targets": {"board": {"kind": "memory", "url": "memory://board", "audience": "council"}},
-        "rules": [{
-            "name": "bewerbungen", "entity": "application", "target": "board",
-            "deck": {"board": "Beirat", "stacks": ["Ausgewählt"]},
-            "fields": [{"remote": "labels", "canonical": "applicant.organisation",
-                        "lookup": "short_name", "policy": "remote"}],
-        }],
-    })  # fmt: skip
+    mapping = MappingFile.model_validate(
+        {
+            "name": "t",
+            "programme": "mim",
+            "cohort": "mim-10",
+            "targets": {
+                "board": {"kind": "memory", "url": "memory://board", "audience": "council"}
+            },
+            "rules": [
+                {
+                    "name": "bewerbungen",
+                    "entity": "application",
+                    "target": "board",
+                    "deck": {"board": "Beirat", "stacks": ["Ausgewählt"]},
+                    "fields": [
+                        {
+                            "remote": "labels",
+                            "canonical": "applicant.organisation",
+                            "lookup": "short_name",
+                            "policy": "remote",
+                        }
+                    ],
+                }
+            ],
+        }
+    )
     board = MemoryTarget("memory://board")
     engine = Engine(store, mapping, {"board": board}, Options(today=REVEAL), check=check_domain)
     engine.sync()
@@ -490,3 +507,73 @@ def test_a_collection_that_vanished_is_made_again(store: Store) -> None:
     results = sync(store, mapping, REVEAL)
     assert results[0].error is None and results[0].counts == {"restore": 2}
     assert len(board.records("Aufgaben")) == 2
+
+
+def test_a_long_running_daemon_reveals_tandems_when_the_day_comes(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The day is read at every pass, in Berlin: one engine object crosses the reveal date."""
+    import sync.engine as engine_module
+
+    cohort_with_tandems(store, pairs=1)
+    mapping = embargo_mapping()
+    targets = {name: MemoryTarget(spec.url) for name, spec in mapping.targets.items()}
+    engine = Engine(store, mapping, dict(targets), Options())
+    # 23:30 UTC on the eve is already the reveal day in Berlin (UTC+1 in March).
+    now = [datetime(2026, 3, 9, 22, 30, tzinfo=BERLIN).astimezone(UTC_ZONE)]
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:  # type: ignore[override]
+            return now[0].astimezone(tz)
+
+    monkeypatch.setattr(engine_module, "datetime", Clock)
+    engine.sync()
+    assert MemoryTarget("memory://mentees").records("Tandems") == {}
+    now[0] = datetime(2026, 3, 10, 0, 30, tzinfo=BERLIN).astimezone(UTC_ZONE)
+    engine.sync()
+    assert len(MemoryTarget("memory://mentees").records("Tandems")) == 1
+
+
+def test_an_imported_card_keeps_values_that_cannot_become_canonical(store: Store) -> None:
+    tasks(store, 0)
+    mapping = task_mapping(
+        create_from_remote=True,
+        create_when={"stack": "Offen"},
+        defaults={"cohort": "mim-10"},
+        fields=[
+            {"remote": "title", "canonical": "title", "policy": "ask"},
+            {
+                "remote": "stack",
+                "canonical": "done",
+                "values": {"false": "Offen", "true": "Erledigt"},
+            },
+            {
+                "remote": "assignees",
+                "canonical": "assignee",
+                "lookup": "deck_user",
+                "policy": "ask",
+            },
+        ],
+    )
+    for user in ("x", "y"):
+        store.put(
+            Person(
+                uid=f"council-{user}",
+                given_name=user,
+                family_name="Beirat",
+                email=f"{user}@x.example",
+                roles={"council"},
+                cohorts={"mim-10"},
+                deck_user=user,
+            )
+        )
+    board = MemoryTarget("memory://board")
+    sync(store, mapping, REVEAL)
+    # Two council members on one card: a task has one assignee, so this cannot be mapped.
+    card = board.add("Aufgaben", {"title": "Flyer", "stack": "Offen", "assignees": ["x", "y"]})
+    for _ in range(2):
+        results = sync(store, mapping, REVEAL)
+        assert any("only one may be set" in p for p in results[0].problems), results[0].problems
+        assert board.records("Aufgaben")[card].fields["assignees"] == ["x", "y"]
+    assert [t.title for t in store.entities("task") if isinstance(t, Task)] == ["Flyer"]

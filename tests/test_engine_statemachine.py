@@ -209,7 +209,16 @@ class SyncMachine(RuleBasedStateMachine):
         new = sorted({*current.get("labels", []), value}) if field == "labels" else value
         board = "board-r1" if side == "one" else "board-r2"
         self.targets[side].edit(board, remote_id, **{field: new})
-        self.edits.append(Edit(records[remote_id].marker, remote_id, side, field, value))
+        self.edits.append(Edit(self.uid_of(side, remote_id), remote_id, side, field, value))
+
+    def uid_of(self, side: str, remote_id: str) -> str | None:
+        """The canonical uid of a record: its marker, or its link (cards added by hand)."""
+        marker = self.records(side)[remote_id].marker
+        if marker is not None:
+            return marker
+        rule_key = "c-1:r1" if side == "one" else "c-1:r2"
+        links = self.store.links(rule_key)
+        return next((uid for uid, link in links.items() if link.remote_id == remote_id), None)
 
     @rule(data=st.data(), side=st.sampled_from(["one", "two"]))
     def delete_remote(self, data: st.DataObject, side: str) -> None:
@@ -278,6 +287,7 @@ class SyncMachine(RuleBasedStateMachine):
     # -- what must hold -----------------------------------------------------------------
 
     def check_converged(self) -> None:
+        assert self.store.journal() == [], "writes left in flight after quiet passes"
         engine = self.engine()
         tasks = {t.uid: t for t in self.live_tasks()}
         open_conflicts = {(c.rule.split(":", 1)[1], c.uid, c.field) for c in self.store.conflicts()}
