@@ -338,12 +338,24 @@ def test_a_stop_between_items_ends_the_pass_and_the_next_pass_finishes(tmp_path:
         assert [r.counts for r in engine(store, mapping).sync()] == [{}, {}]
 
 
+class _RecordingEvent(threading.Event):
+    """Records how long the loop would wait, without waiting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waited: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waited.append(timeout or 0.0)
+        return False
+
+
 def test_the_daemon_waits_at_least_as_long_as_a_server_asked() -> None:
-    waits: list[float] = []
     stopper = Stopper()
+    stopper.event = _RecordingEvent()
 
     def run_pass() -> list[RuleResult]:
         return [RuleResult("listen", "mailman", "l@x", error=RetryLater("busy", 600.0))]
 
-    watch(run_pass, 10, stopper, report=lambda _r, wait: waits.append(wait), max_passes=2)
-    assert waits == [600.0, 600.0]
+    watch(run_pass, 10, stopper, max_passes=3)
+    assert stopper.event.waited == [600.0, 600.0]

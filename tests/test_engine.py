@@ -34,6 +34,59 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
+def cohort_10(**changes: Any) -> Cohort:
+    """Cohort 10 of Mentoring im Münsterland, as the tests need it."""
+    data: dict[str, Any] = {
+        "uid": "mim-10",
+        "programme": "mim",
+        "number": 10,
+        "title": "Mentoring 10",
+        "period_start": date(2025, 3, 1),
+        "period_end": date(2026, 12, 31),
+    }
+    return Cohort.model_validate({**data, **changes})
+
+
+def cohort_with_anna(store: Store) -> None:
+    """Cohort 10 and one mentee, Anna, who agreed to programme mail."""
+    store.put(cohort_10())
+    store.put(
+        Person(
+            uid="p-1",
+            given_name="Anna",
+            family_name="Beispiel",
+            email="anna@x.example",
+            roles={"mentee"},
+            cohorts={"mim-10"},
+        )
+    )
+
+
+def list_mapping(address: str, fields: list[dict[str, Any]], **rule: Any) -> MappingFile:
+    """A mentees' mailing list on a memory target."""
+    return MappingFile.model_validate(
+        {
+            "name": "t",
+            "programme": "mim",
+            "cohort": "mim-10",
+            "targets": {
+                "lists": {"kind": "memory", "url": "memory://lists", "audience": "mentees"}
+            },
+            "rules": [
+                {
+                    "name": "mentees",
+                    "entity": "person",
+                    "target": "lists",
+                    "key": "email",
+                    "list": {"address": address, "display_name": "Mentees"},
+                    "fields": fields,
+                    **rule,
+                }
+            ],
+        }
+    )
+
+
 def cohort_with_tandems(store: Store, pairs: int = 3) -> list[Tandem]:
     """A cohort with organisations, people, tandems, tandem meetings and a workshop."""
     store.put(
@@ -230,16 +283,7 @@ def task_mapping(**rule: Any) -> MappingFile:
 
 
 def tasks(store: Store, count: int) -> None:
-    store.put(
-        Cohort(
-            uid="mim-10",
-            programme="mim",
-            number=10,
-            title="Mentoring 10",
-            period_start=date(2025, 3, 1),
-            period_end=date(2026, 12, 31),
-        )
-    )
+    store.put(cohort_10())
     for i in range(count):
         store.put(Task(uid=f"task-{i}", cohort="mim-10", title=f"Aufgabe {i}"))
 
@@ -333,47 +377,10 @@ def test_plan_writes_nothing(store: Store, tmp_path: Path) -> None:
 
 
 def test_opt_out_is_recorded_and_never_undone(store: Store) -> None:
-    store.put(
-        Cohort(
-            uid="mim-10",
-            programme="mim",
-            number=10,
-            title="Mentoring 10",
-            period_start=date(2025, 3, 1),
-            period_end=date(2026, 12, 31),
-        )
-    )
-    store.put(
-        Person(
-            uid="p-1",
-            given_name="Anna",
-            family_name="Beispiel",
-            email="anna@x.example",
-            roles={"mentee"},
-            cohorts={"mim-10"},
-        )
-    )
-    mapping = MappingFile.model_validate(
-        {
-            "name": "t",
-            "programme": "mim",
-            "cohort": "mim-10",
-            "targets": {
-                "lists": {"kind": "memory", "url": "memory://lists", "audience": "mentees"}
-            },
-            "rules": [
-                {
-                    "name": "mentees",
-                    "entity": "person",
-                    "target": "lists",
-                    "key": "email",
-                    "filter": {"roles": "mentee"},
-                    "on_remote_delete": "opt_out",
-                    "list": {"address": "mentees-10@lists.example", "display_name": "Mentees"},
-                    "fields": [{"remote": "email", "canonical": "email", "direction": "out"}],
-                }
-            ],
-        }
+    cohort_with_anna(store)
+    email = [{"remote": "email", "canonical": "email", "direction": "out"}]
+    mapping = list_mapping(
+        "mentees-10@lists.example", email, filter={"roles": "mentee"}, on_remote_delete="opt_out"
     )
     sync(store, mapping, REVEAL)
     lists = MemoryTarget("memory://lists")
@@ -387,54 +394,19 @@ def test_opt_out_is_recorded_and_never_undone(store: Store) -> None:
 
 
 def test_member_found_by_address_is_adopted_not_duplicated(store: Store) -> None:
-    store.put(
-        Cohort(
-            uid="mim-10",
-            programme="mim",
-            number=10,
-            title="Mentoring 10",
-            period_start=date(2025, 3, 1),
-            period_end=date(2026, 12, 31),
-        )
-    )
-    store.put(
-        Person(
-            uid="p-1",
-            given_name="Anna",
-            family_name="Beispiel",
-            email="anna@x.example",
-            roles={"mentee"},
-            cohorts={"mim-10"},
-        )
-    )
+    cohort_with_anna(store)
     lists = MemoryTarget("memory://lists")
     lists.add("l@x.example", {"email": "anna@x.example", "display_name": "A."})
-    mapping = MappingFile.model_validate(
-        {
-            "name": "t",
-            "programme": "mim",
-            "cohort": "mim-10",
-            "targets": {
-                "lists": {"kind": "memory", "url": "memory://lists", "audience": "mentees"}
+    mapping = list_mapping(
+        "l@x.example",
+        [
+            {"remote": "email", "canonical": "email", "direction": "out"},
+            {
+                "remote": "display_name",
+                "template": "{given_name} {family_name}",
+                "direction": "out",
             },
-            "rules": [
-                {
-                    "name": "mentees",
-                    "entity": "person",
-                    "target": "lists",
-                    "key": "email",
-                    "list": {"address": "l@x.example", "display_name": "Mentees"},
-                    "fields": [
-                        {"remote": "email", "canonical": "email", "direction": "out"},
-                        {
-                            "remote": "display_name",
-                            "template": "{given_name} {family_name}",
-                            "direction": "out",
-                        },
-                    ],
-                }
-            ],
-        }
+        ],
     )
     results = sync(store, mapping, REVEAL)
     assert results[0].counts == {"adopt": 1}
