@@ -19,8 +19,9 @@ from click.testing import CliRunner, Result
 
 import cli
 from connector.memory import MemoryTarget
-from sync.model import Cohort, Organisation, Person, Tandem, Task
+from sync.model import Organisation, Person, Tandem, Task
 from sync.store import Store
+from tests.factories import cohort_10
 
 REVEAL = date(2026, 3, 10)
 BEFORE = "2026-03-09"
@@ -119,18 +120,7 @@ def populate(path: Path) -> None:
     with Store.open(path) as store:
         for org in ("org-greven", "org-rheine"):
             store.put(Organisation(uid=org, name=f"Stadt {org}", short_name=org, org_kind="Stadt"))
-        store.put(
-            Cohort(
-                uid="mim-10",
-                programme="mim",
-                number=10,
-                title="Mentoring 10",
-                period_start=date(2025, 3, 1),
-                period_end=date(2026, 12, 31),
-                reveal_on=REVEAL,
-                organisations=["org-greven", "org-rheine"],
-            )
-        )
+        store.put(cohort_10(reveal_on=REVEAL, organisations=["org-greven", "org-rheine"]))
         for uid, given, family, org, role in (
             ("p-anna", "Anna", "Beispiel", "org-greven", "mentee"),
             ("p-carla", "Carla", "Probe", "org-rheine", "mentor"),

@@ -21,8 +21,9 @@ from connector.memory import MemoryTarget
 from mappings.schema import MappingFile
 from sync.daemon import Stopper, next_wait, store_lock, watch
 from sync.engine import Engine, Options, RuleResult
-from sync.model import Cohort, Task
+from sync.model import Task
 from sync.store import Store
+from tests.factories import cohort_10
 
 CONNECTOR = Path(sys.executable).parent / "connector"
 TODAY = date(2026, 3, 10)
@@ -68,16 +69,7 @@ def fresh_memory() -> Iterator[None]:
 
 
 def put_tasks(store: Store, count: int) -> None:
-    store.put(
-        Cohort(
-            uid="mim-10",
-            programme="mim",
-            number=10,
-            title="Mentoring 10",
-            period_start=date(2025, 3, 1),
-            period_end=date(2026, 12, 31),
-        )
-    )
+    store.put(cohort_10())
     for i in range(count):
         store.put(Task(uid=f"task-{i}", cohort="mim-10", title=f"Aufgabe {i}"))
 

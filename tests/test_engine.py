@@ -16,6 +16,7 @@ from mappings.schema import MappingFile
 from sync.engine import Engine, Options
 from sync.model import BERLIN, Cohort, Event, Organisation, Person, Tandem, Task
 from sync.store import Store
+from tests.factories import cohort_10
 
 REVEAL = date(2026, 3, 10)
 AUDIENCES = ["council", "mentees", "mentors", "participants"]
@@ -32,19 +33,6 @@ def fresh_memory() -> Iterator[None]:
 def store(tmp_path: Path) -> Iterator[Store]:
     with Store.open(tmp_path / "store.db") as opened:
         yield opened
-
-
-def cohort_10(**changes: Any) -> Cohort:
-    """Cohort 10 of Mentoring im Münsterland, as the tests need it."""
-    data: dict[str, Any] = {
-        "uid": "mim-10",
-        "programme": "mim",
-        "number": 10,
-        "title": "Mentoring 10",
-        "period_start": date(2025, 3, 1),
-        "period_end": date(2026, 12, 31),
-    }
-    return Cohort.model_validate({**data, **changes})
 
 
 def cohort_with_anna(store: Store) -> None:
@@ -89,17 +77,7 @@ def list_mapping(address: str, fields: list[dict[str, Any]], **rule: Any) -> Map
 
 def cohort_with_tandems(store: Store, pairs: int = 3) -> list[Tandem]:
     """A cohort with organisations, people, tandems, tandem meetings and a workshop."""
-    store.put(
-        Cohort(
-            uid="mim-10",
-            programme="mim",
-            number=10,
-            title="Mentoring 10",
-            period_start=date(2025, 3, 1),
-            period_end=date(2026, 12, 31),
-            reveal_on=REVEAL,
-        )
-    )
+    store.put(cohort_10(reveal_on=REVEAL))
     tandems = []
     for i in range(pairs):
         for org in (f"org-{i}a", f"org-{i}b"):

@@ -30,10 +30,11 @@ from mappings.schema import MappingFile, options_of
 from sync import integrity
 from sync.catalog import Catalog
 from sync.engine import Engine, Options, RuleResult
-from sync.model import Application, ApplicationStatus, Cohort, Entity, Person, Role
+from sync.model import Application, ApplicationStatus, Entity, Person, Role
 from sync.store import Store
 from sync.targets import build_targets
 from tests.conftest import ROOT, run_connector
+from tests.factories import cohort_10
 
 DOMAIN = "mentoring.example.org"
 RULE = "liste-mentees"
@@ -147,17 +148,7 @@ class World:
         self.targets: dict[str, Target] = build_targets(
             self.mapping, lambda spec: instance.password
         )
-        store.put(
-            Cohort(
-                uid="mim-10",
-                programme="mim",
-                number=10,
-                title="Mentoring 10",
-                period_start=date(2025, 3, 1),
-                period_end=date(2026, 12, 31),
-                reveal_on=date(2026, 3, 10),
-            )
-        )
+        store.put(cohort_10(reveal_on=date(2026, 3, 10)))
         self.mentees = [self.person(f"p-{i}", given, family) for i, (given, family) in
                         enumerate(NAMES)]  # fmt: skip
 
