@@ -7,15 +7,17 @@ play the person editing a board between invocations.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
 import cli
 from connector.memory import MemoryTarget
@@ -94,18 +96,34 @@ template = "{mentee.name} ↔ {mentor.name}"
 """
 
 
-class _Main:
-    """Lets click's CliRunner run :func:`cli.main` (the real entry point) with ``args``."""
+@dataclass
+class Result:
+    """What one `connector` invocation printed and how it exited."""
 
-    name = "connector"
+    exit_code: int
+    stdout: str
+    stderr: str
 
-    def main(self, args: list[str], prog_name: str | None = None, **_extra: Any) -> None:
-        saved = sys.argv
-        sys.argv = ["connector", *args]
-        try:
+    @property
+    def output(self) -> str:
+        """Both streams, as a person at the terminal would see them."""
+        return self.stdout + self.stderr
+
+
+def invoke(*argv: str) -> Result:
+    """Run :func:`cli.main` (the real entry point, with its error handler) in this process,
+    so memory targets persist between invocations."""
+    out, err = io.StringIO(), io.StringIO()
+    saved, sys.argv = sys.argv, ["connector", *argv]
+    code = 0
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
             cli.main()
-        finally:
-            sys.argv = saved
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
+    finally:
+        sys.argv = saved
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(autouse=True)
@@ -166,11 +184,7 @@ def connector(work: Path) -> Connector:
     """Run ``connector --config WORK/connector.toml ARGS`` in this process."""
 
     def run(*args: str) -> Result:
-        return CliRunner().invoke(
-            _Main(),  # type: ignore[arg-type]
-            ["--config", str(work / "connector.toml"), *args],
-            catch_exceptions=False,
-        )
+        return invoke("--config", str(work / "connector.toml"), *args)
 
     return run
 
