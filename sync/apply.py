@@ -249,26 +249,52 @@ class Applier:
         self.store.save_link(link)
 
     def _write_canonical(self, item: Item) -> None:
+        """Write the item's canonical changes, all changes of one entity at once (an event
+        moved on the platform changes start and end together; one at a time would pass
+        through an event that ends before it starts)."""
         entity = self.catalog.get(item.uid or "")
         if entity is None or not item.canonical:
             return
+        grouped: dict[str, tuple[Entity, dict[str, Any]]] = {}
         for path, value in item.canonical.items():
             owner = holder(entity, path, self.catalog)
-            if owner is None:
-                continue
-            attribute = path.rsplit(".", 1)[-1]
-            try:
-                updated = owner.touched(**{attribute: value})
-            except ValidationError as exc:
-                details = "; ".join(f"{f}: {m}" for f, m in describe_validation_error(exc))
-                item.problems.append(f"{path} = {value!r} refused: {details}")
-                continue
-            refused = self.check(updated, self.catalog) if self.check else []
-            if refused:
-                item.problems.append(f"{path} = {value!r} refused: {'; '.join(refused)}")
-                continue
-            self._put(updated)
-            entity = self.catalog.get(entity.uid) or entity
+            if owner is not None:
+                grouped.setdefault(owner.uid, (owner, {}))[1][path.rsplit(".", 1)[-1]] = value
+        paths_of: dict[str, list[str]] = {}
+        for path in item.canonical:
+            owner = holder(entity, path, self.catalog)
+            if owner is not None:
+                paths_of.setdefault(owner.uid, []).append(path)
+        for owner, changes in grouped.values():
+            if not self._write_entity(item, owner, changes):
+                self._keep_base(item, paths_of[owner.uid])
+
+    def _write_entity(self, item: Item, owner: Entity, changes: dict[str, Any]) -> bool:
+        what = ", ".join(f"{name} = {value!r}" for name, value in changes.items())
+        try:
+            updated = owner.touched(**changes)
+        except ValidationError as exc:
+            details = "; ".join(f"{f}: {m}" for f, m in describe_validation_error(exc))
+            item.problems.append(f"{what} refused: {details}")
+            return False
+        refused = self.check(updated, self.catalog) if self.check else []
+        if refused:
+            item.problems.append(f"{what} refused: {'; '.join(refused)}")
+            return False
+        self._put(updated)
+        return True
+
+    def _keep_base(self, item: Item, paths: list[str]) -> None:
+        """A refused canonical change was not agreed: keep the old base for its fields, so
+        the next pass sees the platform's value as a change again (and reports it again)
+        instead of overwriting it."""
+        link = self.store.links(self.view.key).get(item.uid or "")
+        for key, codec in self.view.codecs.items():
+            if codec.spec.canonical in paths:
+                if link is not None and key in link.base:
+                    item.base[key] = link.base[key]
+                else:
+                    item.base.pop(key, None)
 
     def _put(self, entity: Entity) -> None:
         self.store.put(entity)
