@@ -31,7 +31,6 @@ from connector.errors import NotFound, RecordRejected
 log = logging.getLogger(__name__)
 
 CARD_TITLE_MAX = 255
-ELLIPSIS = "…"
 MARKER_KEY = "cohort-connector:"
 _FOOTER = re.compile(
     r"(?:\n*^[ \t]*(?:[-*_][ \t]*){3,}$)?\n*^[ \t]*"  # a thematic break, then the marker

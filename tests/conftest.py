@@ -26,21 +26,11 @@ from sync.model import (
     Role,
 )
 from sync.store import Store
+from tests.factories import IMPORT_ORDER
 
 STADT = OrganisationKind.STADT
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-#: The order the README gives: every file only refers to what came before.
-IMPORT_ORDER = (
-    "organisations",
-    "programmes",
-    "people",
-    "cohorts",
-    "applications",
-    "tandems",
-    "events",
-    "tasks",
-)
 
 
 @pytest.fixture

@@ -7,6 +7,19 @@ from typing import Any
 
 from sync.model import Cohort
 
+#: The order the README gives for importing an example: each file refers only to what came
+#: before.
+IMPORT_ORDER = (
+    "organisations",
+    "programmes",
+    "people",
+    "cohorts",
+    "applications",
+    "tandems",
+    "events",
+    "tasks",
+)
+
 
 def cohort_10(**changes: Any) -> Cohort:
     """Cohort 10 of Mentoring im Münsterland (2025/26); ``changes`` override fields."""

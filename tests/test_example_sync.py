@@ -20,20 +20,11 @@ import pytest
 from connector.testing.calendar_servers import radicale_server
 from connector.testing.deck_server import DeckServer
 from connector.testing.mailman_server import mailman_server
+from tests.factories import IMPORT_ORDER
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTOR = str(Path(sys.executable).with_name("connector"))
 EXAMPLE = ROOT / "examples" / "muensterland-10"
-KINDS = [
-    "organisations",
-    "programmes",
-    "people",
-    "cohorts",
-    "applications",
-    "tandems",
-    "events",
-    "tasks",
-]
 
 
 def run(env: dict[str, str], *args: str) -> str:
@@ -67,7 +58,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
         "CONNECTOR_CONFIG": str(tmp / "work" / "connector.toml"),
     }
     run(env, "init", str(tmp / "work"))
-    for kind in KINDS:
+    for kind in IMPORT_ORDER:
         run(env, "import", kind, str(EXAMPLE / f"{kind}.csv"))
     council = council_accounts(tmp / "work" / "cohort.db")
     users = {"admin": deck_password, **{user: "x" for user in council}}

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from connector.base import Collection, Target
 from connector.errors import GuardTripped
@@ -35,6 +34,7 @@ from sync.store import Store
 from sync.targets import build_targets
 from tests.conftest import ROOT, run_connector
 from tests.factories import cohort_10
+from tests.test_mailman import Admin
 
 DOMAIN = "mentoring.example.org"
 RULE = "liste-mentees"
@@ -60,22 +60,8 @@ def mailman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailmanInstanc
         yield instance
 
 
-class Admin:
-    """Raw REST calls, playing a list member or the list owner behind the connector's back."""
-
-    def __init__(self, instance: MailmanInstance) -> None:
-        self.base = f"{instance.url}/3.1"
-        self.session = requests.Session()
-        self.session.auth = (instance.user, instance.password)
-
-    def __call__(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        response = self.session.request(method, f"{self.base}{path}", timeout=30, **kwargs)
-        assert response.status_code < 300, (method, path, response.status_code, response.text)
-        return response
-
-    def json(self, path: str) -> dict[str, Any]:
-        body: dict[str, Any] = self("GET", path).json()
-        return body
+class ListAdmin(Admin):
+    """The shared raw-REST helper, plus the list views these tests need."""
 
     def members(self, address: str) -> dict[str, dict[str, Any]]:
         """{email: member entry} of the list's regular members (failing on duplicates)."""
@@ -94,8 +80,8 @@ class Admin:
 
 
 @pytest.fixture
-def admin(mailman: MailmanInstance) -> Iterator[Admin]:
-    raw = Admin(mailman)
+def admin(mailman: MailmanInstance) -> Iterator[ListAdmin]:
+    raw = ListAdmin(mailman)
     yield raw
     raw.session.close()
 
@@ -213,7 +199,7 @@ def emails(people: list[Person]) -> set[str]:
 
 
 def test_a_member_who_leaves_stays_off_and_the_person_records_the_opt_out(
-    world: World, admin: Admin
+    world: World, admin: ListAdmin
 ) -> None:
     world.person("p-mentor", "Otto", "Mentor", roles={Role.MENTOR})
     world.person("p-noconsent", "Nora", "Ohne", consent_lists=False)
@@ -253,7 +239,7 @@ def test_a_member_who_leaves_stays_off_and_the_person_records_the_opt_out(
 
 
 def test_an_address_change_moves_the_membership_with_its_preferences(
-    world: World, admin: Admin
+    world: World, admin: ListAdmin
 ) -> None:
     assert world.sync().counts == {"create": 6}
     anna = world.mentees[0]
@@ -282,7 +268,7 @@ def test_an_address_change_moves_the_membership_with_its_preferences(
 # -- 3. display names ---------------------------------------------------------------------
 
 
-def test_a_new_given_name_reaches_the_display_name(world: World, admin: Admin) -> None:
+def test_a_new_given_name_reaches_the_display_name(world: World, admin: ListAdmin) -> None:
     world.sync()
     bernd = world.mentees[1]
     member_id = str(admin.members(world.address)[bernd.email]["member_id"])
@@ -301,7 +287,7 @@ def test_a_new_given_name_reaches_the_display_name(world: World, admin: Admin) -
 # -- 4. withdrawn participants ------------------------------------------------------------
 
 
-def test_a_withdrawn_mentee_is_removed_but_not_opted_out(world: World, admin: Admin) -> None:
+def test_a_withdrawn_mentee_is_removed_but_not_opted_out(world: World, admin: ListAdmin) -> None:
     for person in world.mentees:
         world.store.put(
             Application(
@@ -341,7 +327,7 @@ def test_a_withdrawn_mentee_is_removed_but_not_opted_out(world: World, admin: Ad
 # -- 5. bounces ---------------------------------------------------------------------------
 
 
-def test_a_bouncing_member_is_reported_not_removed(world: World, admin: Admin) -> None:
+def test_a_bouncing_member_is_reported_not_removed(world: World, admin: ListAdmin) -> None:
     world.sync()
     emma = world.mentees[4]
     member_id = str(admin.members(world.address)[emma.email]["member_id"])
@@ -366,7 +352,9 @@ def test_a_bouncing_member_is_reported_not_removed(world: World, admin: Admin) -
 # -- 6. mass deletion ---------------------------------------------------------------------
 
 
-def test_a_list_emptied_at_once_trips_the_guard_until_allowed(world: World, admin: Admin) -> None:
+def test_a_list_emptied_at_once_trips_the_guard_until_allowed(
+    world: World, admin: ListAdmin
+) -> None:
     assert world.sync().counts == {"create": 6}
     for member in admin.members(world.address).values():
         admin.unsubscribe_as_member(str(member["member_id"]))
@@ -410,7 +398,7 @@ def crash_after_subscribe(world: World) -> tuple[Person, str]:
 
 
 def test_a_subscription_whose_link_was_lost_is_adopted_not_duplicated(
-    world: World, admin: Admin
+    world: World, admin: ListAdmin
 ) -> None:
     gina, member_id = crash_after_subscribe(world)
 
@@ -438,7 +426,7 @@ def test_adopting_the_crashed_subscription_closes_its_journal_entry(world: World
 
 
 def test_announce_previews_then_sends_through_the_real_cli(
-    world: World, admin: Admin, mailman: MailmanInstance, tmp_path: Path
+    world: World, admin: ListAdmin, mailman: MailmanInstance, tmp_path: Path
 ) -> None:
     mapping_file = tmp_path / "mapping.toml"
     mapping_file.write_text(
@@ -530,7 +518,7 @@ direction = "out"
 # -- 9. addresses as offices write them ---------------------------------------------------
 
 
-def test_a_mixed_case_address_settles_after_one_pass(world: World, admin: Admin) -> None:
+def test_a_mixed_case_address_settles_after_one_pass(world: World, admin: ListAdmin) -> None:
     """Municipal addresses are often written ``Vorname.Nachname@stadt.de``; Mailman keeps
     them lower-cased. The pass that subscribes them must be the last one to write."""
     hanna = world.person(
