@@ -21,7 +21,7 @@ from connector.errors import NotFound, PreconditionFailed, RecordRejected
 from mappings.paths import Embargoed, holder
 from sync.catalog import Catalog
 from sync.model import Entity, Person, describe_validation_error, entity_type
-from sync.plan import DETACHED, Item, RuleView
+from sync.plan import DETACHED, Held, Item, RuleView, held_base
 from sync.store import Link, Store
 
 
@@ -97,11 +97,23 @@ class Applier:
         if item.heal:
             found = self.target.find_marker(self.collection, item.uid)
             if found is not None:
+                # Our earlier create landed, perhaps only in part: link what is there and
+                # let the next pass merge (and write any missing step) from that.
+                intended = self._intended(item.uid) or item.base
+                item.base = held_base(self.view, intended, found, self.catalog)
+                item.seen, item.canonical = dict(found.fields), {}
                 self._commit(item, found)
                 return
         self.store.journal_begin(self.view.key, item.uid, "create", None, {"base": item.base})
         record = self.target.create(self.collection, item.uid, item.remote)
         self._commit(item, record)
+
+    def _intended(self, uid: str) -> dict[str, Any] | None:
+        """The base the journal says our unfinished create of ``uid`` meant to write."""
+        for entry in self.store.journal(self.view.key):
+            if entry.uid == uid and entry.op == "create":
+                return dict(entry.intent.get("base", {}))
+        return None
 
     def _restore(self, item: Item) -> None:
         assert item.uid is not None
@@ -125,7 +137,23 @@ class Applier:
             return
         self._commit(item, record)
 
-    _adopt = _update
+    def _adopt(self, item: Item) -> None:
+        try:
+            self._update(item)
+        except RecordRejected:
+            if item.held is not None:
+                self._link_held(item, item.held)
+            raise
+
+    def _link_held(self, item: Item, held: Held) -> None:
+        """Link a record of our own half-finished create as the platform holds it, writing
+        nothing canonical: later passes merge from there and retry what is missing."""
+        assert item.uid is not None and item.remote_id is not None
+        record = RemoteRecord(item.remote_id, held.seen, held.etag, item.uid)
+        with self.store.transaction():
+            self._settle(item.uid)
+            item.base, item.seen = dict(held.base), dict(held.seen)
+            self._save_link(item, record)
 
     def _changed_meanwhile(self, item: Item, entry: int) -> None:
         """Someone edited the record while we planned: keep the old base, see it fresh."""

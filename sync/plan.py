@@ -39,6 +39,16 @@ class RuleView:
     default_cohort: str | None
 
 
+@dataclass(frozen=True)
+class Held:
+    """What the platform is known to hold of a record before an item's writes: the base to
+    link it with should those writes fail (see :func:`held_base`)."""
+
+    base: dict[str, Any]
+    seen: dict[str, Any]
+    etag: str | None
+
+
 @dataclass
 class Item:
     """One record's plan: the writes on each side, the new base, and conflicts to park."""
@@ -58,6 +68,9 @@ class Item:
     #: Fields of an imported record whose value could not become canonical: their base is
     #: set from the new entity once it exists, so the platform's value is left alone.
     unsettled: list[str] = field(default_factory=list)
+    #: For a record adopted after our own create was cut short: the link to save if this
+    #: item's writes fail too, so later passes merge from what the platform holds.
+    held: Held | None = None
 
     @property
     def writes(self) -> bool:
@@ -90,6 +103,27 @@ class RulePlan:
     lost: int
     linked: int
     unlinked_remote: list[str]
+
+
+def held_base(
+    view: RuleView, intended: Mapping[str, Any], record: RemoteRecord, lookup: Lookup
+) -> dict[str, Any]:
+    """The base of a record whose create we began: what the platform is known to hold.
+
+    A create takes several requests on some platforms (a Deck card: the card, then each
+    label and assignee), and any of them may fail or be cut short by a crash. A field that
+    shows the value the create meant to write is agreed; any other field is known to hold
+    only what it held before the create, i.e. nothing. So the merge writes the missing step
+    again instead of taking its absence for someone's deletion of a canonical value.
+    """
+    base: dict[str, Any] = {}
+    for key, value in intended.items():
+        codec = view.codecs.get(key)
+        if codec is None:
+            continue
+        held = codec.view(record.fields.get(codec.spec.remote), lookup)
+        base[key] = value if held == value else codec.view(None, lookup)
+    return base
 
 
 def plan_rule(view: RuleView, snap: Snapshot, lookup: Lookup, today: date) -> RulePlan:
@@ -318,11 +352,15 @@ class _Planner:
         return False
 
     def _adopt(self, entity: Entity, record: RemoteRecord) -> Item:
-        """Link a record found on the platform; after a crash, with the base we wrote."""
+        """Link a record found on the platform; after a crash or a failed step of our own
+        create, with the base the platform is known to hold (see :func:`held_base`)."""
         journal = self.creating.get(entity.uid)
-        base = journal.intent.get("base", {}) if journal else {}
+        if journal is None:
+            return self._merge("adopt", entity, record, {})
+        base = held_base(self.view, journal.intent.get("base", {}), record, self.lookup)
         item = self._merge("adopt", entity, record, base)
-        item.heal = journal is not None
+        item.heal = True
+        item.held = Held(base, dict(record.fields), record.etag)
         return item
 
     def _by_marker(
