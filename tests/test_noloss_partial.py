@@ -31,15 +31,16 @@ class Killed(BaseException):
 @pytest.fixture
 def empty_group(tmp_path: Path) -> Iterator[World]:
     """The boards are shared with the council's group before anyone is in it."""
-    yield from _world(tmp_path, {"beirat": []})
+    yield from deck_world(tmp_path, {"beirat": []})
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    yield from _world(tmp_path, {"beirat": ["bob", "carol"]})
+    yield from deck_world(tmp_path, {"beirat": ["bob", "carol"]})
 
 
-def _world(tmp_path: Path, groups: dict[str, list[str]]) -> Iterator[World]:
+def deck_world(tmp_path: Path, groups: dict[str, list[str]]) -> Iterator[World]:
+    """The Deck double with ``groups``, a store with the cohort of ``test_deck_sync``."""
     clock = Clock()
     with DeckServer(PASSWORDS, groups, "1.13", clock=clock) as srv:
         store = Store.open(tmp_path / "store.db")
