@@ -229,6 +229,10 @@ class _Planner:
         except Embargoed:
             canonical = codec.view(None, self.lookup)
         remote = codec.view(record.fields.get(spec.remote), self.lookup)
+        if remote != canonical and self._same_canonical(codec, entity, canonical, remote):
+            # The platform holds the canonical value in its own, finer way (a due date as
+            # 10:00 UTC on that day): nobody changed anything, so nothing is written back.
+            canonical = remote
         conflict = self.snap.conflicts.get((entity.uid, key))
         if conflict is not None:
             self._pending(item, key, codec, conflict, canonical, remote, working)
@@ -253,6 +257,17 @@ class _Planner:
         if outcome.to_remote is not MISSING:
             self._to_remote(item, codec, outcome.to_remote, working)
         item.base[key] = outcome.agreed
+
+    def _same_canonical(self, codec: Codec, entity: Entity, canonical: Any, remote: Any) -> bool:
+        """Whether two remote values mean the same canonical value (a field that cannot keep
+        the canonical value exactly is written only when the canonical value changed)."""
+        if codec.spec.canonical is None:
+            return False
+        try:
+            parsed = codec.parse(remote, entity, self.lookup)
+            return bool(parsed == codec.parse(canonical, entity, self.lookup))
+        except (Unmappable, ValueError, TypeError):
+            return False
 
     def _pending(
         self,
