@@ -161,6 +161,17 @@ class Target(ABC):
     def delete(self, collection: Collection, remote_id: str, etag: str | None) -> None:
         """Delete a record; deleting one that is already gone is not an error."""
 
+    #: Whether an existing record can be given a marker (:meth:`mark`): then records the
+    #: connector adopts or imports carry their entity's uid like the ones it created.
+    marks_records: ClassVar[bool] = False
+
+    def mark(
+        self, collection: Collection, remote_id: str, uid: str, etag: str | None
+    ) -> RemoteRecord:
+        """Write ``uid`` as the marker of an existing record, changing none of its fields;
+        ``PreconditionFailed`` if it changed since ``etag``. Only where ``marks_records``."""
+        raise NotImplementedError(f"{self.kind} records keep no marker of their own")
+
     def find_marker(self, collection: Collection, uid: str) -> RemoteRecord | None:
         """The record carrying ``uid`` as its marker, if any (used to heal after a crash)."""
         for record in self.changes(collection, None).records:

@@ -262,6 +262,24 @@ class DeckTarget(Target):
         CardWriter(self.client, board, lambda t: self._label_id(board, t)).apply(card, edit)
         return self._record(board, self._fetch(board, int(card["id"])))
 
+    marks_records = True
+
+    def mark(
+        self, collection: Collection, remote_id: str, uid: str, etag: str | None
+    ) -> RemoteRecord:
+        """Put ``uid`` in the card's footer (replacing any other), the text left as it is."""
+        board = self._board(collection)
+        card = self._fetch(board, card_id(remote_id))
+        current = self._record(board, card)
+        if etag is not None and etag_hash(etag) != current.hash:
+            raise PreconditionFailed(f"card {remote_id} on {board.title!r} changed meanwhile")
+        if current.marker == uid:
+            return current
+        description = with_footer(str(current.fields["description"]), uid)
+        writer = CardWriter(self.client, board, lambda t: self._label_id(board, t))
+        writer.put(card, {"description": description})
+        return self._record(board, self._fetch(board, int(card["id"])))
+
     def delete(self, collection: Collection, remote_id: str, etag: str | None) -> None:
         """Delete a card (Deck keeps it in its trash); one already gone is fine."""
         board = self._board(collection)

@@ -123,6 +123,22 @@ class MemoryTarget(Target):
         record.version = self._tick()
         return self._landed("update", remote_id, collection)
 
+    marks_records = True
+
+    def mark(
+        self, collection: Collection, remote_id: str, uid: str, etag: str | None
+    ) -> RemoteRecord:
+        """Give a record ``uid`` as its marker; PreconditionFailed if ``etag`` is stale."""
+        self._call()
+        record = self._records(collection).get(remote_id)
+        if record is None:
+            raise NotFound(f"{collection.name}/{remote_id} is gone")
+        if etag is not None and etag != str(record.version):
+            raise PreconditionFailed(f"{collection.name}/{remote_id} changed meanwhile")
+        record.marker = uid
+        record.version = self._tick()
+        return self._landed("mark", remote_id, collection)
+
     def delete(self, collection: Collection, remote_id: str, etag: str | None) -> None:
         """Remove a record; already gone is fine."""
         self._call()

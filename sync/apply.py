@@ -82,7 +82,7 @@ class Applier:
             return
         self.tally.problems.extend(f"{self._where(item)}: {p}" for p in item.problems)
         merged = item.action in ("update", "adopt")
-        if not merged or item.remote or item.canonical or item.closes:
+        if not merged or item.remote or item.canonical or item.closes or item.mark:
             self.tally.add(item.action)
         for _ in item.conflicts:
             self.tally.add("conflict")
@@ -126,6 +126,7 @@ class Applier:
         if not item.remote:
             record = RemoteRecord(item.remote_id, item.seen, item.etag, item.uid)
             self._commit(item, record)
+            self._mark(item, record)
             return
         entry = self.store.journal_begin(
             self.view.key, item.uid, "update", item.remote_id, {"base": item.base}
@@ -136,6 +137,7 @@ class Applier:
             self._changed_meanwhile(item, entry)
             return
         self._commit(item, record)
+        self._mark(item, record)
 
     def _adopt(self, item: Item) -> None:
         try:
@@ -235,9 +237,23 @@ class Applier:
                 item.base[key] = self.view.codecs[key].render(entity, self.catalog, tandems=False)
             except Embargoed:
                 item.base.pop(key, None)
+        record = RemoteRecord(item.remote_id, item.seen, item.etag, None)
         with self.store.transaction():
             self._put(entity)
-            self._save_link(item, RemoteRecord(item.remote_id, item.seen, item.etag, None))
+            self._save_link(item, record)
+        self._mark(item, record)
+
+    def _mark(self, item: Item, record: RemoteRecord) -> None:
+        """Give a linked record its entity's uid as marker, once (after the link is saved,
+        so a failure here leaves a linked record that the next pass marks again)."""
+        if not item.mark:
+            return
+        assert item.uid is not None
+        try:
+            marked = self.target.mark(self.collection, record.remote_id, item.uid, record.etag)
+        except PreconditionFailed:
+            return  # changed meanwhile: the next pass merges it and marks it then
+        self._save_link(item, marked)
 
     # -- committing ---------------------------------------------------------------------
 

@@ -134,6 +134,7 @@ class Engine:
             self.mapping.audience_of(rule),
             codecs,
             self.mapping.cohort,
+            self.targets[rule.target].marks_records,
         )
 
     def collection(self, rule: Rule, catalog: Catalog) -> Collection:

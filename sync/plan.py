@@ -37,6 +37,8 @@ class RuleView:
     audience: Audience
     codecs: Mapping[str, Codec]
     default_cohort: str | None
+    #: Whether the target can give an existing record a marker (adopted, imported ones).
+    marks: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ class Item:
     #: For a record adopted after our own create was cut short: the link to save if this
     #: item's writes fail too, so later passes merge from what the platform holds.
     held: Held | None = None
+    #: Whether the record must be given its entity's uid as marker (it carries none, or
+    #: another record's: made by hand, adopted by key, copied).
+    mark: bool = False
 
     @property
     def writes(self) -> bool:
@@ -81,6 +86,7 @@ class Item:
             or self.canonical
             or self.conflicts
             or self.closes
+            or self.mark
         )
 
 
@@ -211,6 +217,7 @@ class _Planner:
         for key, codec in self.view.codecs.items():
             self._merge_field(item, key, codec, entity, record, working, visible)
         item.seen = working
+        item.mark = self.view.marks and record.marker != entity.uid
         return item
 
     def _merge_field(
@@ -416,6 +423,7 @@ class _Planner:
 
     def _import(self, record: RemoteRecord) -> Item:
         item = Item("import", None, record.remote_id, record.etag, seen=dict(record.fields))
+        item.mark = self.view.marks
         values: dict[str, Any] = dict(self.view.rule.defaults)
         for key, codec in self.view.codecs.items():
             spec = codec.spec
