@@ -219,6 +219,7 @@ class Engine:
         changes, snapshot = self._pull(rule, target, collection, catalog, write=write)
         result.notes = list(changes.notes)
         result.plan = plan_rule(self.views[rule.name], snapshot, catalog, self.today())
+        result.notes += result.plan.notes
         self._guard(rule, result.plan)
         if not write:
             return False

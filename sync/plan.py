@@ -109,6 +109,8 @@ class RulePlan:
     lost: int
     linked: int
     unlinked_remote: list[str]
+    #: What the operator should know that is not a change (e.g. a copied record left alone).
+    notes: list[str] = field(default_factory=list)
 
 
 def held_base(
@@ -146,6 +148,7 @@ class _Planner:
         self.linked_ids = {link.remote_id: uid for uid, link in snap.links.items()}
         self.creating = {e.uid: e for e in snap.journal if e.op == "create"}
         self._scope: dict[str, bool] = {}
+        self.notes: list[str] = []
 
     def in_scope(self, entity: Entity | None) -> bool:
         if entity is None:
@@ -166,7 +169,7 @@ class _Planner:
         for entity in scope:
             if entity.uid not in self.snap.links and entity.uid not in adopted:
                 self.items.append(self._create(entity))
-        return RulePlan(self.items, self.lost, len(self.snap.links), unlinked)
+        return RulePlan(self.items, self.lost, len(self.snap.links), unlinked, self.notes)
 
     # -- linked records -----------------------------------------------------------------
 
@@ -398,8 +401,36 @@ class _Planner:
             return False  # not a record this rule could have made: leave it alone
         if entity is None and not self.snap.is_deleted(marker):
             return False  # not ours to judge: maybe another store's record
-        self.items.append(Item("delete", marker, record.remote_id, record.etag))
-        return True
+        # The marker names a record of this rule that is linked elsewhere, out of scope or
+        # deleted: a copy someone made (their text, maybe their notes on it), or what our own
+        # create left behind before it could link it. Only the latter may be deleted.
+        if self._own_leftover(record, marker):
+            self.items.append(Item("delete", marker, record.remote_id, record.etag))
+            return True
+        if self._importable(record):
+            self.items.append(self._import(record))
+            return True
+        self.notes.append(
+            f"record {record.remote_id} carries the marker of {marker}, which is "
+            f"{self._whose(marker, entity)}: a copy, not ours to delete; left alone"
+        )
+        return False
+
+    def _own_leftover(self, record: RemoteRecord, marker: str) -> bool:
+        """Whether ``record`` is what our unfinished create of ``marker`` made: the journal
+        holds that create, it was never linked, and no other record carries the marker."""
+        if marker not in self.creating or marker in self.snap.links:
+            return False
+        carriers = [r for r in self.snap.records.values() if r.marker == marker]
+        return [r.remote_id for r in carriers] == [record.remote_id]
+
+    def _whose(self, marker: str, entity: Entity | None) -> str:
+        link = self.snap.links.get(marker)
+        if link is not None:
+            return f"linked to record {link.remote_id}"
+        if entity is None:
+            return "deleted"
+        return "taken by another record" if self.in_scope(entity) else "not in this rule's scope"
 
     def _by_key(self, record: RemoteRecord, scope: set[str], taken: set[str]) -> str | None:
         key = self.view.rule.key
