@@ -55,6 +55,7 @@ def item_data(item: Item) -> dict[str, Any]:
             for key, base, canonical, remote in item.conflicts
         ],
         "problems": item.problems,
+        "marker": item.mark,
     }
 
 
@@ -77,7 +78,7 @@ def _counts(items: list[Item]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for item in items:
         merged = item.action in ("update", "adopt")
-        if not merged or item.remote or item.canonical or item.closes:
+        if not merged or item.remote or item.canonical or item.closes or item.mark:
             counts[item.action] = counts.get(item.action, 0) + 1
         if item.conflicts:
             counts["conflict"] = counts.get("conflict", 0) + len(item.conflicts)
@@ -100,6 +101,8 @@ def item_lines(item: Item) -> list[str]:
     elif item.action in ("create", "restore"):
         lines += [f"      {k}: {_short(v)}" for k, v in item.remote.items()]
     lines += [f"      canonical {k}: → {_short(v)}" for k, v in item.canonical.items()]
+    if item.mark and item.uid:
+        lines.append(f"      platform marker: → {item.uid}")
     for key, _base, canonical, remote in item.conflicts:
         lines.append(
             f"      CONFLICT {key}: here {_short(canonical, 30)} vs there {_short(remote, 30)}"
@@ -124,6 +127,7 @@ def plan_lines(result: RuleResult, limit: int = 20) -> list[str]:
         lines.append(
             f"  {len(unlinked)} record(s) on the platform without a counterpart (left alone)"
         )
+    lines += [f"  note: {n}" for n in result.notes]
     return lines
 
 
