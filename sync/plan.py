@@ -137,7 +137,9 @@ def held_base(
 def plan_rule(view: RuleView, snap: Snapshot, lookup: Lookup, today: date) -> RulePlan:
     """Plan one rule: merge linked records, create, adopt, delete, import."""
     planner = _Planner(view, snap, lookup, today)
-    return planner.run()
+    plan = planner.run()
+    plan.notes = planner.notes
+    return plan
 
 
 class _Planner:
@@ -169,7 +171,7 @@ class _Planner:
         for entity in scope:
             if entity.uid not in self.snap.links and entity.uid not in adopted:
                 self.items.append(self._create(entity))
-        return RulePlan(self.items, self.lost, len(self.snap.links), unlinked, self.notes)
+        return RulePlan(self.items, self.lost, len(self.snap.links), unlinked)
 
     # -- linked records -----------------------------------------------------------------
 
