@@ -89,6 +89,30 @@ def test_an_assignment_deck_refuses_keeps_the_assignee_and_is_retried(
     assert len([c for c in world.srv.state.cards.values() if "task-raum" in c.description]) == 1
 
 
+def test_a_card_whose_assignment_keeps_failing_is_linked_and_merges_edits(
+    empty_group: World,
+) -> None:
+    """While Deck keeps refusing the assignee, the card is linked as Deck holds it: a title
+    someone changes on the board meanwhile is a plain edit (taken over), not a conflict."""
+    world = empty_group
+    world.sync(clean=False)  # the create stops at assignUser
+    world.sync(clean=False)  # adopted; assignUser refused again; linked as Deck holds it
+    assert "task-raum" in world.links("aufgaben")
+    assert world.store.journal() == []
+    card = card_of(world, "aufgaben", "task-raum")
+    Person(world.srv, "admin").edit(world.board("aufgaben"), card["id"], title="Saal buchen")
+    world.clock.tick()
+    results = world.sync(clean=False)
+    assert "conflict" not in results["aufgaben"].counts, results["aufgaben"].summary()
+    task = world.entity("task-raum")
+    assert (task.title, task.assignee) == ("Saal buchen", "p-bob")
+    world.srv.state.groups["beirat"] = ["bob", "carol"]
+    world.clock.tick()
+    world.settle()
+    card = card_of(world, "aufgaben", "task-raum")
+    assert (card["title"], assignees(card)) == ("Saal buchen", ["bob"])
+
+
 def test_a_label_step_failing_with_500_keeps_the_organisation(world: World) -> None:
     """Deck answers 500 to ``assignLabel`` (more often than the client retries): the card
     is there without its label. The pass's next round finds it by its marker and adds the
