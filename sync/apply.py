@@ -136,26 +136,41 @@ class Applier:
         except PreconditionFailed:
             self._changed_meanwhile(item, entry)
             return
+        except RecordRejected:
+            self._keep_what_is_known(item)
+            raise
         self._commit(item, record)
         self._mark(item, record)
 
-    def _adopt(self, item: Item) -> None:
-        try:
-            self._update(item)
-        except RecordRejected:
-            if item.held is not None:
-                self._link_held(item, item.held)
-            raise
+    _adopt = _update
 
-    def _link_held(self, item: Item, held: Held) -> None:
-        """Link a record of our own half-finished create as the platform holds it, writing
-        nothing canonical: later passes merge from there and retry what is missing."""
+    def _keep_what_is_known(self, item: Item) -> None:
+        """The platform refused (part of) a write: commit what is known anyway.
+
+        A write may take several requests (a Deck card: the card, then each label and
+        assignee), so after a refusal the fields we wrote are unknown: their base stays what
+        the platform was known to hold, and later passes write them again. Everything else
+        is committed: canonical changes taken from the platform, agreed fields, conflicts.
+        For a record of our own half-finished create this links it as the platform holds it.
+        """
         assert item.uid is not None and item.remote_id is not None
-        record = RemoteRecord(item.remote_id, held.seen, held.etag, item.uid)
-        with self.store.transaction():
-            self._settle(item.uid)
-            item.base, item.seen = dict(held.base), dict(held.seen)
-            self._save_link(item, record)
+        held = item.held or Held({}, dict(item.seen), item.etag)
+        unknown = set()
+        for key, codec in self.view.codecs.items():
+            if codec.spec.remote in item.remote:
+                unknown.add(key)
+                if key in held.base:
+                    item.base[key] = held.base[key]
+                else:
+                    item.base.pop(key, None)
+        still_open = set()
+        for conflict_id in item.closes:
+            conflict = self.store.conflict(conflict_id)
+            if conflict is not None and conflict.field in unknown:
+                still_open.add(conflict_id)  # its resolution did not reach the platform yet
+        item.closes = [c for c in item.closes if c not in still_open]
+        item.seen = dict(held.seen)
+        self._commit(item, RemoteRecord(item.remote_id, held.seen, held.etag, item.uid))
 
     def _changed_meanwhile(self, item: Item, entry: int) -> None:
         """Someone edited the record while we planned: keep the old base, see it fresh."""

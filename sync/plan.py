@@ -70,8 +70,8 @@ class Item:
     #: Fields of an imported record whose value could not become canonical: their base is
     #: set from the new entity once it exists, so the platform's value is left alone.
     unsettled: list[str] = field(default_factory=list)
-    #: For a record adopted after our own create was cut short: the link to save if this
-    #: item's writes fail too, so later passes merge from what the platform holds.
+    #: For a merged record: the base and the record as pulled, from which the link is
+    #: saved if this item's writes fail (later passes merge from what the platform holds).
     held: Held | None = None
     #: Whether the record must be given its entity's uid as marker (it carries none, or
     #: another record's: made by hand, adopted by key, copied).
@@ -217,6 +217,7 @@ class _Planner:
         self, action: str, entity: Entity, record: RemoteRecord, base: Mapping[str, Any]
     ) -> Item:
         item = Item(action, entity.uid, record.remote_id, record.etag, base=dict(base))
+        item.held = Held(dict(base), dict(record.fields), record.etag)
         working = dict(record.fields)
         visible = self._visible(entity)
         for key, codec in self.view.codecs.items():
@@ -382,12 +383,11 @@ class _Planner:
         """Link a record found on the platform; after a crash or a failed step of our own
         create, with the base the platform is known to hold (see :func:`held_base`)."""
         journal = self.creating.get(entity.uid)
-        if journal is None:
-            return self._merge("adopt", entity, record, {})
-        base = held_base(self.view, journal.intent.get("base", {}), record, self.lookup)
+        base: dict[str, Any] = {}
+        if journal is not None:
+            base = held_base(self.view, journal.intent.get("base", {}), record, self.lookup)
         item = self._merge("adopt", entity, record, base)
-        item.heal = True
-        item.held = Held(base, dict(record.fields), record.etag)
+        item.heal = journal is not None
         return item
 
     def _by_marker(
