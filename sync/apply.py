@@ -65,8 +65,11 @@ class Applier:
         consequences: Consequences | None = None,
         tally: Tally | None = None,
         check: Check | None = None,
+        *,
+        uids: Callable[[str], str] = new_uid,
     ) -> None:
         self.store, self.catalog, self.view = store, catalog, view
+        self.uids = uids
         self.target, self.collection = target, collection
         self.consequences = consequences
         self.check = check
@@ -192,7 +195,7 @@ class Applier:
     def _import(self, item: Item) -> None:
         assert item.remote_id is not None
         kind = self.view.rule.entity
-        uid = new_uid(kind)
+        uid = self.uids(kind)
         try:
             entity = entity_type(kind).model_validate({"uid": uid, **item.canonical})
         except ValidationError as exc:

@@ -17,7 +17,7 @@ from connector.base import Changes, Collection, RemoteField, RemoteRecord, Targe
 from connector.errors import ConnectorError, CredentialsError, Fatal, NotFound, RetryLater
 from mappings.fields import Codec
 from mappings.schema import MappingFile, Rule, collection_name, options_of
-from sync.apply import Applier, Check, Consequences, Tally
+from sync.apply import Applier, Check, Consequences, Tally, new_uid
 from sync.catalog import Catalog
 from sync.model import BERLIN, Cohort, Organisation, utcnow
 from sync.plan import DETACHED, Item, RulePlan, RuleView, Snapshot, plan_rule
@@ -102,18 +102,24 @@ class Engine:
         options: Options | None = None,
         consequences: Consequences | None = None,
         check: Check | None = None,
+        uids: Callable[[str], str] = new_uid,
+        clock: Callable[[], datetime] = lambda: datetime.now(BERLIN),
     ) -> None:
         self.store, self.mapping, self.targets = store, mapping, targets
         self.options = options or Options()
         self.consequences = consequences
         self.check = check
+        #: Makes the uid of an entity created from a platform record.
+        self.uids = uids
+        #: The current time; the embargo's day is its date in Berlin (unless fixed by options).
+        self.clock = clock
         #: Checked between items; when it returns True the pass ends after the current item.
         self.stop_requested: Callable[[], bool] = lambda: False
         self.views = {rule.name: self.compile(rule) for rule in mapping.rules}
 
     def today(self) -> date:
         """The day this pass runs on (for the embargo): fixed by the options, else now."""
-        return self.options.today or datetime.now(BERLIN).date()
+        return self.options.today or self.clock().astimezone(BERLIN).date()
 
     def key(self, rule: Rule) -> str:
         """The rule's name in the store, unique across mapping files."""
@@ -317,7 +323,15 @@ class Engine:
         """Apply the rule's items; False if a stop request cut it short."""
         view = self.views[rule.name]
         applier = Applier(
-            self.store, catalog, view, target, collection, self.consequences, tally, self.check
+            self.store,
+            catalog,
+            view,
+            target,
+            collection,
+            self.consequences,
+            tally,
+            self.check,
+            uids=self.uids,
         )
         links = self.store.links(self.key(rule))
         items = [i for i in plan.items if _worth_applying(i, links)]
