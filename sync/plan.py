@@ -90,6 +90,8 @@ class RulePlan:
     lost: int
     linked: int
     unlinked_remote: list[str]
+    #: The uids the rule had links for when planned.
+    linked_uids: frozenset[str] = frozenset()
 
 
 def plan_rule(view: RuleView, snap: Snapshot, lookup: Lookup, today: date) -> RulePlan:
@@ -126,7 +128,9 @@ class _Planner:
         for entity in scope:
             if entity.uid not in self.snap.links and entity.uid not in adopted:
                 self.items.append(self._create(entity))
-        return RulePlan(self.items, self.lost, len(self.snap.links), unlinked)
+        return RulePlan(
+            self.items, self.lost, len(self.snap.links), unlinked, frozenset(self.snap.links)
+        )
 
     # -- linked records -----------------------------------------------------------------
 

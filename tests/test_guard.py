@@ -8,6 +8,7 @@ the next pass has nothing to restore or tombstone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,14 +78,10 @@ def test_a_filter_that_drops_most_links_stops_with_exit_6(work: Path) -> None:
     assert invoke("--config", config, "sync", "--today", "2026-02-01").exit_code == 0
     before = counts()
     text = (work / "mapping.toml").read_text(encoding="utf-8")
-    # A typo in the Fahrplan's filter: no event kind matches any more.
-    (work / "mapping.toml").write_text(
-        text.replace('  "info_event",', '  "info-event",')
-        .replace('  "presentation_day",', '  "presentation-day",')
-        .replace('  "start_workshop",', '  "start-workshop",')
-        .replace('  "networking_meeting",', '  "networking-meeting",'),
-        encoding="utf-8",
-    )
+    # A slip in the Fahrplan's filter: a valid event kind, but not one of the Fahrplan's.
+    slipped = re.sub(r"event_kind = \[[^\]]*\]", 'event_kind = ["council_meeting"]', text)
+    assert slipped != text
+    (work / "mapping.toml").write_text(slipped, encoding="utf-8")
     stopped = invoke("--config", config, "sync", "--today", "2026-02-01")
     assert stopped.exit_code == 6, stopped.output
     assert "fahrplan" in stopped.output and "scope" in stopped.output, stopped.output
