@@ -114,7 +114,7 @@ def test_an_import_between_pull_and_apply_survives_and_is_pushed(
     assert task.due == date(2026, 2, 20), f"the import was undone by the pass (due {task.due})"
     sync(store, mapping)
     _, fields = card_of(TASK, TASKS)
-    assert str(fields["due"]).startswith("2026-02-20"), fields["due"]
+    assert fields["due"] == "2026-02-19T23:00:00Z", fields["due"]  # midnight in Berlin
     assert fields["stack"] == "Erledigt"
 
 
@@ -150,3 +150,38 @@ def test_a_person_imported_during_a_pass_keeps_the_import_and_the_selection(
     assert application.status is ApplicationStatus.SELECTED
     assert Role.MENTEE in person.roles and "mim-10" in person.cohorts, person
     assert person.position == "Teamleitung Klimaschutz", "the import was undone by the pass"
+
+
+def test_a_conflict_resolved_during_a_pass_is_applied_by_the_next(tmp_path: Path) -> None:
+    from tests.test_engine import task_mapping, tasks
+
+    mapping = task_mapping()
+    board = MemoryTarget("memory://board")
+    with Store.open(tmp_path / "conflicts.db") as store:
+        tasks(store, 2)
+        sync(store, mapping)
+        remote_id = next(i for i, r in board.records("Aufgaben").items() if r.marker == "task-1")
+        task = store.get("task-1")
+        assert isinstance(task, Task)
+        store.put(task.touched(title="Raum buchen"))
+        board.edit("Aufgaben", remote_id, title="Saal buchen")
+        sync(store, mapping)
+        (conflict,) = store.conflicts()
+        # Someone settles it in the store (both sides now agree) ...
+        store.put(task.touched(title="Saal buchen"))
+        other = store.get("task-0")
+        assert isinstance(other, Task)
+        store.put(other.touched(title="Protokoll"))  # an item the pass applies first
+
+        # ... while the next pass applies its items, a person resolves it with a third value.
+        def resolve(rule: str, done: int, total: int) -> None:
+            if done == 1:
+                store.resolve_conflict(conflict.id, "Saal 2 buchen")
+
+        targets = {"board": MemoryTarget("memory://board")}
+        build_engine(store, mapping, targets, Options(today=TODAY)).sync(resolve)
+        sync(store, mapping)
+        task = store.get("task-1")
+        assert isinstance(task, Task) and task.title == "Saal 2 buchen", task
+        assert board.records("Aufgaben")[remote_id].fields["title"] == "Saal 2 buchen"
+        assert store.conflicts() == []
