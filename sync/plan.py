@@ -53,6 +53,9 @@ class Item:
     seen: dict[str, Any] = field(default_factory=dict)
     conflicts: list[tuple[str, Any, Any, Any]] = field(default_factory=list)
     closes: list[int] = field(default_factory=list)
+    #: The ``resolved_at`` of each conflict in ``closes`` as planned: a conflict a person
+    #: resolved since is not closed, so the next pass applies the resolution.
+    resolutions_read: dict[int, str | None] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     heal: bool = False
     #: Fields of an imported record whose value could not become canonical: their base is
@@ -258,6 +261,7 @@ class _Planner:
             self._to_remote(item, codec, value, working)
         item.base[key] = value
         item.closes.append(conflict.id)
+        item.resolutions_read[conflict.id] = conflict.resolved_at
 
     def _to_canonical(self, item: Item, key: str, codec: Codec, entity: Entity, value: Any) -> bool:
         if codec.spec.canonical is None:
