@@ -60,6 +60,8 @@ class RuleResult:
     notes: list[str] = field(default_factory=list)
     error: ConnectorError | None = None
     requests: int = 0
+    #: Records held back by the embargo because they name both partners of a tandem.
+    withheld: int = 0
 
     def merge(self, tally: Tally) -> None:
         """Add what one round applied."""
@@ -77,6 +79,7 @@ class RuleResult:
             "problems": self.problems,
             "notes": self.notes,
             "requests": self.requests,
+            "withheld": self.withheld,
             "error": str(self.error) if self.error else None,
         }
 
@@ -228,6 +231,7 @@ class Engine:
         changes, snapshot = self._pull(rule, target, collection, catalog, write=write)
         result.notes = list(changes.notes)
         result.plan = plan_rule(self.views[rule.name], snapshot, catalog, self.today())
+        result.withheld = len(result.plan.withheld)
         self._guard(rule, result.plan, catalog)
         if not write:
             return False

@@ -19,7 +19,7 @@ from mappings.paths import Embargoed, Lookup
 from mappings.schema import Rule
 from sync.merge import MISSING, merge_field
 from sync.model import Audience, Entity
-from sync.scope import in_scope, tandems_visible
+from sync.scope import Pair, in_scope, names_a_pair, secret_pairs, tandems_visible
 from sync.store import Conflict, JournalEntry, Link
 
 DETACHED = "detached:"
@@ -95,6 +95,8 @@ class RulePlan:
     unlinked_remote: list[str]
     #: The uids the rule had links for when planned.
     linked_uids: frozenset[str] = frozenset()
+    #: Entities held back by the embargo because their fields name both partners of a tandem.
+    withheld: list[str] = field(default_factory=list)
 
 
 def plan_rule(view: RuleView, snap: Snapshot, lookup: Lookup, today: date) -> RulePlan:
@@ -111,6 +113,10 @@ class _Planner:
         self.linked_ids = {link.remote_id: uid for uid, link in snap.links.items()}
         self.creating = {e.uid: e for e in snap.journal if e.op == "create"}
         self._scope: dict[str, bool] = {}
+        self._pairs: list[Pair] | None = None
+        #: Entities in the rule's scope held back because they name both partners of a
+        #: tandem before its reveal (counted and reported with the pass).
+        self.withheld: list[str] = []
 
     def in_scope(self, entity: Entity | None) -> bool:
         if entity is None:
@@ -119,8 +125,31 @@ class _Planner:
         if known is None:
             v = self.view
             known = in_scope(v.rule, v.audience, entity, self.lookup, v.default_cohort, self.today)
+            if known and self._names_a_pair(entity):
+                self.withheld.append(entity.uid)
+                known = False
             self._scope[entity.uid] = known
         return known
+
+    def _names_a_pair(self, entity: Entity) -> bool:
+        """Whether what this rule would render of ``entity`` names both partners of a tandem
+        not yet revealed to this (non-council) audience: then it is withheld."""
+        if self.view.audience == Audience.COUNCIL:
+            return False
+        if self._pairs is None:
+            self._pairs = secret_pairs(self.lookup, self.today)
+        if not self._pairs:
+            return False
+        visible = self._visible(entity)
+        values = []
+        for codec in self.view.codecs.values():
+            if codec.spec.direction == "in":
+                continue
+            try:
+                values.append(codec.render(entity, self.lookup, tandems=visible))
+            except Embargoed:
+                continue
+        return names_a_pair(values, self._pairs) is not None
 
     def run(self) -> RulePlan:
         scope = [e for e in self.lookup.all(self.view.rule.entity) if self.in_scope(e)]
@@ -132,7 +161,12 @@ class _Planner:
             if entity.uid not in self.snap.links and entity.uid not in adopted:
                 self.items.append(self._create(entity))
         return RulePlan(
-            self.items, self.lost, len(self.snap.links), unlinked, frozenset(self.snap.links)
+            self.items,
+            self.lost,
+            len(self.snap.links),
+            unlinked,
+            frozenset(self.snap.links),
+            sorted(set(self.withheld)),
         )
 
     # -- linked records -----------------------------------------------------------------

@@ -119,3 +119,31 @@ def test_an_event_renamed_to_name_both_partners_leaves_the_calendar(
     results = sync(store, mapping, BEFORE)
     assert "ev-one" not in markers(FAHRPLAN)
     assert results["fahrplan"].summary()["withheld"] == len(WITHHELD) + 1
+
+
+def test_the_pass_reports_what_it_withheld(store: Store, mapping: MappingFile) -> None:
+    from sync.report import summary_lines
+
+    results = sync(store, mapping, BEFORE)
+    lines = summary_lines(list(results.values()))
+    assert (
+        "  withheld: 3 record(s) naming both partners of a tandem stay off kalender "
+        "until the reveal date"
+    ) in lines, lines
+
+
+def test_a_short_attendee_list_naming_both_partners_names_the_pair() -> None:
+    from sync.catalog import Catalog
+    from sync.scope import Pair, names_a_pair, secret_pairs
+
+    with Store.open(":memory:") as memory:
+        import_example(memory)
+        catalog = Catalog.load(memory)
+    pairs: list[Pair] = secret_pairs(catalog, BEFORE)
+    assert len(pairs) == 18
+    assert secret_pairs(catalog, REVEAL) == []
+    pair = ["Mareike.Boeckenholt@buende.example", "hanna.vorspohl@steinfurt.example"]
+    assert names_a_pair([set(pair)], pairs) == "mim-10-t01"
+    assert names_a_pair([{*pair, "a@x.example", "b@x.example"}], pairs) is None  # a group list
+    assert names_a_pair(["Hospitation", "MAREIKE BÖCKENHOLT", "Hanna  Vorspohl"], pairs)
+    assert names_a_pair(["Johanna Vorspohl trifft Mareike Böckenholt"], pairs) is None
