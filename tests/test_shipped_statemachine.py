@@ -41,7 +41,7 @@ from mappings.schema import MappingFile, collection_name
 from sync.catalog import Catalog
 from sync.config import Config
 from sync.engine import Engine, Options
-from sync.factory import build_engine
+from sync.factory import build_engine, domain_consequences
 from sync.importer import import_file
 from sync.model import (
     BERLIN,
@@ -190,6 +190,8 @@ class ShippedMachine(RuleBasedStateMachine):
         self.counter = 0
         self.uids = 0
         self.hand_cards: dict[str, dict[str, Any]] = {}
+        #: The problems the last quiet pass reported (edits refused by domain checks).
+        self.problems: list[str] = []
 
     def next_uid(self, kind: str) -> str:
         self.uids += 1
@@ -295,8 +297,12 @@ class ShippedMachine(RuleBasedStateMachine):
         return [e for e in self.store.entities(kind) if e.uid not in self.expected.deleted]
 
     def canonical_edit(self, entity: Entity, attribute: str, value: Any) -> None:
+        """An office edits the store (with the domain's consequences, as an import does)."""
         self.counter += 1
-        self.store.put(entity.touched(**{attribute: value}))
+        changed = entity.touched(**{attribute: value})
+        self.store.put(changed)
+        for follow_up in domain_consequences(changed, Catalog.load(self.store)):
+            self.store.put(follow_up)
         self.expected.edit(entity.uid, attribute, value)
 
     def linked_record(self, rule: str, uid: str) -> tuple[Platform, str, str] | None:
@@ -572,13 +578,20 @@ class ShippedMachine(RuleBasedStateMachine):
 
     @rule()
     def quiet_sync(self) -> None:
+        previous: list[Any] = []
         for _ in range(8):
             results = self.engine().sync()
             assert all(r.error is None for r in results), [str(r.error) for r in results]
-            if not any(r.counts for r in results):
+            counted = [(r.rule, r.counts) for r in results if r.counts]
+            # Quiet: nothing done, or only the same refused edits reported again.
+            if not counted or (
+                counted == previous and all(r.problems for r in results if r.counts)
+            ):
                 break
+            previous = counted
         else:
             raise AssertionError("no quiet pass after 8 passes")
+        self.problems = [p for r in results for p in r.problems]
         assert self.store.journal() == [], "writes left in flight after quiet passes"
         self.check_values()
         self.check_platforms()
@@ -605,7 +618,10 @@ class ShippedMachine(RuleBasedStateMachine):
                 f"{uid}.{attribute} is {now!r}; expected one of {allowed!r} (nobody set it so)"
             )
             edits = expected.edits.get((uid, attribute), [])
-            if edits and now == value and uid not in conflicted and value not in edits:
+            refused = any(
+                "refused" in p and any(f"{e!r}" in p for e in edits) for p in self.problems
+            )
+            if edits and now == value and value not in edits and not (uid in conflicted or refused):
                 raise AssertionError(f"edits {edits!r} of {uid}.{attribute} were lost")
             expected.values[(uid, attribute)] = now
         expected.edits.clear()
@@ -664,6 +680,8 @@ class ShippedMachine(RuleBasedStateMachine):
                 record = records.get(link.remote_id)
                 if entity is None or record is None or link.remote_id.startswith("detached:"):
                     continue
+                if any(p.startswith(f"{key}: {uid}:") for p in self.problems):
+                    continue  # a refused platform edit stays there, reported every pass
                 for field_key, codec in view.codecs.items():
                     if codec.spec.direction != "both" or (key, uid, field_key) in conflicts:
                         continue
@@ -708,3 +726,25 @@ ShippedMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestShippedMachine = ShippedMachine.TestCase
+
+
+def test_leaving_a_list_while_leaving_its_scope_is_still_an_opt_out() -> None:
+    """Found by the machine: Anna leaves the mentees' list, and her application is declined
+    on the board in the same interval; selected again later, she must stay off the list."""
+    machine = ShippedMachine()
+    try:
+        machine.cohort()
+        machine.quiet_sync()
+        spec = next(r for r in machine.mapping.rules if r.name == "liste-mentees")
+        name = collection_name(spec)
+        link = machine.store.links(f"{COHORT}:liste-mentees")["p-anna"]
+        machine.targets["listen"].remove(name, link.remote_id)
+        machine.expected.opted_out.add(("p-anna", name))
+        machine.move_application_card(status="declined", who="app-anna")
+        machine.quiet_sync()
+        machine.decide_application(status="selected", who="app-anna")
+        machine.quiet_sync()
+        person = machine.store.get("p-anna")
+        assert isinstance(person, Person) and name in person.opt_outs
+    finally:
+        machine.teardown()
