@@ -179,7 +179,16 @@ class _Planner:
                 self.items.append(Item("unlink", uid, link.remote_id))
             return
         record = self.snap.records.get(link.remote_id)
-        if record is None:
+        if (
+            record is None
+            and not wanted
+            and entity is not None
+            and (self.view.rule.on_remote_delete == "opt_out")
+        ):
+            # Someone left the list as they also left its scope: still their own decision,
+            # recorded, so that coming back into scope does not subscribe them again.
+            self.items.append(Item("opt_out", uid, link.remote_id))
+        elif record is None:
             self._lost(uid, link, entity if wanted else None)
         elif not wanted:
             self.items.append(Item("delete", uid, link.remote_id, record.etag))
