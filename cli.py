@@ -25,6 +25,7 @@ from connector.errors import ConfigError, ConnectorError, InputError
 from mappings.load import load_mapping
 from mappings.report import check_files, print_show, show_json, target_warnings
 from sync.config import CONFIG_NAME, Config, render_config, resolve_config
+from sync.coverage import store_warnings
 from sync.daemon import Stopper, store_lock
 from sync.daemon import watch as watch_loop
 from sync.engine import RuleResult
@@ -274,11 +275,21 @@ app.add_typer(mappings_app, name="mappings")
 
 @mappings_app.command("check")
 def mappings_check(
+    ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="Mapping files (TOML) to check.")],
 ) -> None:
-    """Check mapping files completely; print every problem as FILE:LINE: field: message."""
+    """Check mapping files completely; print every problem as FILE:LINE: field: message.
+
+    With a store (configured, or given by --store), also warn about rules whose filter
+    matches nothing in it."""
     ok, problems = check_files(files)
     for line in ok:
+        typer.echo(line)
+    try:
+        store = options(ctx).resolve().store
+    except ConnectorError:
+        store = None  # no usable configuration: nothing to check the filters against
+    for line in store_warnings(store, files):
         typer.echo(line)
     if problems:
         failed = len(files) - sum(line.startswith("ok: ") for line in ok)

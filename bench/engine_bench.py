@@ -19,7 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from connector.memory import MemoryTarget
 from mappings.schema import MappingFile
-from sync.engine import Engine, Options
+from sync.engine import Options
+from sync.factory import build_engine
 from sync.model import Cohort, Task
 from sync.store import Store
 
@@ -88,7 +89,7 @@ def main() -> None:
         populate(store, args.entities)
         target = MemoryTarget("memory://bench")
         started = time.perf_counter()
-        Engine(store, mapping, {"board": target}, Options(today=date(2026, 1, 1))).sync()
+        build_engine(store, mapping, {"board": target}, Options(today=date(2026, 1, 1))).sync()
         first_sync = time.perf_counter() - started
         with store.transaction():
             for i in range(args.changes):
@@ -97,7 +98,7 @@ def main() -> None:
                 store.put(task.touched(title=f"Aufgabe {i} (geändert)"))
         for remote_id in sorted(target.records("Aufgaben"))[-args.changes :]:
             target.edit("Aufgaben", remote_id, stack="Erledigt")
-        engine = Engine(store, mapping, {"board": target}, Options(today=date(2026, 1, 1)))
+        engine = build_engine(store, mapping, {"board": target}, Options(today=date(2026, 1, 1)))
         started = time.perf_counter()
         results = engine.plan()
         elapsed = time.perf_counter() - started

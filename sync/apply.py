@@ -22,7 +22,8 @@ from mappings.paths import Embargoed, holder
 from sync.catalog import Catalog
 from sync.model import Entity, Person, describe_validation_error, entity_type
 from sync.plan import DETACHED, Held, Item, RuleView, held_base
-from sync.store import Link, Store
+from sync.revisions import write_checked
+from sync.store import UNREAD, Link, Store
 
 
 def new_uid(kind: str) -> str:
@@ -65,8 +66,11 @@ class Applier:
         consequences: Consequences | None = None,
         tally: Tally | None = None,
         check: Check | None = None,
+        *,
+        uids: Callable[[str], str] = new_uid,
     ) -> None:
         self.store, self.catalog, self.view = store, catalog, view
+        self.uids = uids
         self.target, self.collection = target, collection
         self.consequences = consequences
         self.check = check
@@ -237,7 +241,7 @@ class Applier:
     def _import(self, item: Item) -> None:
         assert item.remote_id is not None
         kind = self.view.rule.entity
-        uid = new_uid(kind)
+        uid = self.uids(kind)
         try:
             entity = entity_type(kind).model_validate({"uid": uid, **item.canonical})
         except ValidationError as exc:
@@ -280,7 +284,9 @@ class Applier:
             for key, base, canonical, remote in item.conflicts:
                 self.store.add_conflict(self.view.key, item.uid, key, base, canonical, remote)
             for conflict_id in item.closes:
-                self.store.close_conflict(conflict_id)
+                self.store.close_conflict(
+                    conflict_id, read=item.resolutions_read.get(conflict_id, UNREAD)
+                )
             self._settle(item.uid)
             self._save_link(item, record)
 
@@ -325,23 +331,32 @@ class Applier:
             if owner is not None:
                 paths_of.setdefault(owner.uid, []).append(path)
         for owner, changes in grouped.values():
-            if not self._write_entity(item, owner, changes):
-                self._keep_base(item, paths_of[owner.uid])
+            unwritten = self._write_entity(item, owner, changes)
+            if unwritten:
+                paths = paths_of[owner.uid]
+                self._keep_base(item, [p for p in paths if p.rsplit(".", 1)[-1] in unwritten])
 
-    def _write_entity(self, item: Item, owner: Entity, changes: dict[str, Any]) -> bool:
+    def _write_entity(self, item: Item, owner: Entity, changes: dict[str, Any]) -> set[str]:
+        """Write ``changes`` to ``owner``; returns the changed fields that were not written
+        (refused, or changed differently by another writer of the store meanwhile)."""
         what = ", ".join(f"{name} = {value!r}" for name, value in changes.items())
         try:
             updated = owner.touched(**changes)
         except ValidationError as exc:
             details = "; ".join(f"{f}: {m}" for f, m in describe_validation_error(exc))
             item.problems.append(f"{what} refused: {details}")
-            return False
+            return set(changes)
         refused = self.check(updated, self.catalog) if self.check else []
         if refused:
             item.problems.append(f"{what} refused: {'; '.join(refused)}")
-            return False
-        self._put(updated)
-        return True
+            return set(changes)
+        clashes = self._put(updated) & set(changes)
+        if clashes:
+            item.problems.append(
+                f"{', '.join(sorted(clashes))}: changed in the store meanwhile (by an import "
+                "or a command); the platform's value is merged again next pass"
+            )
+        return clashes
 
     def _keep_base(self, item: Item, paths: list[str]) -> None:
         """A refused canonical change was not agreed: keep the old base for its fields, so
@@ -355,10 +370,11 @@ class Applier:
                 else:
                     item.base.pop(key, None)
 
-    def _put(self, entity: Entity) -> None:
-        self.store.put(entity)
-        self.catalog.put(entity)
-        if self.consequences is not None:
-            for follow_up in self.consequences(entity, self.catalog):
-                self.store.put(follow_up)
-                self.catalog.put(follow_up)
+    def _put(self, entity: Entity) -> set[str]:
+        """Write ``entity`` and its consequences, re-merged if another writer came first;
+        returns the fields of ``entity`` left as the other writer set them."""
+        written, clashes = write_checked(self.store, self.catalog, entity)
+        if written is not None and self.consequences is not None:
+            for follow_up in self.consequences(written, self.catalog):
+                write_checked(self.store, self.catalog, follow_up)
+        return clashes

@@ -14,13 +14,21 @@ class Catalog:
     def __init__(self, entities: list[Entity]) -> None:
         self._by_uid: dict[str, Entity] = {}
         self._by_kind: dict[str, dict[str, Entity]] = defaultdict(dict)
+        self._revisions: dict[str, int] = {}
         for entity in entities:
             self.put(entity)
 
     @classmethod
     def load(cls, store: Store) -> Catalog:
-        """Every live entity of the store."""
-        return cls(store.entities())
+        """Every live entity of the store, with the revision it was read at."""
+        catalog = cls([])
+        for entity, revision in store.revised():
+            catalog.put(entity, revision)
+        return catalog
+
+    def revision(self, uid: str) -> int | None:
+        """The store revision ``uid`` was read (or last written) at; None if unknown."""
+        return self._revisions.get(uid)
 
     def get(self, uid: str) -> Entity | None:
         """The live entity with ``uid``."""
@@ -34,8 +42,10 @@ class Catalog:
         """Same as :meth:`all` (the name :mod:`sync.integrity` reads by)."""
         return self.all(kind)
 
-    def put(self, entity: Entity) -> None:
-        """Add or replace an entity."""
+    def put(self, entity: Entity, revision: int | None = None) -> None:
+        """Add or replace an entity (at ``revision`` of the store, if known)."""
+        if revision is not None:
+            self._revisions[entity.uid] = revision
         self._by_uid[entity.uid] = entity
         self._by_kind[entity.kind][entity.uid] = entity
 

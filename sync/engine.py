@@ -16,8 +16,9 @@ from typing import Any
 from connector.base import Changes, Collection, RemoteField, RemoteRecord, Target, content_hash
 from connector.errors import ConnectorError, CredentialsError, Fatal, NotFound, RetryLater
 from mappings.fields import Codec
+from mappings.filters import matches
 from mappings.schema import MappingFile, Rule, collection_name, options_of
-from sync.apply import Applier, Check, Consequences, Tally
+from sync.apply import Applier, Check, Consequences, Tally, new_uid
 from sync.catalog import Catalog
 from sync.model import BERLIN, Cohort, Organisation, utcnow
 from sync.plan import DETACHED, Item, RulePlan, RuleView, Snapshot, plan_rule
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 #: Rounds of pull → plan → apply per rule and pass: a round that wrote to the platform is
 #: followed by another, so the pass ends with the platform's own view of our writes absorbed.
 SETTLE_ROUNDS = 3
+#: A rule whose filter no longer covers more than half of what it holds on its platform stops
+#: (a typo in a cohort or filter), whatever the deletion thresholds; from this many records.
+SCOPE_MIN = 2
 
 
 @dataclass
@@ -56,6 +60,8 @@ class RuleResult:
     notes: list[str] = field(default_factory=list)
     error: ConnectorError | None = None
     requests: int = 0
+    #: Records held back by the embargo because they name both partners of a tandem.
+    withheld: int = 0
 
     def merge(self, tally: Tally) -> None:
         """Add what one round applied."""
@@ -73,6 +79,7 @@ class RuleResult:
             "problems": self.problems,
             "notes": self.notes,
             "requests": self.requests,
+            "withheld": self.withheld,
             "error": str(self.error) if self.error else None,
         }
 
@@ -102,18 +109,24 @@ class Engine:
         options: Options | None = None,
         consequences: Consequences | None = None,
         check: Check | None = None,
+        uids: Callable[[str], str] = new_uid,
+        clock: Callable[[], datetime] = lambda: datetime.now(BERLIN),
     ) -> None:
         self.store, self.mapping, self.targets = store, mapping, targets
         self.options = options or Options()
         self.consequences = consequences
         self.check = check
+        #: Makes the uid of an entity created from a platform record.
+        self.uids = uids
+        #: The current time; the embargo's day is its date in Berlin (unless fixed by options).
+        self.clock = clock
         #: Checked between items; when it returns True the pass ends after the current item.
         self.stop_requested: Callable[[], bool] = lambda: False
         self.views = {rule.name: self.compile(rule) for rule in mapping.rules}
 
     def today(self) -> date:
         """The day this pass runs on (for the embargo): fixed by the options, else now."""
-        return self.options.today or datetime.now(BERLIN).date()
+        return self.options.today or self.clock().astimezone(BERLIN).date()
 
     def key(self, rule: Rule) -> str:
         """The rule's name in the store, unique across mapping files."""
@@ -220,7 +233,8 @@ class Engine:
         result.notes = list(changes.notes)
         result.plan = plan_rule(self.views[rule.name], snapshot, catalog, self.today())
         result.notes += result.plan.notes
-        self._guard(rule, result.plan)
+        result.withheld = len(result.plan.withheld)
+        self._guard(rule, result.plan, catalog)
         if not write:
             return False
         applied = Tally()
@@ -288,23 +302,62 @@ class Engine:
                 if entry.uid not in failed:
                     self.store.journal_end(entry.id)
 
-    def _guard(self, rule: Rule, plan: RulePlan) -> None:
+    def _guard(self, rule: Rule, plan: RulePlan, catalog: Catalog) -> None:
+        """Stop the collection when a pass would delete too much, on either side.
+
+        Counted are the linked records that vanished from the platform (whatever the rule's
+        policy then does with them) and every deletion the pass planned itself: records that
+        fell out of the rule's scope, records carrying the marker of an entity the rule no
+        longer covers, and tombstoned entities' records. The share is taken of everything the
+        rule holds on the platform (its links and the records it recognises by marker).
+        """
         from connector.errors import GuardTripped
 
         allowed = self.options.allow_mass_delete
-        if {rule.name, self.key(rule), "*"} & allowed or plan.lost < self.options.min_delete_count:
+        if {rule.name, self.key(rule), "*"} & allowed:
             return
-        if plan.linked and plan.lost / plan.linked > self.options.max_delete_share:
+        deletes = [i for i in plan.items if i.action == "delete"]
+        by_marker = [i for i in deletes if i.uid not in plan.linked_uids]
+        reach = plan.linked + len(by_marker)
+        # Entities still alive that the rule's filter (or cohort) no longer covers: the scope
+        # moved away from them. (Records withdrawn by the embargo are deletions, not this.)
+        out_of_scope = [i for i in deletes if self._filtered_out(rule, catalog, i.uid)]
+        if len(out_of_scope) >= SCOPE_MIN and len(out_of_scope) * 2 > reach:
             error = GuardTripped(
-                f"{rule.name}: {plan.lost} of {plan.linked} linked records vanished from "
-                f"{rule.target} in one pass ({plan.lost / plan.linked:.0%}, more than "
-                f"{self.options.max_delete_share:.0%}); nothing was changed for this collection",
+                f"{rule.name}: the rule's scope no longer matches {len(out_of_scope)} of the "
+                f"{reach} records it holds on {rule.target} ({_scope_of(self.mapping, rule)}); "
+                f"the pass would delete them; nothing was changed for this collection"
             )
             error.hint = (
-                f"check {rule.target}; if the deletions are meant, run "
-                f"`connector sync --allow-mass-delete {rule.name}`"
+                "check the mapping's cohort and the rule's filter (`connector mappings check "
+                "FILE` warns about a filter that matches nothing in the store); if the "
+                f"deletions are meant, run `connector sync --allow-mass-delete {rule.name}`"
             )
             raise error
+        doomed = plan.lost + len(deletes)
+        if doomed < self.options.min_delete_count or not reach:
+            return
+        share = doomed / reach
+        if share <= self.options.max_delete_share:
+            return
+        parts = []
+        if plan.lost:
+            parts.append(f"{plan.lost} of {plan.linked} linked records vanished from {rule.target}")
+        if deletes:
+            parts.append(f"the pass would delete {len(deletes)} records on {rule.target}")
+        error = GuardTripped(
+            f"{rule.name}: {' and '.join(parts)} in one pass ({share:.0%} of {reach}, more "
+            f"than {self.options.max_delete_share:.0%}); nothing was changed for this collection",
+        )
+        error.hint = (
+            f"check {rule.target}; {_allowing(rule, plan)}if the deletions are meant, run "
+            f"`connector sync --allow-mass-delete {rule.name}`"
+        )
+        raise error
+
+    def _filtered_out(self, rule: Rule, catalog: Catalog, uid: str | None) -> bool:
+        entity = catalog.get(uid or "")
+        return entity is not None and not matches(rule, entity, catalog, self.mapping.cohort)
 
     def _apply(
         self,
@@ -319,7 +372,15 @@ class Engine:
         """Apply the rule's items; False if a stop request cut it short."""
         view = self.views[rule.name]
         applier = Applier(
-            self.store, catalog, view, target, collection, self.consequences, tally, self.check
+            self.store,
+            catalog,
+            view,
+            target,
+            collection,
+            self.consequences,
+            tally,
+            self.check,
+            uids=self.uids,
         )
         links = self.store.links(self.key(rule))
         items = [i for i in plan.items if _worth_applying(i, links)]
@@ -340,6 +401,29 @@ class Engine:
             outcome = "ok" if not failed else f"failed: {failed[0].error}"
             summary = {"rules": [r.summary() for r in rule_results]}
             self.store.record_pass(target, started, outcome, summary)
+
+
+def _scope_of(mapping: MappingFile, rule: Rule) -> str:
+    cohort = rule.filter.get("cohort", mapping.cohort)
+    others = {k: v for k, v in rule.filter.items() if k != "cohort"}
+    scope = f"cohort {cohort!r}" if cohort is not None else "no cohort"
+    return scope + (f", filter {others}" if others else "")
+
+
+_ALLOWING = {
+    "tombstone": "tombstones their {n} entities in the store",
+    "restore": "creates their {n} records again",
+    "opt_out": "records {n} opt-outs",
+    "detach": "stops syncing their {n} entities",
+}
+
+
+def _allowing(rule: Rule, plan: RulePlan) -> str:
+    """What overriding the guard would do with the vanished records (policy-specific)."""
+    if not plan.lost:
+        return ""
+    effect = _ALLOWING.get(rule.on_remote_delete, "")
+    return f"allowing the pass {effect.format(n=plan.lost)}; " if effect else ""
 
 
 def _worth_applying(item: Item, links: dict[str, Any]) -> bool:

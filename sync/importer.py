@@ -242,7 +242,17 @@ def import_file(
     store: Store, kind: str, path: str | Path, *, dry_run: bool = False
 ) -> ImportReport:
     """Import the CSV file at ``path`` as entities of ``kind`` (a key of :data:`KINDS` or an
-    entity kind). Raises :class:`InputError` listing every problem; then nothing is written."""
+    entity kind). Raises :class:`InputError` listing every problem; then nothing is written.
+
+    The import reads and writes the store in one transaction, so no other writer (a sync
+    pass) writes in between and nothing either of them wrote is lost."""
+    with store.transaction():
+        return _import_file(store, kind, path, dry_run=dry_run)
+
+
+def _import_file(
+    store: Store, kind: str, path: str | Path, *, dry_run: bool = False
+) -> ImportReport:
     entity_kind = KINDS.get(kind, kind)
     if entity_kind not in KINDS.values():
         raise InputError(f"unknown import kind {kind!r}; choose one of: {', '.join(KINDS)}")

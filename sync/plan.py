@@ -19,7 +19,7 @@ from mappings.paths import Embargoed, Lookup
 from mappings.schema import Rule
 from sync.merge import MISSING, merge_field
 from sync.model import Audience, Entity
-from sync.scope import in_scope, tandems_visible
+from sync.scope import Pair, in_scope, names_a_pair, secret_pairs, tandems_visible
 from sync.store import Conflict, JournalEntry, Link
 
 DETACHED = "detached:"
@@ -65,6 +65,9 @@ class Item:
     seen: dict[str, Any] = field(default_factory=dict)
     conflicts: list[tuple[str, Any, Any, Any]] = field(default_factory=list)
     closes: list[int] = field(default_factory=list)
+    #: The ``resolved_at`` of each conflict in ``closes`` as planned: a conflict a person
+    #: resolved since is not closed, so the next pass applies the resolution.
+    resolutions_read: dict[int, str | None] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     heal: bool = False
     #: Fields of an imported record whose value could not become canonical: their base is
@@ -111,6 +114,10 @@ class RulePlan:
     unlinked_remote: list[str]
     #: What the operator should know that is not a change (e.g. a copied record left alone).
     notes: list[str] = field(default_factory=list)
+    #: The uids the rule had links for when planned.
+    linked_uids: frozenset[str] = frozenset()
+    #: Entities held back by the embargo because their fields name both partners of a tandem.
+    withheld: list[str] = field(default_factory=list)
 
 
 def held_base(
@@ -151,6 +158,10 @@ class _Planner:
         self.creating = {e.uid: e for e in snap.journal if e.op == "create"}
         self._scope: dict[str, bool] = {}
         self.notes: list[str] = []
+        self._pairs: list[Pair] | None = None
+        #: Entities in the rule's scope held back because they name both partners of a
+        #: tandem before its reveal (counted and reported with the pass).
+        self.withheld: list[str] = []
 
     def in_scope(self, entity: Entity | None) -> bool:
         if entity is None:
@@ -159,8 +170,31 @@ class _Planner:
         if known is None:
             v = self.view
             known = in_scope(v.rule, v.audience, entity, self.lookup, v.default_cohort, self.today)
+            if known and self._names_a_pair(entity):
+                self.withheld.append(entity.uid)
+                known = False
             self._scope[entity.uid] = known
         return known
+
+    def _names_a_pair(self, entity: Entity) -> bool:
+        """Whether what this rule would render of ``entity`` names both partners of a tandem
+        not yet revealed to this (non-council) audience: then it is withheld."""
+        if self.view.audience == Audience.COUNCIL:
+            return False
+        if self._pairs is None:
+            self._pairs = secret_pairs(self.lookup, self.today)
+        if not self._pairs:
+            return False
+        visible = self._visible(entity)
+        values = []
+        for codec in self.view.codecs.values():
+            if codec.spec.direction == "in":
+                continue
+            try:
+                values.append(codec.render(entity, self.lookup, tandems=visible))
+            except Embargoed:
+                continue
+        return names_a_pair(values, self._pairs) is not None
 
     def run(self) -> RulePlan:
         scope = [e for e in self.lookup.all(self.view.rule.entity) if self.in_scope(e)]
@@ -171,7 +205,14 @@ class _Planner:
         for entity in scope:
             if entity.uid not in self.snap.links and entity.uid not in adopted:
                 self.items.append(self._create(entity))
-        return RulePlan(self.items, self.lost, len(self.snap.links), unlinked)
+        return RulePlan(
+            self.items,
+            self.lost,
+            len(self.snap.links),
+            unlinked,
+            frozenset(self.snap.links),
+            sorted(set(self.withheld)),
+        )
 
     # -- linked records -----------------------------------------------------------------
 
@@ -183,7 +224,16 @@ class _Planner:
                 self.items.append(Item("unlink", uid, link.remote_id))
             return
         record = self.snap.records.get(link.remote_id)
-        if record is None:
+        if (
+            record is None
+            and not wanted
+            and entity is not None
+            and (self.view.rule.on_remote_delete == "opt_out")
+        ):
+            # Someone left the list as they also left its scope: still their own decision,
+            # recorded, so that coming back into scope does not subscribe them again.
+            self.items.append(Item("opt_out", uid, link.remote_id))
+        elif record is None:
             self._lost(uid, link, entity if wanted else None)
         elif not wanted:
             self.items.append(Item("delete", uid, link.remote_id, record.etag))
@@ -316,6 +366,7 @@ class _Planner:
             self._to_remote(item, codec, value, working)
         item.base[key] = value
         item.closes.append(conflict.id)
+        item.resolutions_read[conflict.id] = conflict.resolved_at
 
     def _to_canonical(self, item: Item, key: str, codec: Codec, entity: Entity, value: Any) -> bool:
         if codec.spec.canonical is None:

@@ -122,6 +122,7 @@ def plan_lines(result: RuleResult, limit: int = 20) -> list[str]:
         lines += item_lines(item)
     if len(items) > limit:
         lines.append(f"  … and {len(items) - limit} more (--limit, or --json for all)")
+    lines += _withheld_lines(len(result.plan.withheld) if result.plan else 0, result.target)
     unlinked = result.plan.unlinked_remote if result.plan else []
     if unlinked:
         lines.append(
@@ -129,6 +130,15 @@ def plan_lines(result: RuleResult, limit: int = 20) -> list[str]:
         )
     lines += [f"  note: {n}" for n in result.notes]
     return lines
+
+
+def _withheld_lines(count: int, target: str) -> list[str]:
+    if not count:
+        return []
+    return [
+        f"  withheld: {count} record(s) naming both partners of a tandem stay off {target} "
+        "until the reveal date"
+    ]
 
 
 def summary_lines(
@@ -140,13 +150,16 @@ def summary_lines(
     """
     lines = []
     for result in results:
-        if quiet and not (result.counts or result.error or result.problems or result.notes):
+        if quiet and not (
+            result.counts or result.error or result.problems or result.notes or result.withheld
+        ):
             continue
         state = f"ERROR: {result.error}" if result.error else _counts_text(result.counts)
         extra = f"  [{result.requests} requests]" if stats else ""
         lines.append(f"{result.rule} → {result.target} / {result.collection}: {state}{extra}")
         lines += [f"  problem: {p}" for p in result.problems]
         lines += [f"  note: {n}" for n in result.notes]
+        lines += _withheld_lines(result.withheld, result.target)
     parked = sum(r.counts.get("conflict", 0) for r in results)
     if parked:
         lines.append(

@@ -12,30 +12,14 @@ from connector.errors import ConfigError, InputError, NotFound
 from connector.mailman import MailmanTarget
 from mappings.load import load_mapping, resolve_secret
 from mappings.schema import MappingFile, Rule, TargetSpec
-from sync import integrity
 from sync.catalog import Catalog
 from sync.config import Config
 from sync.engine import Engine, Options, RuleResult, field_keys, rule_key
-from sync.model import Entity, Person, Tandem
+from sync.factory import build_engine
+from sync.factory import check_domain as check_domain
+from sync.factory import domain_consequences as domain_consequences
 from sync.store import Conflict, Store
 from sync.targets import build_targets
-
-
-def domain_consequences(entity: Entity, catalog: Catalog) -> list[Entity]:
-    """What else changes because ``entity`` changed (see :func:`sync.integrity.consequences`)."""
-    return integrity.consequences(entity, catalog)
-
-
-def check_domain(entity: Entity, catalog: Catalog) -> list[str]:
-    """Problems with ``entity`` and with the tandems that would change meaning with it."""
-    overlay = integrity.Overlay(catalog)
-    overlay.put(entity)
-    found = integrity.check(entity, overlay)
-    if isinstance(entity, Person):
-        for tandem in catalog.all("tandem"):
-            if isinstance(tandem, Tandem) and entity.uid in (tandem.mentee, tandem.mentor):
-                found += integrity.check(tandem, overlay)
-    return [f"{p.field}: {p.message}" for p in found]
 
 
 @dataclass
@@ -146,14 +130,5 @@ def prepare(
     engines = []
     for mapping in load_mappings(config):
         targets = build_targets(mapping, secret)
-        engines.append(
-            Engine(
-                store,
-                mapping,
-                targets,
-                options,
-                consequences=domain_consequences,
-                check=check_domain,
-            )
-        )
+        engines.append(build_engine(store, mapping, targets, options))
     return Run(store, engines)

@@ -24,7 +24,7 @@ from typing import Any
 from connector.errors import StoreError
 from sync.model import Entity, entity_type, utcnow
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -94,7 +94,27 @@ _MIGRATIONS: dict[int, str] = {
         summary TEXT NOT NULL
     );
     """,
+    # A revision per entity, raised by every write: a writer that read revision N writes
+    # only over N, so two writers (a pass, an import) never lose each other's changes.
+    2: """
+    ALTER TABLE entities ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+    """,
 }
+
+
+class StaleWrite(Exception):
+    """An entity changed in the store since the writer read it (another writer came first)."""
+
+    def __init__(self, uid: str, expected: int, current: int) -> None:
+        super().__init__(f"{uid}: read at revision {expected}, the store has {current}")
+        self.uid, self.expected, self.current = uid, expected, current
+
+
+class Unread:
+    """The type of :data:`UNREAD`: no expectation given."""
+
+
+UNREAD = Unread()
 
 
 def _dumps(value: Any) -> str:
@@ -236,14 +256,22 @@ class Store:
 
     # -- entities -----------------------------------------------------------------------
 
-    def put(self, entity: Entity) -> None:
-        """Insert or replace an entity (clearing a tombstone)."""
+    def put(self, entity: Entity, *, expect: int | None = None) -> int:
+        """Insert or replace an entity (clearing a tombstone); returns its new revision.
+
+        With ``expect`` (the revision the writer read; 0: it read no such entity) the write
+        happens only if nobody wrote the entity since, else :class:`StaleWrite` is raised and
+        nothing is written.
+        """
         with self.transaction():
+            current = self.revision(entity.uid)
+            if expect is not None and current != expect:
+                raise StaleWrite(entity.uid, expect, current)
             self.db.execute(
-                "INSERT INTO entities(uid, kind, cohorts, data, updated_at, deleted_at) "
-                "VALUES (?, ?, ?, ?, ?, NULL) ON CONFLICT(uid) DO UPDATE SET "
+                "INSERT INTO entities(uid, kind, cohorts, data, updated_at, deleted_at, revision) "
+                "VALUES (?, ?, ?, ?, ?, NULL, 1) ON CONFLICT(uid) DO UPDATE SET "
                 "kind=excluded.kind, cohorts=excluded.cohorts, data=excluded.data, "
-                "updated_at=excluded.updated_at, deleted_at=NULL",
+                "updated_at=excluded.updated_at, deleted_at=NULL, revision=revision + 1",
                 (
                     entity.uid,
                     entity.kind,
@@ -252,6 +280,19 @@ class Store:
                     entity.updated_at.isoformat(),
                 ),
             )
+        return current + 1
+
+    def revision(self, uid: str) -> int:
+        """How often ``uid`` was written (tombstoning included); 0 if it never was."""
+        row = self.db.execute("SELECT revision FROM entities WHERE uid = ?", (uid,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def revised(self) -> list[tuple[Entity, int]]:
+        """Every live entity with its revision, read together (ordered by uid)."""
+        rows = self.db.execute(
+            "SELECT kind, data, revision FROM entities WHERE deleted_at IS NULL ORDER BY uid"
+        ).fetchall()
+        return [(entity_type(k).model_validate_json(data), int(rev)) for k, data, rev in rows]
 
     def get(self, uid: str, *, include_deleted: bool = False) -> Entity | None:
         """The entity with ``uid``, or None (tombstoned ones only if asked)."""
@@ -279,7 +320,8 @@ class Store:
         """Mark an entity deleted; its uid is never reused."""
         with self.transaction():
             self.db.execute(
-                "UPDATE entities SET deleted_at = ? WHERE uid = ? AND deleted_at IS NULL",
+                "UPDATE entities SET deleted_at = ?, revision = revision + 1 "
+                "WHERE uid = ? AND deleted_at IS NULL",
                 (utcnow().isoformat(), uid),
             )
 
@@ -441,15 +483,24 @@ class Store:
                 (utcnow().isoformat(), _dumps(value), conflict_id),
             )
 
-    def close_conflict(self, conflict_id: int) -> None:
-        """Mark a conflict as settled on both sides (resolution applied, or they agreed)."""
+    def close_conflict(self, conflict_id: int, *, read: str | Unread | None = UNREAD) -> bool:
+        """Mark a conflict as settled on both sides (resolution applied, or they agreed).
+
+        With ``read`` (the ``resolved_at`` the caller saw) it is closed only if nobody
+        resolved it since: a person's resolution made meanwhile is kept for the next pass.
+        Returns whether it was closed.
+        """
         with self.transaction():
             now = utcnow().isoformat()
-            self.db.execute(
+            sql = (
                 "UPDATE conflicts SET applied_at = ?, resolved_at = COALESCE(resolved_at, ?) "
-                "WHERE id = ?",
-                (now, now, conflict_id),
+                "WHERE id = ? AND applied_at IS NULL"
             )
+            args: tuple[Any, ...] = (now, now, conflict_id)
+            if not isinstance(read, Unread):
+                sql += " AND resolved_at IS ?"
+                args += (read,)
+            return self.db.execute(sql, args).rowcount == 1
 
     def pending_conflicts(self, rule: str) -> list[Conflict]:
         """A rule's conflicts the engine still has to act on."""

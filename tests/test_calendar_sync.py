@@ -13,7 +13,8 @@ from connector.base import Collection
 from connector.calendars import CalendarTarget
 from connector.testing.calendar_servers import CalendarServer, radicale_server
 from mappings.schema import MappingFile
-from sync.engine import Engine, Options, RuleResult
+from sync.engine import Options, RuleResult
+from sync.factory import build_engine
 from sync.model import BERLIN, Event
 from sync.store import Store
 from tests.factories import cohort_10
@@ -91,7 +92,7 @@ class World:
         self.collection = Collection(calendar, {"display_name": "Fahrplan"})
 
     def sync(self) -> RuleResult:
-        engine = Engine(self.store, self.mapping, {"kalender": self.ours}, Options())
+        engine = build_engine(self.store, self.mapping, {"kalender": self.ours}, Options())
         return engine.sync()[0]
 
     def event_on_calendar(self, uid: str) -> Any:

@@ -21,6 +21,7 @@ from connector.memory import MemoryTarget
 from mappings.schema import MappingFile
 from sync.daemon import Stopper, next_wait, store_lock, watch
 from sync.engine import Engine, Options, RuleResult
+from sync.factory import build_engine
 from sync.model import Task
 from sync.store import Store
 from tests.factories import cohort_10
@@ -296,7 +297,7 @@ def two_rule_mapping() -> MappingFile:
 
 def engine(store: Store, mapping: MappingFile) -> Engine:
     targets: dict[str, Any] = {n: MemoryTarget(s.url) for n, s in mapping.targets.items()}
-    return Engine(store, mapping, targets, Options(today=TODAY))
+    return build_engine(store, mapping, targets, Options(today=TODAY))
 
 
 def test_a_stop_between_items_ends_the_pass_and_the_next_pass_finishes(tmp_path: Path) -> None:

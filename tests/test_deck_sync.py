@@ -20,6 +20,7 @@ from connector.deck import DeckTarget
 from connector.testing.deck_server import DeckServer
 from mappings.schema import MappingFile
 from sync.engine import Engine, Options, RuleResult
+from sync.factory import build_engine
 from sync.model import Application, Cohort, Entity, Organisation, Person, Task
 from sync.store import Store
 from tests.test_deck import GROUPS, PASSWORDS, Clock
@@ -109,7 +110,7 @@ class World:
 
     def engine(self) -> Engine:
         rules = mapping(self.srv.url, self.title_policy)
-        return Engine(self.store, rules, {"nextcloud": self.target}, Options(today=TODAY))
+        return build_engine(self.store, rules, {"nextcloud": self.target}, Options(today=TODAY))
 
     def sync(self, *, clean: bool = True) -> dict[str, RuleResult]:
         """One pass; the clock then moves on a second."""

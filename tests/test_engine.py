@@ -13,7 +13,8 @@ import pytest
 from connector.errors import GuardTripped
 from connector.memory import MemoryTarget
 from mappings.schema import MappingFile
-from sync.engine import Engine, Options
+from sync.engine import Options
+from sync.factory import build_engine
 from sync.model import BERLIN, Cohort, Event, Organisation, Person, Tandem, Task
 from sync.store import Store
 from tests.factories import cohort_10
@@ -189,7 +190,7 @@ def all_text(target: MemoryTarget, collection: str) -> list[str]:
 
 def sync(store: Store, mapping: MappingFile, today: date, **options: Any) -> list[Any]:
     targets = {name: MemoryTarget(spec.url) for name, spec in mapping.targets.items()}
-    results = Engine(store, mapping, dict(targets), Options(today=today, **options)).sync()
+    results = build_engine(store, mapping, dict(targets), Options(today=today, **options)).sync()
     return results
 
 
@@ -348,7 +349,7 @@ def test_plan_writes_nothing(store: Store, tmp_path: Path) -> None:
     mapping = task_mapping()
     targets = {"board": MemoryTarget("memory://board")}
     before = (tmp_path / "store.db").read_bytes()
-    results = Engine(store, mapping, dict(targets), Options(today=REVEAL)).plan()
+    results = build_engine(store, mapping, dict(targets), Options(today=REVEAL)).plan()
     assert [i.action for i in results[0].plan.items] == ["create"] * 3  # type: ignore[union-attr]
     assert MemoryTarget("memory://board").space.collections == {}
     assert (tmp_path / "store.db").read_bytes() == before
@@ -397,7 +398,7 @@ def test_a_target_that_is_down_stops_only_its_own_rules(store: Store) -> None:
     mapping = task_mapping()
     target = MemoryTarget("memory://board")
     target.outage = True
-    results = Engine(store, mapping, {"board": target}, Options(today=REVEAL)).sync()
+    results = build_engine(store, mapping, {"board": target}, Options(today=REVEAL)).sync()
     assert results[0].error is not None and "down" in str(results[0].error)
     assert store.links("mim-10:aufgaben") == {}
     assert store.cursor("mim-10:aufgaben") == (None, None)
@@ -406,7 +407,6 @@ def test_a_target_that_is_down_stops_only_its_own_rules(store: Store) -> None:
 def test_a_platform_edit_that_breaks_a_domain_rule_is_refused(store: Store) -> None:
     """Relabelling an applicant into their mentor's organisation would break cross-mentoring."""
     from sync.model import Application
-    from sync.runner import check_domain
 
     cohort_with_tandems(store, pairs=1)
     store.put(Application(uid="app-0", cohort="mim-10", applicant="mentee-0", status="selected"))
@@ -437,12 +437,12 @@ def test_a_platform_edit_that_breaks_a_domain_rule_is_refused(store: Store) -> N
         }
     )
     board = MemoryTarget("memory://board")
-    engine = Engine(store, mapping, {"board": board}, Options(today=REVEAL), check=check_domain)
+    engine = build_engine(store, mapping, {"board": board}, Options(today=REVEAL))
     engine.sync()
     (remote_id,) = board.records("Beirat")
     board.edit("Beirat", remote_id, labels=["org-0b"])
     for _ in range(2):  # refused, and reported again: the council's label is not overwritten
-        engine = Engine(store, mapping, {"board": board}, Options(today=REVEAL), check=check_domain)
+        engine = build_engine(store, mapping, {"board": board}, Options(today=REVEAL))
         results = engine.sync()
         assert any("different organisations" in p for p in results[0].problems), results[0]
         assert store.get("mentee-0").organisation == "org-0a"
@@ -461,24 +461,15 @@ def test_a_collection_that_vanished_is_made_again(store: Store) -> None:
 
 
 def test_a_long_running_daemon_reveals_tandems_when_the_day_comes(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Store,
 ) -> None:
     """The day is read at every pass, in Berlin: one engine object crosses the reveal date."""
-    import sync.engine as engine_module
-
     cohort_with_tandems(store, pairs=1)
     mapping = embargo_mapping()
     targets = {name: MemoryTarget(spec.url) for name, spec in mapping.targets.items()}
-    engine = Engine(store, mapping, dict(targets), Options())
     # 23:30 UTC on the eve is already the reveal day in Berlin (UTC+1 in March).
     now = [datetime(2026, 3, 9, 22, 30, tzinfo=BERLIN).astimezone(UTC_ZONE)]
-
-    class Clock(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> Any:  # type: ignore[override]
-            return now[0].astimezone(tz)
-
-    monkeypatch.setattr(engine_module, "datetime", Clock)
+    engine = build_engine(store, mapping, dict(targets), Options(), clock=lambda: now[0])
     engine.sync()
     assert MemoryTarget("memory://mentees").records("Tandems") == {}
     now[0] = datetime(2026, 3, 10, 0, 30, tzinfo=BERLIN).astimezone(UTC_ZONE)

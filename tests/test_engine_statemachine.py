@@ -21,8 +21,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from connector.memory import MemoryTarget, SimulatedCrash
 from mappings.schema import MappingFile
-from sync import apply as apply_module
 from sync.engine import Engine, Options, field_keys
+from sync.factory import build_engine
 from sync.model import Cohort, Task
 from sync.store import Store
 
@@ -103,15 +103,12 @@ class SyncMachine(RuleBasedStateMachine):
         self.tags = 0
         # Imported entities get random uids; replays must draw the same way, so count instead.
         self.imported = 0
-        self._new_uid = apply_module.new_uid
-        apply_module.new_uid = self.next_uid
 
     def next_uid(self, kind: str) -> str:
         self.imported += 1
         return f"{kind}-imported-{self.imported}"
 
     def teardown(self) -> None:
-        apply_module.new_uid = self._new_uid
         self.store.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -131,7 +128,9 @@ class SyncMachine(RuleBasedStateMachine):
     # -- helpers ------------------------------------------------------------------------
 
     def engine(self) -> Engine:
-        return Engine(self.store, self.mapping, dict(self.targets), Options(today=TODAY))
+        return build_engine(
+            self.store, self.mapping, dict(self.targets), Options(today=TODAY), uids=self.next_uid
+        )
 
     def live_tasks(self) -> list[Task]:
         return [t for t in self.store.entities("task") if isinstance(t, Task)]

@@ -9,7 +9,8 @@ from types import MappingProxyType
 from connector.base import RemoteField, cut
 from connector.memory import MemoryTarget
 from mappings.schema import MappingFile
-from sync.engine import Engine, Options
+from sync.engine import Options
+from sync.factory import build_engine
 from sync.model import Cohort, Task
 from sync.store import Store
 
@@ -65,10 +66,10 @@ def test_a_cut_title_is_not_taken_for_an_edit(tmp_path: Path) -> None:
         )
         store.put(Task(uid="task-1", cohort="c-1", title=long_title))
         target = ShortTitles("memory://short")
-        first = Engine(store, mapping, {"board": target}, Options()).sync()
+        first = build_engine(store, mapping, {"board": target}, Options()).sync()
         assert first[0].counts == {"create": 1}
         (record,) = target.records("Aufgaben").values()
         assert record.fields["title"] == long_title[:19] + "…"
-        again = Engine(store, mapping, {"board": target}, Options()).sync()
+        again = build_engine(store, mapping, {"board": target}, Options()).sync()
         assert again[0].counts == {}
         assert store.get("task-1").title == long_title

@@ -28,7 +28,8 @@ from mappings.load import load_mapping
 from mappings.schema import MappingFile, options_of
 from sync import integrity
 from sync.catalog import Catalog
-from sync.engine import Engine, Options, RuleResult
+from sync.engine import Options, RuleResult
+from sync.factory import build_engine
 from sync.model import Application, ApplicationStatus, Entity, Person, Role
 from sync.store import Store
 from sync.targets import build_targets
@@ -163,7 +164,7 @@ class World:
         return Collection(self.address, options_of(self.mapping.rules[0]))
 
     def sync(self, **options: Any) -> RuleResult:
-        engine = Engine(
+        engine = build_engine(
             self.store,
             self.mapping,
             self.targets,
