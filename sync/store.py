@@ -24,7 +24,7 @@ from typing import Any
 from connector.errors import StoreError
 from sync.model import Entity, entity_type, utcnow
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -93,6 +93,24 @@ _MIGRATIONS: dict[int, str] = {
         created_at TEXT NOT NULL,
         summary TEXT NOT NULL
     );
+    """,
+    # Roles belong to a cohort (issue 10): a person's `roles` and `cohorts` become
+    # `memberships`, each cohort with every role the person had. Self-contained (it reads and
+    # writes only `entities.data` of people), so it may be renumbered when merged.
+    2: """
+    UPDATE entities SET data = json_remove(
+        json_set(
+            data,
+            '$.memberships',
+            (
+                SELECT json_group_object(c.value, json(json_extract(entities.data, '$.roles')))
+                FROM json_each(entities.data, '$.cohorts') AS c
+            )
+        ),
+        '$.roles',
+        '$.cohorts'
+    )
+    WHERE kind = 'person' AND json_type(data, '$.memberships') IS NULL;
     """,
 }
 

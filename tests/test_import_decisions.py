@@ -142,6 +142,34 @@ def test_empty_cells_keep_and_a_dash_clears(tmp_path: Path) -> None:
     assert now.consent_lists is True and now.opt_outs == {LIST}
 
 
+def test_an_event_row_matches_by_title_and_start_even_with_empty_required_cells(
+    tmp_path: Path,
+) -> None:
+    office = tandem_office(tmp_path)
+    header = ["Durchgang", "Art", "Titel", "Beginn", "Ende", "Ort", "Zielgruppe"]
+    row = ["mim-10", "Startworkshop", "Startworkshop", "22.01.2026 09:00", "22.01.2026 16:00"]
+    office.imported("events", header, [[*row, "Kreishaus Steinfurt", "Mentees, Mentoren"]])
+
+    kept = office.imported("events", header, [["mim-10", "", "Startworkshop", row[3], "", "", ""]])
+    assert "event: 0 created, 0 updated, 1 unchanged" in kept
+
+    cleared = office.imported(
+        "events", header, [["mim-10", "", "startworkshop", row[3], "", "-", ""]]
+    )
+    assert "event: 0 created, 1 updated, 0 unchanged" in cleared
+    with Store.open(office.db) as store:
+        [event] = store.entities("event")
+    assert (
+        event.model_dump()["location"] == ""
+        and event.model_dump()["event_kind"] == "start_workshop"
+    )
+
+    path = office.write(header, [["mim-10", "-", "Startworkshop", row[3], "", "", ""]])
+    code, _, err = office.run("import", "events", str(path))
+    assert code == 3
+    assert f"{path}:2: Art: a value is required; '-' cannot clear it" in err
+
+
 # -- roles belong to a cohort -------------------------------------------------------------
 
 
@@ -206,6 +234,20 @@ def test_a_people_file_making_a_mentor_council_is_refused(tmp_path: Path) -> Non
     assert code == 3
     assert f"{path}:2: Rollen: tandem tandem-" in err
     assert "Carla Probe is not a mentor" in err
+    assert office.snapshot() == before
+
+
+def test_a_decision_that_leaves_a_tandem_without_its_mentee_is_refused(tmp_path: Path) -> None:
+    office = tandem_office(tmp_path)
+    before = office.snapshot()
+    header = ["Durchgang", "Bewerber/in", "Status"]
+    path = office.write(header, [["mim-10", ANNA, "abgelehnt"]])
+
+    code, _, err = office.run("import", "applications", str(path))
+
+    assert code == 3
+    assert f"{path}:2: Status: tandem tandem-" in err
+    assert "Anna Beispiel is not a mentee (roles: none) (is the application selected?)" in err
     assert office.snapshot() == before
 
 
