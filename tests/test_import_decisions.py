@@ -184,6 +184,12 @@ def test_a_row_of_a_later_cohort_leaves_the_earlier_one_alone(tmp_path: Path) ->
     assert now.roles_in({"mim-11"}) == {Role.MENTOR}
     assert now.cohorts == {"mim-10", "mim-11"}
 
+    path = office.write(PEOPLE, [anna(Rollen="Beirat", Durchgang="")])
+    code, _, err = office.run("import", "people", str(path))
+    assert code == 3
+    assert f"{path}:2: Rollen: roles belong to a cohort; name it (Durchgang) in this row" in err
+    assert office.person(ANNA).model_dump() == now.model_dump()
+
 
 # -- tandem checks ------------------------------------------------------------------------
 

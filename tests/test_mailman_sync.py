@@ -260,6 +260,13 @@ def test_a_reimport_with_an_empty_abgemeldet_cell_does_not_resubscribe(
     assert leaving.email not in admin.members(world.address)
     assert len(admin.members(world.address)) == 5
 
+    # The person asks to be on the list again: only the explicit command brings them back.
+    store = str(world.store.path)
+    lifted = run_connector("--store", store, "person", "opt-in", leaving.email, world.address)
+    assert lifted.returncode == 0, lifted.stderr
+    assert world.sync().counts == {"create": 1}
+    assert set(admin.members(world.address)) == emails(world.mentees)
+
 
 # -- 2. address change --------------------------------------------------------------------
 
