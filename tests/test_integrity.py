@@ -214,3 +214,21 @@ def test_the_overlay_shadows_the_store(cohort_store: Store) -> None:
     assert moved in overlay.entities("person")
     assert len(overlay.entities("person")) == 4
     assert check(tandem(mentee="p-anna", mentor="p-bernd"), overlay) == []
+
+
+def test_declining_keeps_the_other_roles_of_that_cohort(cohort_store: Store) -> None:
+    both = {Role.MENTEE, Role.COUNCIL}
+    cohort_store.put(person(cohort_store, "p-anna").touched(memberships={"mim-10": both}))
+    declined = Application(uid="app-anna", cohort="mim-10", applicant="p-anna", status="declined")
+    overlay = Overlay(cohort_store)
+    overlay.put(declined)
+    [changed] = consequences(declined, overlay)
+    assert isinstance(changed, Person)
+    assert changed.memberships == {"mim-10": {Role.COUNCIL}}
+
+
+def test_a_tandem_needs_the_roles_of_its_own_cohort(cohort_store: Store) -> None:
+    carla = person(cohort_store, "p-carla")
+    cohort_store.put(carla.touched(memberships={"mim-9": {Role.MENTOR}, "mim-10": set()}))
+    [problem] = check(tandem(), cohort_store)
+    assert problem == Problem("mentor", "Carla Probe is not a mentor (roles: none)")
