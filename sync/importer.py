@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from connector.errors import InputError
 from sync import integrity, rowmerge
-from sync.columns import Column
+from sync.columns import COLUMNS, Column
 from sync.csvread import Row, Table, read_table
 from sync.integrity import Overlay
 from sync.model import (
@@ -162,7 +162,8 @@ class _Batch:
     def problem(self, line: int, field: str, message: str) -> None:
         """Record a problem on ``field`` (reported under the header as written)."""
         field = _CELL_OF.get(field, field) or _RECORD_FIELD.get(self.kind, "")
-        self.problems.append(CellProblem(line, self.headers.get(field, field or "(row)"), message))
+        absent = next((c.display() for c in COLUMNS[self.kind] if c.field == field), field)
+        self.problems.append(CellProblem(line, self.headers.get(field, absent or "(row)"), message))
 
     def _validate(
         self, line: int, data: dict[str, Any], skip: set[str] | None = None

@@ -12,7 +12,7 @@ from sync import cells
 from sync.columns import COLUMNS, Column, by_name
 from sync.csvread import Row, Table
 from sync.integrity import Lookup
-from sync.model import Organisation, Person, entity_type
+from sync.model import Organisation, Person
 from sync.rowmerge import CLEAR, CLEARED
 
 
@@ -62,13 +62,24 @@ def match_columns(table: Table, kind: str) -> dict[str, Column]:
     return matched
 
 
+#: Per kind: the fields that find a row's stored record (its natural key, or the uid).
+KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    "programme": ("uid",),
+    "cohort": ("uid",),
+    "organisation": ("short_name",),
+    "person": ("email",),
+    "application": ("cohort", "applicant"),
+    "tandem": ("cohort", "mentee"),
+    "event": ("cohort", "title", "start"),
+    "task": ("cohort", "title"),
+}
+
+
 def required_columns(kind: str) -> list[Column]:
-    """Columns a file of ``kind`` must have: the model's required fields, and the uid for
-    entities that have no other natural key."""
-    model = entity_type(kind)
-    needed = {name for name, info in model.model_fields.items() if info.is_required()}
-    if kind not in {"programme", "cohort"}:
-        needed.discard("uid")
+    """Columns a file of ``kind`` must have: those that find each row's stored record. Other
+    columns may be left out like empty cells: a stored record keeps its values, and a new one
+    without a required value is reported on its line."""
+    needed = KEY_FIELDS[kind]
     return [column for column in COLUMNS[kind] if column.field in needed]
 
 

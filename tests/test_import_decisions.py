@@ -170,6 +170,26 @@ def test_an_event_row_matches_by_title_and_start_even_with_empty_required_cells(
     assert f"{path}:2: Art: a value is required; '-' cannot clear it" in err
 
 
+def test_a_file_needs_only_the_columns_that_find_its_records(tmp_path: Path) -> None:
+    office = Office(tmp_path)
+    office.imported("people", PEOPLE, [anna(Abgemeldet="")])
+    first = office.person(ANNA)
+    other = "mentoren-10@mentoring.example.org"
+
+    out = office.imported("people", ["E-Mail", "Abgemeldet"], [[ANNA, other]])
+
+    assert "person: 0 created, 1 updated, 0 unchanged" in out
+    now = office.person(ANNA)
+    assert now.opt_outs == {other}
+    assert now.model_dump(exclude={"opt_outs", "updated_at"}) == first.model_dump(
+        exclude={"opt_outs", "updated_at"}
+    )
+    path = office.write(["E-Mail", "Abgemeldet"], [[CARLA, other]])
+    code, _, err = office.run("import", "people", str(path))
+    assert code == 3
+    assert f"{path}:2: given_name (Vorname): a value is required" in err
+
+
 # -- roles belong to a cohort -------------------------------------------------------------
 
 
@@ -296,3 +316,20 @@ def test_the_shipped_lists_take_roles_of_their_own_cohort_only(tmp_path: Path) -
         }
     # Cohort 10's lists: a mentor there; being a mentee of cohort 11 does not count.
     assert covered == {"liste-mentoren", "liste-alle"}
+
+
+def test_mappings_check_still_knows_the_roles_a_filter_may_name(tmp_path: Path) -> None:
+    shipped = (ROOT / "mappings" / "muensterland-mentoring.toml").read_text(encoding="utf-8")
+    wrong = 'filter = { roles = ["mentie"], consent_lists = true }'
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(
+        shipped.replace('filter = { roles = ["mentee"], consent_lists = true }', wrong, 1)
+    )
+
+    result = run_connector("mappings", "check", str(mapping))
+
+    assert result.returncode == 3
+    assert (
+        "filter.roles: 'mentie' is not a value of roles; expected 'mentee', 'mentor'"
+        in result.stderr
+    )
