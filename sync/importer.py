@@ -5,8 +5,10 @@ the store plus the file's own rows. If anything is wrong, nothing is written and
 is reported as ``file:line: column: message``. Otherwise all rows are written in one
 transaction. Rows match existing entities by uid or by natural key (organisations by short
 name, people by e-mail, applications by cohort and applicant, ...), so importing the same file
-again changes nothing. New uids are random and carry no personal data, because they end up in
-markers on boards.
+again changes nothing. A row changes only what its cells say (see :mod:`sync.rowmerge`: an
+empty cell keeps the stored value, ``-`` clears it), and the tandems of every person a file
+changes are checked too. New uids are random and carry no personal data, because they end up
+in markers on boards.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from sync.model import (
     utcnow,
 )
 from sync.rowmerge import CLEARED
-from sync.rows import CellProblem, Resolver, match_columns, row_values
+from sync.rows import KEY_FIELDS, CellProblem, Resolver, match_columns, row_values
 from sync.store import Store
 
 #: The KIND argument of `connector import` → entity kind.
@@ -88,30 +90,25 @@ def natural_key(entity: Entity) -> tuple[Hashable, ...]:
 
 
 def _row_key(kind: str, values: dict[str, Any]) -> tuple[Hashable, ...] | None:
-    """The natural key of a row's cells where it can be read without the model (so a row
-    that leaves a required cell empty can still match its stored record), else None."""
-    fields = {
-        "organisation": ("short_name",),
-        "person": ("email",),
-        "application": ("cohort", "applicant"),
-        "tandem": ("cohort", "mentee"),
-        "event": ("cohort", "title"),
-        "task": ("cohort", "title"),
-    }.get(kind)
-    parts: list[Hashable] = [values.get(name) for name in fields or ()]
-    if not fields or not all(isinstance(part, str) for part in parts):
-        return None
-    if kind in {"organisation", "person", "event", "task"}:
-        parts[-1] = str(parts[-1]).strip().casefold()
-    if kind == "event":
-        start = values.get("start")
-        if isinstance(start, datetime):
-            parts.append(start if start.tzinfo else start.replace(tzinfo=BERLIN))
-        elif isinstance(start, date):
-            parts.append(datetime(start.year, start.month, start.day, tzinfo=BERLIN))
-        else:
+    """The natural key of a row's cells, read as :func:`natural_key` reads a record (so a row
+    that leaves a required cell empty still finds its stored record); None if a cell is empty."""
+    parts: list[Hashable] = [kind]
+    for name in KEY_FIELDS[kind]:
+        value = values.get(name)
+        if name == "start" and isinstance(value, date):
+            value = _berlin(value)
+        elif name in {"short_name", "email", "title"} and isinstance(value, str):
+            value = value.strip().casefold()
+        if not isinstance(value, str | datetime):
             return None
-    return (kind, *parts)
+        parts.append(value)
+    return tuple(parts)
+
+
+def _berlin(value: date) -> datetime:
+    if not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=BERLIN)
+    return value if value.tzinfo else value.replace(tzinfo=BERLIN)
 
 
 @dataclass
