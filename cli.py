@@ -31,6 +31,7 @@ from sync.daemon import watch as watch_loop
 from sync.engine import RuleResult
 from sync.importer import ImportReport, import_file
 from sync.model import ENTITY_TYPES
+from sync.optin import opt_in
 from sync.report import (
     announcement_text,
     collection_lines,
@@ -557,6 +558,29 @@ def _conflict(store: Store, conflict_id: int) -> Conflict:
     if conflict is None:
         raise InputError(f"no conflict with id {conflict_id} (see `connector conflicts list`)")
     return conflict
+
+
+# -- person -------------------------------------------------------------------------------
+
+person_app = typer.Typer(help="A person's own decisions.", no_args_is_help=True)
+app.add_typer(person_app, name="person")
+
+
+@person_app.command("opt-in")
+def person_opt_in(
+    ctx: typer.Context,
+    who: Annotated[str, typer.Argument(metavar="PERSON", help="E-mail address or uid.")],
+    mailing_list: Annotated[
+        str, typer.Argument(metavar="LIST", help="Address of the list the person left.")
+    ],
+) -> None:
+    """Lift an opt-out: the person asked to be on LIST again (an import never does this)."""
+    with options(ctx).open_store() as store:
+        person, recorded = opt_in(store, who, mailing_list)
+    typer.echo(
+        f"{person.name} ({person.email}, {person.uid}) may be subscribed to {recorded} again; "
+        "the next sync adds them where the mapping's filter covers them."
+    )
 
 
 # -- announce -----------------------------------------------------------------------------

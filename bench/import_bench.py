@@ -25,7 +25,8 @@ from sync.store import Store
 
 TOWNS = ["Ahlen", "Borken", "Bünde", "Dülmen", "Emsdetten", "Greven", "Gronau", "Münster"]
 TOWNS += ["Rheine", "Steinfurt", "Ascheberg", "Laer", "Neuenkirchen", "Ostbevern"]
-HEADER = ["Vorname", "Nachname", "E-Mail", "Kommune", "Rollen", "Funktion", "Einwilligung Profil"]
+HEADER = ["Vorname", "Nachname", "E-Mail", "Kommune", "Rollen", "Durchgang", "Funktion"]
+HEADER += ["Einwilligung Profil"]
 
 
 def write_files(folder: Path, people: int) -> tuple[Path, Path]:
@@ -49,6 +50,7 @@ def write_files(folder: Path, people: int) -> tuple[Path, Path]:
                     f"person{i}@example.org",
                     town,
                     role,
+                    "mim-10" if role else "",
                     "Teamleitung",
                     "ja",
                 ]

@@ -20,7 +20,7 @@ from connector.base import RemoteField
 from mappings.paths import check_path, referenced_kind, target_kind
 from mappings.schema import EntityKind, FieldSpec, Rule, TargetSpec, collection_name
 from mappings.templates import check_template
-from sync.model import COMPUTED, entity_type
+from sync.model import COMPUTED, Role, entity_type
 
 Loc = tuple[str | int, ...]
 Found = list[tuple[Loc, str]]
@@ -40,6 +40,8 @@ def remote_fields(kind: str) -> Mapping[str, RemoteField]:
 def choices(kind: str, path: str) -> list[str] | None:
     """The values the canonical field at ``path`` can take as text, None if it is free."""
     owner, attribute = target_kind(kind, path)
+    if (owner, attribute) == ("person", "roles"):  # computed from memberships
+        return [str(member.value) for member in Role]
     info = entity_type(owner).model_fields.get(attribute)
     if info is None:
         return None

@@ -44,12 +44,11 @@ def attendee_emails(event: Entity, lookup: Lookup) -> list[str]:
             p
             for p in lookup.all("person")
             if isinstance(p, Person)
-            and event.cohort in p.cohorts
-            and p.roles & roles
+            and p.roles_in({event.cohort}) & roles
             and (
                 event.regional_group is None
                 or p.regional_group == event.regional_group
-                or Role.COUNCIL in p.roles
+                or Role.COUNCIL in p.roles_in({event.cohort})
             )
         ]
     return sorted({p.email.lower() for p in people if p.consent_lists})

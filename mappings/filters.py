@@ -1,11 +1,14 @@
-"""Which canonical entities a rule covers: its filter, the default cohort, and opt-outs."""
+"""Which canonical entities a rule covers: its filter, the default cohort, and opt-outs.
+
+A person's ``roles`` are read in the rule's cohorts only (see :class:`sync.model.Person`).
+"""
 
 from __future__ import annotations
 
 from enum import Enum
 from typing import Any
 
-from mappings.paths import Embargoed, Lookup, read
+from mappings.paths import Embargoed, Lookup, holder, read
 from mappings.schema import FilterValue, Rule
 from sync.model import Entity, Person
 
@@ -31,15 +34,22 @@ def matches(rule: Rule, entity: Entity, lookup: Lookup, default_cohort: str | No
     if entity.kind != rule.entity:
         return False
     cohort = rule.filter.get("cohort", default_cohort)
-    if cohort is not None and entity.cohort_field is not None:
+    cohorts: set[str] | None = None
+    if cohort is not None:
         cohorts = set(cohort) if isinstance(cohort, list) else {str(cohort)}
-        if not cohorts & entity.cohort_uids():
-            return False
+    in_cohort = cohorts is None or entity.cohort_field is None or cohorts & entity.cohort_uids()
+    if not in_cohort:
+        return False
     for path, wanted in rule.filter.items():
         if path == "cohort":
             continue
         try:
             actual = read(entity, path, lookup)
+            if cohorts is not None and path.rsplit(".", 1)[-1] == "roles":
+                # Roles belong to a cohort: a mentee of cohort 10 is no mentee of cohort 11.
+                person = holder(entity, path, lookup)
+                if isinstance(person, Person):
+                    actual = person.roles_in(cohorts)
         except Embargoed:
             return False
         if not _match(actual, wanted):

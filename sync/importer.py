@@ -5,8 +5,10 @@ the store plus the file's own rows. If anything is wrong, nothing is written and
 is reported as ``file:line: column: message``. Otherwise all rows are written in one
 transaction. Rows match existing entities by uid or by natural key (organisations by short
 name, people by e-mail, applications by cohort and applicant, ...), so importing the same file
-again changes nothing. New uids are random and carry no personal data, because they end up in
-markers on boards.
+again changes nothing. A row changes only what its cells say (see :mod:`sync.rowmerge`: an
+empty cell keeps the stored value, ``-`` clears it), and the tandems of every person a file
+changes are checked too. New uids are random and carry no personal data, because they end up
+in markers on boards.
 """
 
 from __future__ import annotations
@@ -14,17 +16,19 @@ from __future__ import annotations
 import secrets
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from connector.errors import InputError
-from sync import integrity
-from sync.columns import Column
+from sync import integrity, rowmerge
+from sync.columns import COLUMNS, Column
 from sync.csvread import Row, Table, read_table
 from sync.integrity import Overlay
 from sync.model import (
+    BERLIN,
     Application,
     Entity,
     Event,
@@ -36,7 +40,8 @@ from sync.model import (
     entity_type,
     utcnow,
 )
-from sync.rows import CellProblem, Resolver, match_columns, row_values
+from sync.rowmerge import CLEARED
+from sync.rows import KEY_FIELDS, CellProblem, Resolver, match_columns, row_values
 from sync.store import Store
 
 #: The KIND argument of `connector import` → entity kind.
@@ -60,6 +65,8 @@ _KEY = {
     "event": ("title", "cohort, title and start"),
     "task": ("title", "cohort and title"),
 }
+#: The column a model field that no column fills is reported under.
+_CELL_OF = {"memberships": "cohorts"}
 #: Where a problem of the whole record (no field) is reported.
 _RECORD_FIELD = {"cohort": "period_end", "event": "end", "tandem": "mentor"}
 
@@ -80,6 +87,28 @@ def natural_key(entity: Entity) -> tuple[Hashable, ...]:
         case Task():
             return ("task", entity.cohort, entity.title.casefold())
     return (entity.kind, entity.uid)
+
+
+def _row_key(kind: str, values: dict[str, Any]) -> tuple[Hashable, ...] | None:
+    """The natural key of a row's cells, read as :func:`natural_key` reads a record (so a row
+    that leaves a required cell empty still finds its stored record); None if a cell is empty."""
+    parts: list[Hashable] = [kind]
+    for name in KEY_FIELDS[kind]:
+        value = values.get(name)
+        if name == "start" and isinstance(value, date):
+            value = _berlin(value)
+        elif name in {"short_name", "email", "title"} and isinstance(value, str):
+            value = value.strip().casefold()
+        if not isinstance(value, str | datetime):
+            return None
+        parts.append(value)
+    return tuple(parts)
+
+
+def _berlin(value: date) -> datetime:
+    if not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=BERLIN)
+    return value if value.tzinfo else value.replace(tzinfo=BERLIN)
 
 
 @dataclass
@@ -129,8 +158,9 @@ class _Batch:
 
     def problem(self, line: int, field: str, message: str) -> None:
         """Record a problem on ``field`` (reported under the header as written)."""
-        field = field or _RECORD_FIELD.get(self.kind, "")
-        self.problems.append(CellProblem(line, self.headers.get(field, field or "(row)"), message))
+        field = _CELL_OF.get(field, field) or _RECORD_FIELD.get(self.kind, "")
+        absent = next((c.display() for c in COLUMNS[self.kind] if c.field == field), field)
+        self.problems.append(CellProblem(line, self.headers.get(field, absent or "(row)"), message))
 
     def _validate(
         self, line: int, data: dict[str, Any], skip: set[str] | None = None
@@ -150,19 +180,36 @@ class _Batch:
     def add(self, row: Row) -> None:
         """Turn ``row`` into a planned entity, or record why it cannot be one."""
         values, problems = row_values(row, self.kind, self.columns, self.resolver)
-        broken = {self.columns[p.column].field for p in problems if p.column in self.columns}
-        candidate = self._validate(row.line, {"uid": "new"} | values, skip=broken)
         self.problems += problems
-        if problems or candidate is None:
+        broken = {self.columns[p.column].field for p in problems if p.column in self.columns}
+        uid = values.get("uid")
+        if uid is CLEARED:
+            self.problem(row.line, "uid", "a uid cannot be cleared")
             return
-        if not self._first(row.line, candidate, values.get("uid")):
+        existing = self._existing(row.line, uid, _row_key(self.kind, values))
+        entity = self._entity(row.line, existing, values, broken)
+        if entity is not None and existing is None and not uid:
+            # A key that needs the model to read (an event's start): look again.
+            existing = self.by_key.get(natural_key(entity))
+            if existing is not None:
+                entity = self._entity(row.line, existing, values, broken)
+        if problems or entity is None or not self._first(row.line, entity, uid):
             return
-        existing = self._existing(row.line, candidate, values.get("uid"))
         if existing is None:
-            uid = values.get("uid") or self._new_uid()
-            self._plan(row.line, candidate.model_copy(update={"uid": uid}), None)
-        elif merged := self._validate(row.line, existing.model_dump() | values):
-            self._plan(row.line, merged, existing)
+            entity = entity.model_copy(update={"uid": uid or self._new_uid()})
+        self._plan(row.line, entity, existing)
+
+    def _entity(
+        self, line: int, existing: Entity | None, values: dict[str, Any], broken: set[str]
+    ) -> Entity | None:
+        """The record as the row leaves it, or None after recording why it cannot be."""
+        data, problems = rowmerge.record_data(self.kind, existing, values)
+        for field_name, message in problems:
+            self.problem(line, field_name, message)
+        if existing is None:
+            data = {"uid": "new"} | data
+        entity = self._validate(line, data, skip=broken)
+        return None if problems else entity
 
     def _first(self, line: int, candidate: Entity, uid: str | None) -> bool:
         key = natural_key(candidate)
@@ -177,8 +224,10 @@ class _Batch:
             self.seen[("uid", uid)] = line
         return True
 
-    def _existing(self, line: int, candidate: Entity, uid: str | None) -> Entity | None:
-        by_key = self.by_key.get(natural_key(candidate))
+    def _existing(
+        self, line: int, uid: str | None, key: tuple[Hashable, ...] | None
+    ) -> Entity | None:
+        by_key = self.by_key.get(key) if key is not None else None
         if not uid:
             return by_key
         if by_key is not None and by_key.uid != uid:
@@ -215,14 +264,24 @@ class _Batch:
         self.overlay.put(entity)
 
     def settle(self) -> None:
-        """Apply the consequences of the planned entities, then check every rule."""
+        """Apply the consequences of the planned entities, then check every rule, including
+        the tandems of every person the file changes (directly, or by a decision)."""
+        caused_by: dict[str, int] = {}
         for planned in self.planned:
             for changed in integrity.consequences(planned.entity, self.overlay):
                 self.overlay.put(changed)
                 self.derived[changed.uid] = changed
+                caused_by[changed.uid] = planned.line
         for planned in self.planned:
-            for field_name, message in integrity.check(planned.entity, self.overlay):
+            found = integrity.check(planned.entity, self.overlay)
+            if isinstance(planned.entity, Person) and planned.status != "unchanged":
+                found += integrity.check_partners(planned.entity, self.overlay)
+            for field_name, message in found:
                 self.problem(planned.line, field_name, message)
+        for uid, person in self.derived.items():
+            if isinstance(person, Person):
+                for _, message in integrity.check_partners(person, self.overlay):
+                    self.problem(caused_by[uid], "status", message)
 
     def report(self, report: ImportReport) -> None:
         """Fill ``report``'s counts."""

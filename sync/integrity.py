@@ -128,7 +128,7 @@ def _cohort_rules(cohort: Cohort, lookup: Lookup) -> list[Problem]:
         member = lookup.get(uid)
         if problem := _reference(lookup, "council", uid, "person"):
             problems.append(problem)
-        elif isinstance(member, Person) and Role.COUNCIL not in member.roles:
+        elif isinstance(member, Person) and Role.COUNCIL not in member.roles_in({cohort.uid}):
             problems.append(
                 Problem("council", f"{member.name} is on the council but has no role council")
             )
@@ -157,10 +157,11 @@ def _application_rules(application: Application, lookup: Lookup) -> list[Problem
     return []
 
 
-def _needs_role(person: Person, role: Role, field: str) -> Problem | None:
-    if role in person.roles:
+def _needs_role(person: Person, role: Role, field: str, cohort: str) -> Problem | None:
+    held = person.roles_in({cohort})
+    if role in held:
         return None
-    roles = ", ".join(sorted(person.roles)) or "none"
+    roles = ", ".join(sorted(held)) or "none"
     why = " (is the application selected?)" if role is Role.MENTEE else ""
     return Problem(field, f"{person.name} is not a {role} (roles: {roles}){why}")
 
@@ -170,8 +171,8 @@ def _tandem_rules(tandem: Tandem, lookup: Lookup) -> list[Problem]:
     if not (isinstance(mentee, Person) and isinstance(mentor, Person)):
         return []  # check_references reported it
     found = (
-        _needs_role(mentee, Role.MENTEE, "mentee"),
-        _needs_role(mentor, Role.MENTOR, "mentor"),
+        _needs_role(mentee, Role.MENTEE, "mentee", tandem.cohort),
+        _needs_role(mentor, Role.MENTOR, "mentor", tandem.cohort),
         _cross_mentoring(tandem, mentee, mentor, lookup),
     )
     return [p for p in found if p] + _second_tandem(tandem, mentee, lookup)
@@ -223,7 +224,10 @@ def _event_rules(event: Event, lookup: Lookup) -> list[Problem]:
 
 def _task_rules(task: Task, lookup: Lookup) -> list[Problem]:
     assignee = lookup.get(task.assignee) if task.assignee else None
-    if isinstance(assignee, Person) and not assignee.roles & {Role.COUNCIL, Role.STAFF}:
+    if isinstance(assignee, Person) and not assignee.roles_in({task.cohort}) & {
+        Role.COUNCIL,
+        Role.STAFF,
+    }:
         return [Problem("assignee", f"{assignee.name} is neither on the council nor staff")]
     return []
 
@@ -250,6 +254,27 @@ def check(entity: Entity, lookup: Lookup) -> list[Problem]:
     return check_references(entity, lookup) + _kind_rules(entity, lookup)
 
 
+def check_partners(person: Person, lookup: Lookup) -> list[Problem]:
+    """What ``person``, as they are now, breaks in the tandems they are a partner of.
+
+    The problems name the person's own fields, so an import of people reports them on the
+    cell that caused them: ``organisation`` (cross-mentoring) or ``roles``.
+    """
+    problems = []
+    for tandem in lookup.entities("tandem"):
+        if not isinstance(tandem, Tandem) or person.uid not in (tandem.mentee, tandem.mentor):
+            continue
+        mentee, mentor = lookup.get(tandem.mentee), lookup.get(tandem.mentor)
+        if not (isinstance(mentee, Person) and isinstance(mentor, Person)):
+            continue
+        role = Role.MENTEE if person.uid == tandem.mentee else Role.MENTOR
+        if wrong := _needs_role(person, role, "roles", tandem.cohort):
+            problems.append(Problem(wrong.field, f"tandem {tandem.uid}: {wrong.message}"))
+        if crossed := _cross_mentoring(tandem, mentee, mentor, lookup):
+            problems.append(Problem("organisation", crossed.message))
+    return problems
+
+
 # -- consequences -------------------------------------------------------------------------
 
 _UNDOING = {ApplicationStatus.DECLINED, ApplicationStatus.WITHDRAWN}
@@ -270,40 +295,39 @@ def consequences(entity: Entity, lookup: Lookup) -> list[Entity]:
     """Other entities that must change because ``entity`` is now as it is.
 
     A selected application makes its applicant a mentee of the cohort; a declined or
-    withdrawn one takes that role and cohort away again, unless another selected application
-    still holds them. Returns the changed entities (``updated_at`` set), or nothing.
+    withdrawn one takes that role away again (and the cohort, if no role is left there),
+    unless another selected application of that cohort still holds it. Returns the changed
+    entities (``updated_at`` set), or nothing.
     """
     if not isinstance(entity, Application):
         return []
     applicant = lookup.get(entity.applicant)
     if not isinstance(applicant, Person):
         return []
-    roles, cohorts = set(applicant.roles), set(applicant.cohorts)
+    memberships = {cohort: set(roles) for cohort, roles in applicant.memberships.items()}
     if entity.status is ApplicationStatus.SELECTED:
-        roles.add(Role.MENTEE)
-        cohorts.add(entity.cohort)
-    elif entity.status in _UNDOING:
+        memberships.setdefault(entity.cohort, set()).add(Role.MENTEE)
+    elif entity.status in _UNDOING and entity.cohort in memberships:
         others = _selected(lookup, applicant.uid, but=entity.uid)
-        if not others:
-            roles.discard(Role.MENTEE)
         if entity.cohort not in {a.cohort for a in others}:
-            cohorts.discard(entity.cohort)
-    if (roles, cohorts) == (applicant.roles, applicant.cohorts):
+            memberships[entity.cohort].discard(Role.MENTEE)
+            if not memberships[entity.cohort]:
+                del memberships[entity.cohort]
+    if memberships == applicant.memberships:
         return []
-    return [applicant.touched(roles=roles, cohorts=cohorts)]
+    return [applicant.touched(memberships=memberships)]
 
 
 def keep_selections(person: Person, lookup: Lookup) -> Person:
-    """``person`` with the mentee role and cohorts its selected applications hold.
+    """``person`` with the mentee role in each cohort its selected applications hold.
 
     An import of people that does not mention them (an office's staff list) must not undo a
     selection. Returns ``person`` itself when nothing is missing.
     """
     selected = _selected(lookup, person.uid)
-    if not selected:
+    memberships = {cohort: set(roles) for cohort, roles in person.memberships.items()}
+    for application in selected:
+        memberships.setdefault(application.cohort, set()).add(Role.MENTEE)
+    if memberships == person.memberships:
         return person
-    roles = person.roles | {Role.MENTEE}
-    cohorts = person.cohorts | {a.cohort for a in selected}
-    if (roles, cohorts) == (person.roles, person.cohorts):
-        return person
-    return person.model_copy(update={"roles": roles, "cohorts": cohorts})
+    return person.model_copy(update={"memberships": memberships})

@@ -8,6 +8,7 @@ organisations, references exist) live in :mod:`sync.integrity`, because they nee
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -211,7 +212,14 @@ class Cohort(Entity):
 
 
 class Person(Entity):
-    """Someone taking part: mentee, mentor, council member, trainer or stiwl staff."""
+    """Someone taking part: mentee, mentor, council member, trainer or stiwl staff.
+
+    Roles belong to a cohort: ``memberships`` maps each cohort the person takes part in to
+    their roles there, so a mentee of cohort 10 can mentor in cohort 11 without becoming a
+    mentee of 11. ``cohorts`` and ``roles`` read the cohorts and all roles of every cohort;
+    :meth:`roles_in` reads the roles of some cohorts. ``Person(roles=..., cohorts=...)`` is
+    accepted as a shorthand: every role in every cohort given.
+    """
 
     kind = "person"
     cohort_field = "cohorts"
@@ -220,12 +228,15 @@ class Person(Entity):
     family_name: str = Field(min_length=1)
     email: Email
     organisation: Uid | None = None
-    roles: set[Role] = Field(default_factory=set)
-    cohorts: set[Uid] = Field(default_factory=set)
+    memberships: dict[Uid, set[Role]] = Field(
+        default_factory=dict, description="cohort uid -> the person's roles in that cohort"
+    )
     position: str = ""
     regional_group: str | None = None
     council_seat: Literal["PE", "GB"] | None = None
-    consent_lists: bool = Field(default=True, description="agreed to programme mailing lists")
+    consent_lists: bool = Field(
+        default=False, description="agreed to programme mailing lists (never assumed)"
+    )
     consent_profile: bool = Field(
         default=False, description="agreed that the council sees the Profilbogen on boards"
     )
@@ -234,10 +245,42 @@ class Person(Entity):
     )
     deck_user: str | None = Field(default=None, description="Nextcloud user id, for assignment")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _roles_of_cohorts(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not {"roles", "cohorts"} & data.keys():
+            return data
+        if "memberships" in data:
+            raise ValueError("give memberships, or roles and cohorts, not both")
+        data = dict(data)
+        roles, cohorts = data.pop("roles", None) or (), data.pop("cohorts", None) or ()
+        cohorts = [cohorts] if isinstance(cohorts, str) else list(cohorts)
+        if roles and not cohorts:
+            raise ValueError("roles belong to a cohort: name the cohorts too")
+        data["memberships"] = {cohort: set(roles) for cohort in cohorts}
+        return data
+
     @property
     def name(self) -> str:
         """Full name as shown on boards and lists."""
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def cohorts(self) -> set[str]:
+        """The cohorts the person takes part in."""
+        return set(self.memberships)
+
+    @property
+    def roles(self) -> set[Role]:
+        """Every role the person has in any cohort."""
+        return self.roles_in(self.memberships)
+
+    def roles_in(self, cohorts: Iterable[str]) -> set[Role]:
+        """The person's roles in any of ``cohorts``."""
+        found: set[Role] = set()
+        for cohort in cohorts:
+            found |= self.memberships.get(cohort, set())
+        return found
 
 
 class Application(Entity):
@@ -366,4 +409,7 @@ REFERENCES: dict[tuple[str, str], str] = {
 }
 
 #: Read-only values computed from an entity, usable in paths and templates.
-COMPUTED: dict[str, tuple[str, ...]] = {"person": ("name",), "event": ("attendee_emails",)}
+COMPUTED: dict[str, tuple[str, ...]] = {
+    "person": ("name", "roles", "cohorts"),
+    "event": ("attendee_emails",),
+}

@@ -4,9 +4,7 @@ resolve references (organisations by short name or uid, people by e-mail or uid)
 
 from __future__ import annotations
 
-from copy import copy
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from connector.errors import InputError
@@ -14,7 +12,8 @@ from sync import cells
 from sync.columns import COLUMNS, Column, by_name
 from sync.csvread import Row, Table
 from sync.integrity import Lookup
-from sync.model import Organisation, Person, entity_type
+from sync.model import Organisation, Person
+from sync.rowmerge import CLEAR, CLEARED
 
 
 @dataclass(frozen=True)
@@ -63,13 +62,24 @@ def match_columns(table: Table, kind: str) -> dict[str, Column]:
     return matched
 
 
+#: Per kind: the fields that find a row's stored record (its natural key, or the uid).
+KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    "programme": ("uid",),
+    "cohort": ("uid",),
+    "organisation": ("short_name",),
+    "person": ("email",),
+    "application": ("cohort", "applicant"),
+    "tandem": ("cohort", "mentee"),
+    "event": ("cohort", "title", "start"),
+    "task": ("cohort", "title"),
+}
+
+
 def required_columns(kind: str) -> list[Column]:
-    """Columns a file of ``kind`` must have: the model's required fields, and the uid for
-    entities that have no other natural key."""
-    model = entity_type(kind)
-    needed = {name for name, info in model.model_fields.items() if info.is_required()}
-    if kind not in {"programme", "cohort"}:
-        needed.discard("uid")
+    """Columns a file of ``kind`` must have: those that find each row's stored record. Other
+    columns may be left out like empty cells: a stored record keeps its values, and a new one
+    without a required value is reported on its line."""
+    needed = KEY_FIELDS[kind]
     return [column for column in COLUMNS[kind] if column.field in needed]
 
 
@@ -105,30 +115,22 @@ class Resolver:
         return self._index[kind]
 
 
-@cache
-def _default(kind: str, field: str) -> tuple[bool, Any]:
-    info = entity_type(kind).model_fields[field]
-    if info.is_required():
-        return False, None
-    return True, info.get_default(call_default_factory=True)
-
-
 def row_values(
     row: Row, kind: str, columns: dict[str, Column], resolver: Resolver
 ) -> tuple[dict[str, Any], list[CellProblem]]:
-    """Model field values of ``row``, and the problems of its cells.
+    """Model field values of the cells of ``row`` that say something, and their problems.
 
-    An empty cell means the field's default (a required field stays missing, so the model
-    says it is required); the uid is then left out, so a new one is made.
+    An empty cell is left out (the stored value stays; a new record gets the default). A cell
+    of exactly ``-`` gives :data:`sync.rowmerge.CLEARED` (see :mod:`sync.rowmerge`).
     """
     values: dict[str, Any] = {}
     problems = [CellProblem(row.line, "(row)", row.overflow)] if row.overflow else []
     for header, column in columns.items():
         text = row.cells.get(header, "")
         if not text:
-            has_default, default = _default(kind, column.field)
-            if has_default and column.field != "uid":
-                values[column.field] = copy(default)
+            continue
+        if text == CLEAR:
+            values[column.field] = CLEARED
             continue
         try:
             values[column.field] = _value(column, text, resolver)

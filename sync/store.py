@@ -24,7 +24,7 @@ from typing import Any
 from connector.errors import StoreError
 from sync.model import Entity, entity_type, utcnow
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -98,6 +98,24 @@ _MIGRATIONS: dict[int, str] = {
     # only over N, so two writers (a pass, an import) never lose each other's changes.
     2: """
     ALTER TABLE entities ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+    """,
+    # Roles belong to a cohort (issue 10): a person's `roles` and `cohorts` become
+    # `memberships`, each cohort with every role the person had. Self-contained (it reads and
+    # writes only `entities.data` of people), so it may be renumbered when merged.
+    3: """
+    UPDATE entities SET data = json_remove(
+        json_set(
+            data,
+            '$.memberships',
+            (
+                SELECT json_group_object(c.value, json(json_extract(entities.data, '$.roles')))
+                FROM json_each(entities.data, '$.cohorts') AS c
+            )
+        ),
+        '$.roles',
+        '$.cohorts'
+    )
+    WHERE kind = 'person' AND json_type(data, '$.memberships') IS NULL;
     """,
 }
 

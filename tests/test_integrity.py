@@ -72,9 +72,10 @@ def test_same_organisation_is_flagged_exactly_when_it_is_the_same(
     other = "org-rheine" if mentee_org == "org-greven" else "org-greven"
     people = {
         "m1": Person(uid="m1", given_name="A", family_name="B", email="a@x.example",
-                     organisation=mentee_org, roles={Role.MENTEE}),
+                     organisation=mentee_org, roles={Role.MENTEE}, cohorts={"mim-10"}),
         "m2": Person(uid="m2", given_name="C", family_name="D", email="c@x.example",
-                     organisation=mentee_org if mentor_org else other, roles={Role.MENTOR}),
+                     organisation=mentee_org if mentor_org else other, roles={Role.MENTOR},
+                     cohorts={"mim-10"}),
     }  # fmt: skip
     lookup = Overlay(_Empty())
     for entity in people.values():
@@ -157,7 +158,7 @@ def test_an_applicant_must_come_from_a_member_organisation(cohort_store: Store) 
 
 
 def test_selection_makes_the_applicant_a_mentee_of_the_cohort(cohort_store: Store) -> None:
-    cohort_store.put(person(cohort_store, "p-carla").touched(roles=set(), cohorts=set()))
+    cohort_store.put(person(cohort_store, "p-carla").touched(memberships={}))
     application = Application(uid="app-c", cohort="mim-10", applicant="p-carla", status="selected")
     [changed] = consequences(application, cohort_store)
     assert isinstance(changed, Person)
@@ -177,7 +178,11 @@ def test_another_selected_application_keeps_the_role(cohort_store: Store) -> Non
     cohort_store.put(
         Application(uid="app-anna-11", cohort="mim-11", applicant="p-anna", status="selected")
     )
-    cohort_store.put(person(cohort_store, "p-anna").touched(cohorts={"mim-10", "mim-11"}))
+    cohort_store.put(
+        person(cohort_store, "p-anna").touched(
+            memberships={"mim-10": {Role.MENTEE}, "mim-11": {Role.MENTEE}}
+        )
+    )
     withdrawn = Application(
         uid="app-anna-11", cohort="mim-11", applicant="p-anna", status=ApplicationStatus.WITHDRAWN
     )
@@ -196,7 +201,7 @@ def test_nothing_follows_when_nothing_changes(cohort_store: Store) -> None:
 
 
 def test_a_people_list_without_roles_keeps_the_selection(cohort_store: Store) -> None:
-    bare = person(cohort_store, "p-anna").model_copy(update={"roles": set(), "cohorts": set()})
+    bare = person(cohort_store, "p-anna").model_copy(update={"memberships": {}})
     kept = keep_selections(bare, cohort_store)
     assert kept.roles == {Role.MENTEE} and kept.cohorts == {"mim-10"}
 
@@ -209,3 +214,21 @@ def test_the_overlay_shadows_the_store(cohort_store: Store) -> None:
     assert moved in overlay.entities("person")
     assert len(overlay.entities("person")) == 4
     assert check(tandem(mentee="p-anna", mentor="p-bernd"), overlay) == []
+
+
+def test_declining_keeps_the_other_roles_of_that_cohort(cohort_store: Store) -> None:
+    both = {Role.MENTEE, Role.COUNCIL}
+    cohort_store.put(person(cohort_store, "p-anna").touched(memberships={"mim-10": both}))
+    declined = Application(uid="app-anna", cohort="mim-10", applicant="p-anna", status="declined")
+    overlay = Overlay(cohort_store)
+    overlay.put(declined)
+    [changed] = consequences(declined, overlay)
+    assert isinstance(changed, Person)
+    assert changed.memberships == {"mim-10": {Role.COUNCIL}}
+
+
+def test_a_tandem_needs_the_roles_of_its_own_cohort(cohort_store: Store) -> None:
+    carla = person(cohort_store, "p-carla")
+    cohort_store.put(carla.touched(memberships={"mim-9": {Role.MENTOR}, "mim-10": set()}))
+    [problem] = check(tandem(), cohort_store)
+    assert problem == Problem("mentor", "Carla Probe is not a mentor (roles: none)")

@@ -33,7 +33,7 @@ from sync.factory import build_engine
 from sync.model import Application, ApplicationStatus, Entity, Person, Role
 from sync.store import Store
 from sync.targets import build_targets
-from tests.conftest import ROOT, run_connector
+from tests.conftest import ROOT, run_connector, write_csv
 from tests.factories import cohort_10
 from tests.test_mailman import Admin
 
@@ -234,6 +234,39 @@ def test_a_member_who_leaves_stays_off_and_the_person_records_the_opt_out(
     for person in world.mentees:
         if person.uid != leaving.uid:
             assert world.get_person(person.uid).opt_outs == set()
+
+
+def test_a_reimport_with_an_empty_abgemeldet_cell_does_not_resubscribe(
+    world: World, admin: ListAdmin, tmp_path: Path
+) -> None:
+    assert world.sync().counts == {"create": 6}
+    leaving = world.mentees[3]
+    admin.unsubscribe_as_member(str(admin.members(world.address)[leaving.email]["member_id"]))
+    assert world.sync().counts == {"opt_out": 1}
+    assert world.address in world.get_person(leaving.uid).opt_outs
+
+    # The office sends its list again; nobody filled in the Abgemeldet column.
+    header = ["Vorname", "Nachname", "E-Mail", "Rollen", "Durchgang", "Einwilligung Verteiler",
+              "Abgemeldet"]  # fmt: skip
+    rows = [[p.given_name, p.family_name, p.email, "Mentee", "mim-10", "ja", ""]
+            for p in world.mentees]  # fmt: skip
+    path = write_csv(tmp_path / "people.csv", header, rows, encoding="cp1252", delimiter=";")
+    imported = run_connector("--store", str(world.store.path), "import", "people", str(path))
+    assert imported.returncode == 0, imported.stderr
+    assert "person: 0 created, 0 updated, 6 unchanged" in imported.stdout
+    assert world.address in world.get_person(leaving.uid).opt_outs
+
+    result = world.sync()
+    assert result.error is None and result.counts == {}, result.summary()
+    assert leaving.email not in admin.members(world.address)
+    assert len(admin.members(world.address)) == 5
+
+    # The person asks to be on the list again: only the explicit command brings them back.
+    store = str(world.store.path)
+    lifted = run_connector("--store", store, "person", "opt-in", leaving.email, world.address)
+    assert lifted.returncode == 0, lifted.stderr
+    assert world.sync().counts == {"create": 1}
+    assert set(admin.members(world.address)) == emails(world.mentees)
 
 
 # -- 2. address change --------------------------------------------------------------------

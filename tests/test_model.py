@@ -69,8 +69,21 @@ def test_uid_rules_are_explained() -> None:
 
 
 def test_every_problem_of_a_record_is_reported_at_once() -> None:
-    fields = {f for f, _ in problems(Person, uid="p", email="x", roles=["boss"])}
-    assert fields == {"given_name", "family_name", "email", "roles.0"}
+    fields = {f for f, _ in problems(Person, uid="p", email="x", memberships={"mim-10": ["boss"]})}
+    assert fields == {"given_name", "family_name", "email", "memberships.mim-10.0"}
+
+
+def test_roles_belong_to_a_cohort() -> None:
+    shorthand = Person(**person(roles={"mentor", "council"}, cohorts={"mim-10", "mim-11"}))
+    assert shorthand.memberships == {"mim-10": {Role.MENTOR, Role.COUNCIL}} | {
+        "mim-11": {Role.MENTOR, Role.COUNCIL}
+    }
+    mixed = Person(**person(memberships={"mim-10": {"mentee"}, "mim-11": {"mentor"}}))
+    assert mixed.roles == {Role.MENTEE, Role.MENTOR} and mixed.cohorts == {"mim-10", "mim-11"}
+    assert mixed.roles_in({"mim-11"}) == {Role.MENTOR} and mixed.roles_in({"mim-12"}) == set()
+    [(field, message)] = problems(Person, **person(roles={"mentee"}))
+    assert (field, message) == ("(record)", "roles belong to a cohort: name the cohorts too")
+    assert Person(**person()).consent_lists is False  # consent is given, never assumed
 
 
 def test_unknown_fields_are_refused() -> None:
@@ -107,8 +120,8 @@ def test_enums_are_strings_with_stable_values() -> None:
         "withdrawn",
     ]
     assert Role("mentee") is Role.MENTEE and Role.MENTEE == "mentee"
-    [(field, message)] = problems(Person, **person(roles=["Chef"]))
-    assert field == "roles.0" and "'mentee'" in message
+    [(field, message)] = problems(Person, **person(memberships={"mim-10": ["Chef"]}))
+    assert field == "memberships.mim-10.0" and "'mentee'" in message
 
 
 def test_naive_times_are_berlin_times() -> None:
