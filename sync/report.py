@@ -139,6 +139,10 @@ def summary_lines(
         if quiet and not (result.counts or result.error or result.problems or result.notes):
             continue
         state = f"ERROR: {result.error}" if result.error else _counts_text(result.counts)
+        if result.failures:
+            state += f", {len(result.failures)} failed"
+        if result.withheld and not result.error:
+            state += f", {result.withheld} withheld until the reveal date"
         extra = f"  [{result.requests} requests]" if stats else ""
         lines.append(f"{result.rule} → {result.target} / {result.collection}: {state}{extra}")
         lines += [f"  problem: {p}" for p in result.problems]
