@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import StoreError
+from sync import crashpoint
 from sync.model import Entity, entity_type, utcnow
 
 SCHEMA_VERSION = 2
@@ -231,6 +232,7 @@ class Store:
             finally:
                 self._depth -= 1
             return
+        crashpoint.transaction()
         self.db.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
@@ -247,6 +249,7 @@ class Store:
 
     def put(self, entity: Entity) -> None:
         """Insert or replace an entity (clearing a tombstone)."""
+        crashpoint.put()
         with self.transaction():
             self.db.execute(
                 "INSERT INTO entities(uid, kind, cohorts, data, updated_at, deleted_at) "
@@ -379,6 +382,7 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (rule, uid, op, remote_id, _dumps(intent), utcnow().isoformat()),
             )
+        crashpoint.journalled()
         assert cur.lastrowid is not None
         return cur.lastrowid
 

@@ -27,7 +27,7 @@ class FaultProxy:
     """``with FaultProxy(upstream, rate=0.2, seed=1) as proxy: proxy.url``; ``rate`` may be
     changed at any time (0: a clean pass)."""
 
-    def __init__(self, upstream: str, *, rate: float = 0.0, seed: int = 0, slow: float = 0.3):
+    def __init__(self, upstream: str, *, rate: float = 0.0, seed: int = 0, slow: float = 0.15):
         parts = urlsplit(upstream)
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or 80

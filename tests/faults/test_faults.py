@@ -11,6 +11,8 @@ import os
 import random
 from pathlib import Path
 
+import pytest
+
 from connector.errors import ConnectorError
 from sync.engine import RuleResult
 from tests.faults.proxy import FaultProxy
@@ -33,7 +35,7 @@ def unreported(results: list[RuleResult], leftovers: dict[str, set[str]]) -> dic
 
 
 def test_fifty_passes_at_twenty_percent_faults_then_clean_passes_converge(
-    servers: Servers, tmp_path: Path, quick_backoff: None
+    servers: Servers, tmp_path: Path, quick_backoff: None, request: pytest.FixtureRequest
 ) -> None:
     rng = random.Random(SEED)
     urls = direct_urls(servers)
@@ -44,6 +46,7 @@ def test_fifty_passes_at_twenty_percent_faults_then_clean_passes_converge(
     ):
         proxied = {"deck": deck.url.rstrip("/"), "caldav": caldav.url, "mailman": mailman.url}
         world = World(tmp_path, "f", servers, proxied)
+        request.addfinalizer(world.close)
         failed_items = rule_errors = 0
         silent: list[tuple[int, dict[str, set[str]]]] = []
         for number in range(PASSES):

@@ -126,7 +126,7 @@ direction = "out"
 """
 
 CONFIG = """\
-store = "cohort.db"
+store = "{store}"
 mappings = ["mapping.toml"]
 
 [sync]
@@ -149,10 +149,12 @@ class Servers:
         }
 
 
-def write_folder(folder: Path, name: str, servers: Servers, urls: dict[str, str]) -> Path:
+def write_folder(
+    folder: Path, name: str, servers: Servers, urls: dict[str, str], store: Path
+) -> Path:
     """A working folder (connector.toml + mapping.toml) reaching the platforms at ``urls``."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "connector.toml").write_text(CONFIG, encoding="utf-8")
+    (folder / "connector.toml").write_text(CONFIG.format(store=store), encoding="utf-8")
     text = MAPPING.format(name=name, mailman_user=servers.mailman.user, **urls)
     (folder / "mapping.toml").write_text(text, encoding="utf-8")
     return folder / "connector.toml"
@@ -225,14 +227,10 @@ class World:
 
     def __init__(self, folder: Path, name: str, servers: Servers, proxied: dict[str, str]):
         self.name, self.servers = name, servers
-        self.direct = write_folder(folder / "direct", name, servers, direct_urls(servers))
-        self.faulty = write_folder(folder / "faulty", name, servers, proxied)
-        for config in (self.direct, self.faulty):
-            (config.parent / "cohort.db").unlink(missing_ok=True)
         self.store_path = folder / "cohort.db"
-        # Both folders' stores are the one store.
-        for config in (self.direct, self.faulty):
-            (config.parent / "cohort.db").symlink_to(self.store_path)
+        direct = direct_urls(servers)
+        self.direct = write_folder(folder / "direct", name, servers, direct, self.store_path)
+        self.faulty = write_folder(folder / "faulty", name, servers, proxied, self.store_path)
         with Store.open(self.store_path) as store:
             populate(store)
         self.expected = Expected()
@@ -247,32 +245,33 @@ class World:
                 assert isinstance(e, Person)
                 self.expected.given_names[e.uid] = e.given_name
         self.edits = 0
+        self._runs: dict[Path, Run] = {}
+
+    def close(self) -> None:
+        """Close the runs' connections and stores."""
+        for run in self._runs.values():
+            run.close()
+            run.store.close()
+        self._runs.clear()
 
     # -- passes ---------------------------------------------------------------------------
 
     def run(self, config: Path) -> Run:
-        store = Store.open(self.store_path, create=False)
-        return prepare(resolve_config(config), store, secret=self._secret)
+        """The engines of ``config``, kept from pass to pass as the daemon keeps them."""
+        if config not in self._runs:
+            store = Store.open(self.store_path, create=False)
+            self._runs[config] = prepare(resolve_config(config), store, secret=self._secret)
+        return self._runs[config]
 
     def _secret(self, spec: Any) -> str:
         return self.servers.env()[spec.secret.env]
 
     def sync(self, *, faulty: bool) -> list[RuleResult]:
-        run = self.run(self.faulty if faulty else self.direct)
-        try:
-            return run.sync()
-        finally:
-            run.close()
-            run.store.close()
+        return self.run(self.faulty if faulty else self.direct).sync()
 
     def leftovers(self) -> dict[str, set[str]]:
         """Per rule, the records a clean pass would still write (a plan over direct URLs)."""
-        run = self.run(self.direct)
-        try:
-            results = run.plan()
-        finally:
-            run.close()
-            run.store.close()
+        results = self.run(self.direct).plan()
         found: dict[str, set[str]] = {}
         for result in results:
             assert result.error is None, result.summary()
@@ -295,13 +294,9 @@ class World:
 
     def remote(self, rule_name: str) -> list[RemoteRecord]:
         run, targets = self.targets()
-        try:
-            engine = run.engines[0]
-            [rule] = [r for r in engine.mapping.rules if r.name == rule_name]
-            return targets[rule.target].changes(self.collection(run, rule_name), None).records
-        finally:
-            run.close()
-            run.store.close()
+        engine = run.engines[0]
+        [rule] = [r for r in engine.mapping.rules if r.name == rule_name]
+        return targets[rule.target].changes(self.collection(run, rule_name), None).records
 
     def random_edits(self, rng: random.Random) -> None:
         """One edit in the store and one on a platform, on records only that side edits."""
@@ -331,38 +326,30 @@ class World:
 
     def _remote_edit(self, rng: random.Random, n: int) -> None:
         run, targets = self.targets()
-        try:
-            kind = rng.choice(["task", "event", "person"])
-            rule = {"task": "aufgaben", "event": "termine", "person": "liste"}[kind]
-            collection = self.collection(run, rule)
-            links = run.store.links(f"{COHORT}:{rule}")
-            if kind == "task":
-                uid = f"task-{rng.randrange(1, TASKS, 2)}"
-                if uid not in links:
-                    return
-                value = f"Aufgabe {uid} remote v{n}"
-                targets["nextcloud"].update(
-                    collection, links[uid].remote_id, {"title": value}, None
-                )
-                self.expected.task_titles[uid] = value
-            elif kind == "event":
-                uid = f"event-{rng.randrange(1, EVENTS, 2)}"
-                if uid not in links:
-                    return
-                value = f"Raum {uid} remote v{n}"
-                targets["kalender"].update(
-                    collection, links[uid].remote_id, {"location": value}, None
-                )
-                self.expected.event_locations[uid] = value
-            else:
-                uid = f"p-{rng.randrange(PEOPLE // 2, PEOPLE)}"
-                if uid not in links or uid in self.expected.opted_out:
-                    return
-                targets["listen"].delete(collection, links[uid].remote_id, None)
-                self.expected.opted_out.add(uid)
-        finally:
-            run.close()
-            run.store.close()
+        kind = rng.choice(["task", "event", "person"])
+        rule = {"task": "aufgaben", "event": "termine", "person": "liste"}[kind]
+        collection = self.collection(run, rule)
+        links = run.store.links(f"{COHORT}:{rule}")
+        if kind == "task":
+            uid = f"task-{rng.randrange(1, TASKS, 2)}"
+            if uid not in links:
+                return
+            value = f"Aufgabe {uid} remote v{n}"
+            targets["nextcloud"].update(collection, links[uid].remote_id, {"title": value}, None)
+            self.expected.task_titles[uid] = value
+        elif kind == "event":
+            uid = f"event-{rng.randrange(1, EVENTS, 2)}"
+            if uid not in links:
+                return
+            value = f"Raum {uid} remote v{n}"
+            targets["kalender"].update(collection, links[uid].remote_id, {"location": value}, None)
+            self.expected.event_locations[uid] = value
+        else:
+            uid = f"p-{rng.randrange(PEOPLE // 2, PEOPLE)}"
+            if uid not in links or uid in self.expected.opted_out:
+                return
+            targets["listen"].delete(collection, links[uid].remote_id, None)
+            self.expected.opted_out.add(uid)
 
     # -- the verdict ----------------------------------------------------------------------
 
