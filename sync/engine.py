@@ -359,9 +359,16 @@ class Engine:
         saw their effect on the platform and adopted, merged or removed it. Only records
         whose write failed this round keep their entries (a partial create may need them)."""
         with self.store.transaction():
+            latest: dict[tuple[str, str], int] = {}
             for entry in self.store.journal(self.key(rule)):
                 if entry.uid not in failed:
                     self.store.journal_end(entry.id)
+                    continue
+                # A write retried pass after pass keeps one entry, not one per attempt.
+                older = latest.get((entry.uid, entry.op))
+                if older is not None:
+                    self.store.journal_end(older)
+                latest[(entry.uid, entry.op)] = entry.id
 
     def _guard(self, rule: Rule, plan: RulePlan) -> None:
         from connector.errors import GuardTripped
