@@ -169,6 +169,9 @@ def pass_line(results: list[RuleResult], when: str, wait: float) -> str:
     state = f"{changes} change(s)" if changes else "nothing to do"
     if failed:
         state += f", {failed} rule(s) failed"
+    items = sum(len(r.failures) for r in results)
+    if items:
+        state += f", {items} item(s) failed"
     return f"{when} pass over {len(results)} rules: {state}; next pass in {wait:.0f} s"
 
 
