@@ -9,7 +9,6 @@ stderr and an exit code. Every read command has ``--json``.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -29,9 +28,13 @@ from sync.coverage import store_warnings
 from sync.daemon import Stopper, store_lock
 from sync.daemon import watch as watch_loop
 from sync.engine import RuleResult
+from sync.health import check as health_check
 from sync.importer import ImportReport, import_file
+from sync.logs import FORMATS
+from sync.logs import configure as configure_logs
 from sync.model import ENTITY_TYPES
 from sync.optin import opt_in
+from sync.outcome import Outcome, log_pass
 from sync.report import (
     announcement_text,
     collection_lines,
@@ -110,14 +113,22 @@ def _global(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log details; show tracebacks of bugs.")
     ] = False,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format",
+            envvar="CONNECTOR_LOG_FORMAT",
+            help="Log on stderr as 'text' or 'json' (one line per pass and per item changed "
+            "or failed).",
+        ),
+    ] = "text",
 ) -> None:
     """Keep intermunicipal mentoring cohorts in sync with Deck boards, calendars and lists."""
     OPTIONS.config, OPTIONS.store, OPTIONS.verbose = config, store, verbose
     ctx.obj = OPTIONS
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    if log_format not in FORMATS:
+        raise InputError(f"--log-format: {log_format!r} is not one of {', '.join(FORMATS)}")
+    configure_logs(log_format, verbose=verbose)
 
 
 # -- init ---------------------------------------------------------------------------------
@@ -251,6 +262,12 @@ def _print_status(data: dict[str, Any]) -> None:
     typer.echo("Last sync pass per target: " + ("none yet" if not passes else ""))
     for done in passes:
         typer.echo(f"  {done['target']}: {done['outcome']} at {done['finished_at']}")
+        if done.get("duration") is not None:
+            typer.echo(
+                f"    {done['duration']:.1f} s, {done['requests']} requests, "
+                f"{done['changes']} changes, {done['conflicts']} conflicts, "
+                f"{done['failures']} failed, {done['withheld']} withheld"
+            )
     typer.echo(f"Open conflicts: {data['open_conflicts']}")
 
 
@@ -258,10 +275,42 @@ def _print_status(data: dict[str, Any]) -> None:
 def status(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Judge like a monitoring plugin: exit 0 OK, 1 WARNING, 2 CRITICAL.",
+        ),
+    ] = False,
+    conflict_hours: Annotated[
+        float | None,
+        typer.Option(help="--check: warn when a conflict waits longer (default: config)."),
+    ] = None,
+    intervals: Annotated[
+        int | None,
+        typer.Option(help="--check: critical when no pass ran for this many intervals."),
+    ] = None,
 ) -> None:
     """Show entity counts per cohort, the last sync pass per target and open conflicts."""
+    config = options(ctx).resolve()
     with options(ctx).open_store() as store:
-        data = status_data(store)
+        if check:
+            health = health_check(
+                store,
+                interval=config.sync.interval,
+                stale_intervals=intervals or config.sync.stale_intervals,
+                conflict_hours=conflict_hours or config.sync.conflict_warn_hours,
+            )
+        else:
+            data = status_data(store)
+    if check:
+        if as_json:
+            echo_json(health.data())
+        else:
+            typer.echo(health.line())
+            for reason in health.reasons:
+                typer.echo(reason)
+        raise typer.Exit(health.state)
     if as_json:
         echo_json(data)
     else:
@@ -421,7 +470,13 @@ def sync(
         run = _prepare(ctx, today, allow_mass_delete)
         try:
             if watch:
-                _watch(run, interval or config.sync.interval, stats=stats, as_json=as_json)
+                _watch(
+                    run,
+                    interval or config.sync.interval,
+                    config.sync.max_backoff,
+                    stats=stats,
+                    as_json=as_json,
+                )
                 return
             progress = _progress_printer()
             try:
@@ -429,23 +484,34 @@ def sync(
             finally:
                 if progress is not None:
                     progress.stop()  # type: ignore[attr-defined]
-            _print_pass(results, stats=stats, as_json=as_json)
+            outcome = Outcome.of(results, _conflicts_waiting(run.store))
+            log_pass(outcome)
+            _print_pass(results, outcome, stats=stats, as_json=as_json)
         finally:
             run.close()
             run.store.close()
-    _raise_first_error(results)
+    error = outcome.error()
+    if error is not None:
+        raise error
 
 
-def _print_pass(results: list[RuleResult], *, stats: bool, as_json: bool) -> None:
+def _conflicts_waiting(store: Store) -> int:
+    return sum(1 for c in store.conflicts() if c.resolved_at is None)
+
+
+def _print_pass(results: list[RuleResult], outcome: Outcome, *, stats: bool, as_json: bool) -> None:
     if as_json:
         echo_json([r.summary() for r in results])
         return
     for line in summary_lines(results, stats=stats):
         typer.echo(line)
+    typer.echo(f"pass: {outcome.line()}")
 
 
-def _watch(run: Run, interval: int, *, stats: bool, as_json: bool) -> None:
+def _watch(run: Run, interval: int, max_backoff: int, *, stats: bool, as_json: bool) -> None:
     def report(results: list[RuleResult], wait: float) -> None:
+        outcome = Outcome.of(results, _conflicts_waiting(run.store))
+        log_pass(outcome, next_pass=wait)
         if as_json:
             echo_json([r.summary() for r in results])
             return
@@ -456,7 +522,13 @@ def _watch(run: Run, interval: int, *, stats: bool, as_json: bool) -> None:
     with Stopper() as stopper:
         for engine in run.engines:
             engine.stop_requested = lambda: stopper.stopped
-        passes = watch_loop(run.sync, interval, stopper, report=report)
+        passes = watch_loop(
+            lambda resting: run.sync(None, resting),
+            interval,
+            stopper,
+            max_backoff=max_backoff,
+            report=report,
+        )
     typer.echo(f"stopped after {passes} pass{'es' if passes != 1 else ''}", err=True)
 
 

@@ -9,6 +9,9 @@
     interval = 300                   # seconds between passes of `connector sync --watch`
     max_delete_share = 0.2           # guard: stop a collection losing more than this share...
     min_delete_count = 5             # ...of its linked records, and at least this many
+    max_backoff = 3600               # longest wait for an unavailable target (Retry-After too)
+    conflict_warn_hours = 72         # `status --check`: warn when a conflict waits longer
+    stale_intervals = 3              # `status --check`: critical after this many missed passes
 
 Every key is optional. Where the file is: ``--config PATH`` (env ``CONNECTOR_CONFIG``), else
 ``./connector.toml`` if present, else none (defaults). ``--store PATH`` (env
@@ -35,6 +38,13 @@ class SyncSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     interval: int = Field(default=300, ge=1, description="seconds between passes")
+    #: The longest a target rests after failing (doubling from ``interval``), also when its
+    #: server asks for more with ``Retry-After``.
+    max_backoff: int = Field(default=3600, ge=1, description="longest wait for a target")
+    #: `connector status --check`: warn when a conflict waits longer than this many hours.
+    conflict_warn_hours: float = Field(default=72, gt=0)
+    #: `connector status --check`: critical when no pass ran for this many intervals.
+    stale_intervals: int = Field(default=3, ge=1)
     max_delete_share: float = Field(default=0.2, ge=0, le=1)
     min_delete_count: int = Field(default=5, ge=0)
 

@@ -1,8 +1,10 @@
 """``connector sync --watch``: passes in a loop, one process per store.
 
 A lock file next to the store keeps a second daemon (or a manual ``sync``) out. SIGTERM and
-SIGINT let the current item finish, then the loop ends cleanly. While a target is down the
-wait between passes doubles (up to ``max_backoff``) and drops back after a clean pass.
+SIGINT let the current item finish, then the loop ends cleanly. While a target is down its
+rules rest: the wait before that target is tried again doubles (up to ``max_backoff``) and
+drops back after a clean pass; the other targets go on at the normal interval. A server's
+``Retry-After`` is honoured, but never beyond ``max_backoff`` (the log says so).
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from connector.errors import LockHeld, RetryLater, StoreError
+from connector.errors import ConnectorError, LockHeld, RetryLater, StoreError
 from sync.engine import RuleResult
+from sync.logs import event
 
 log = logging.getLogger(__name__)
 
@@ -82,25 +87,108 @@ def next_wait(interval: float, failures: int, max_backoff: float) -> float:
     return float(min(max_backoff, interval * 2 ** min(failures, 32)))
 
 
+class TargetResting(RetryLater):
+    """A target the daemon leaves alone this pass: it was unavailable and its wait is not over."""
+
+
+@dataclass
+class Backoff:
+    """A target that was unavailable: failed passes in a row and when to try it again."""
+
+    failures: int
+    resume_at: float
+    #: The wait set by the pass that found it unavailable, and when that pass ended.
+    wait: float = 0.0
+    since: float = 0.0
+
+    def remaining(self, now: float) -> float:
+        """Seconds until the target may be tried again."""
+        return self.wait if now == self.since else max(0.0, self.resume_at - now)
+
+
+def _bounded(target: str, wait: float, asked: float, max_backoff: float) -> float:
+    """``wait``, but at most ``max_backoff``; a longer ``Retry-After`` is logged as capped."""
+    if wait <= max_backoff:
+        return wait
+    if asked > max_backoff:
+        log.warning(
+            "%s asked to wait %.0f s (Retry-After); waiting the maximum back-off of %.0f s",
+            target,
+            asked,
+            max_backoff,
+        )
+    return max_backoff
+
+
+def backoff_after(
+    results: list[RuleResult],
+    backoff: Mapping[str, Backoff],
+    now: float,
+    interval: float,
+    max_backoff: float,
+) -> dict[str, Backoff]:
+    """Each unavailable target's back-off after a pass with ``results``."""
+    updated = dict(backoff)
+    for target in dict.fromkeys(r.target for r in results):
+        errors = [r.error for r in results if r.target == target]
+        if any(isinstance(e, TargetResting) for e in errors):
+            continue  # skipped this pass: its wait goes on
+        down = [e for e in errors if isinstance(e, RetryLater)]
+        if not down:
+            updated.pop(target, None)
+            continue
+        failures = updated[target].failures + 1 if target in updated else 1
+        asked = max((e.retry_after or 0.0 for e in down), default=0.0)
+        asked = asked if asked == asked else 0.0  # NaN
+        wait = max(next_wait(interval, failures, max_backoff), asked)
+        wait = _bounded(target, wait, asked, max_backoff)
+        updated[target] = Backoff(failures, now + wait, wait, now)
+        event(log, logging.WARNING, "target resting", target=target, failures=failures, wait=wait)
+    return updated
+
+
+#: A target whose wait ends this close to the next pass is tried in that pass.
+_SLACK = 0.05
+
+
 def watch(
-    run_pass: Callable[[], list[RuleResult]],
+    run_pass: Callable[[Mapping[str, ConnectorError]], list[RuleResult]],
     interval: float,
     stopper: Stopper,
     *,
     max_backoff: float = 3600.0,
     report: Callable[[list[RuleResult], float], None] | None = None,
     max_passes: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> int:
-    """Run passes until stopped; returns the number of passes made."""
-    failures = 0
+    """Run passes until stopped; returns the number of passes made.
+
+    ``run_pass`` gets the targets to leave alone this pass (each with the error its rules
+    report). The wait before the next pass is ``interval`` while any target is well; when all
+    are resting, until the first of them may be tried again.
+    """
+    backoff: dict[str, Backoff] = {}
     passes = 0
     while not stopper.stopped and (max_passes is None or passes < max_passes):
-        results = run_pass()
+        now = clock()
+        resting: dict[str, ConnectorError] = {
+            target: TargetResting(
+                f"{target} was unavailable in {b.failures} pass(es) in a row; "
+                f"next try in {b.resume_at - now:.0f} s",
+                b.resume_at - now,
+            )
+            for target, b in backoff.items()
+            if b.resume_at - now > _SLACK
+        }
+        results = run_pass(resting)
         passes += 1
-        down = [r.error for r in results if isinstance(r.error, RetryLater)]
-        failures = failures + 1 if down else 0
-        asked = max((e.retry_after or 0.0 for e in down), default=0.0)
-        wait = max(next_wait(interval, failures, max_backoff), asked)
+        now = clock()
+        backoff = backoff_after(results, backoff, now, interval, max_backoff)
+        targets = {r.target for r in results}
+        if backoff and not targets - backoff.keys():
+            wait = min(b.remaining(now) for b in backoff.values())
+        else:
+            wait = float(interval)
         if report is not None:
             report(results, wait)
         if max_passes is None or passes < max_passes:

@@ -8,19 +8,29 @@ credentials stops only its own rules; the mass-deletion guard stops only its own
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from connector.base import Changes, Collection, RemoteField, RemoteRecord, Target, content_hash
-from connector.errors import ConnectorError, CredentialsError, Fatal, NotFound, RetryLater
+from connector.errors import (
+    ConnectorError,
+    CredentialsError,
+    Fatal,
+    NotFound,
+    RetryLater,
+    TargetError,
+)
 from mappings.fields import Codec
 from mappings.filters import matches
 from mappings.schema import MappingFile, Rule, collection_name, options_of
 from sync.apply import Applier, Check, Consequences, Tally, new_uid
 from sync.catalog import Catalog
+from sync.logs import event
 from sync.model import BERLIN, Cohort, Organisation, utcnow
+from sync.outcome import ITEM_FAILED, ITEM_UNAVAILABLE, ItemFailure, withheld
 from sync.plan import DETACHED, Item, RulePlan, RuleView, Snapshot, plan_rule
 from sync.store import Store
 
@@ -32,6 +42,12 @@ SETTLE_ROUNDS = 3
 #: A rule whose filter no longer covers more than half of what it holds on its platform stops
 #: (a typo in a cohort or filter), whatever the deletion thresholds; from this many records.
 SCOPE_MIN = 2
+
+#: Items in a row that found their platform unavailable before the pass gives the target up
+#: (an outage, not one unlucky request).
+OUTAGE_STREAK = 5
+#: A server that asks for a longer pause than this (Retry-After) is left alone for the pass.
+THROTTLE_STOP = 30.0
 
 
 @dataclass
@@ -60,14 +76,27 @@ class RuleResult:
     notes: list[str] = field(default_factory=list)
     error: ConnectorError | None = None
     requests: int = 0
-    #: Records held back by the embargo because they name both partners of a tandem.
+    #: Records that did not sync (their write failed, or a change was refused), by uid.
+    failures: dict[str, ItemFailure] = field(default_factory=dict)
+    #: Entities the rule would carry but the tandem embargo holds back today.
     withheld: int = 0
+    #: Seconds the rule took.
+    duration: float = 0.0
 
-    def merge(self, tally: Tally) -> None:
-        """Add what one round applied."""
+    def merge(self, tally: Tally, outcomes: Mapping[str, ItemFailure | None] | None = None) -> None:
+        """Add what one round applied; ``outcomes`` says per item key whether it failed.
+
+        An item that failed in an earlier round and went through in a later one is no
+        failure; the problems are those of the items still failing.
+        """
         for action, count in tally.counts.items():
             self.counts[action] = self.counts.get(action, 0) + count
-        self.problems.extend(p for p in tally.problems if p not in self.problems)
+        for key, failure in (outcomes or {}).items():
+            if failure is None:
+                self.failures.pop(key, None)
+            else:
+                self.failures[key] = failure
+        self.problems = [line for f in self.failures.values() for line in f.messages]
 
     def summary(self) -> dict[str, Any]:
         """JSON-able summary."""
@@ -79,8 +108,10 @@ class RuleResult:
             "problems": self.problems,
             "notes": self.notes,
             "requests": self.requests,
-            "withheld": self.withheld,
             "error": str(self.error) if self.error else None,
+            "failures": len(self.failures),
+            "withheld": self.withheld,
+            "duration": round(self.duration, 3),
         }
 
 
@@ -169,16 +200,27 @@ class Engine:
         """What a pass would do, per rule. Writes nothing, here or remotely."""
         return self._pass(write=False)
 
-    def sync(self, progress: Callable[[str, int, int], None] | None = None) -> list[RuleResult]:
-        """Run one pass: every rule, each item committed on its own."""
-        return self._pass(write=True, progress=progress)
+    def sync(
+        self,
+        progress: Callable[[str, int, int], None] | None = None,
+        resting: Mapping[str, ConnectorError] | None = None,
+    ) -> list[RuleResult]:
+        """Run one pass: every rule, each item committed on its own.
+
+        Rules of the targets in ``resting`` (the daemon's back-off) are skipped with that error.
+        """
+        return self._pass(write=True, progress=progress, resting=resting)
 
     def _pass(
-        self, *, write: bool, progress: Callable[[str, int, int], None] | None = None
+        self,
+        *,
+        write: bool,
+        progress: Callable[[str, int, int], None] | None = None,
+        resting: Mapping[str, ConnectorError] | None = None,
     ) -> list[RuleResult]:
         started = utcnow()
         catalog = Catalog.load(self.store)
-        down: dict[str, ConnectorError] = {}
+        down: dict[str, ConnectorError] = dict(resting or {})
         results = []
         for target in self.targets.values():
             target.reset_stats()
@@ -189,13 +231,33 @@ class Engine:
             if rule.target in down:
                 result.error = down[rule.target]
             else:
+                began = time.monotonic()
                 self._run_rule(rule, catalog, result, write=write, progress=progress)
+                result.duration = time.monotonic() - began
                 if isinstance(result.error, RetryLater | CredentialsError | Fatal):
                     down[rule.target] = result.error
             results.append(result)
+            if write:
+                self._log_rule(rule, result)
         if write:
             self._record(results, started)
         return results
+
+    def _log_rule(self, rule: Rule, result: RuleResult) -> None:
+        changes = sum(n for a, n in result.counts.items() if a != "conflict")
+        event(
+            log,
+            logging.WARNING if result.error or result.failures else logging.INFO,
+            "rule",
+            rule=self.key(rule),
+            target=result.target,
+            changes=changes,
+            conflicts=result.counts.get("conflict", 0),
+            failures=len(result.failures),
+            withheld=result.withheld,
+            requests=result.requests,
+            error=str(result.error) if result.error else None,
+        )
 
     def _run_rule(
         self,
@@ -231,24 +293,37 @@ class Engine:
         """Pull, plan, guard, apply once; True if it wrote something (settle again)."""
         changes, snapshot = self._pull(rule, target, collection, catalog, write=write)
         result.notes = list(changes.notes)
-        result.plan = plan_rule(self.views[rule.name], snapshot, catalog, self.today())
+        view = self.views[rule.name]
+        result.plan = plan_rule(view, snapshot, catalog, self.today())
         result.notes += result.plan.notes
-        result.withheld = len(result.plan.withheld)
+        result.withheld = len(result.plan.withheld) + withheld(
+            rule, view.audience, catalog, self.mapping.cohort, self.today()
+        )
         self._guard(rule, result.plan, catalog)
         if not write:
             return False
         applied = Tally()
-        if not self._apply(rule, target, collection, catalog, result.plan, applied, progress):
-            result.merge(applied)
+        outcomes: dict[str, ItemFailure | None] = {}
+        try:
+            finished = self._apply(
+                rule, target, collection, catalog, result.plan, applied, progress, outcomes
+            )
+        finally:
+            result.merge(applied, outcomes)
+        if not finished:
             return False
         self.store.save_cursor(
             self.key(rule), rule.target, changes.cursor, content_hash(collection.options)
         )
         self._settle_journal(rule, applied.failed)
-        result.merge(applied)
         # Only writes to the platform move its cursor; settling after canonical-only or
-        # conflict-only rounds would just list the same records again.
-        return any(n for action, n in applied.counts.items() if action != "conflict")
+        # conflict-only rounds would just list the same records again. Items the platform
+        # was unavailable for are tried again in the next round (a create looks for its
+        # marker first, so a create that landed unheard is adopted, not repeated).
+        wrote = any(n for action, n in applied.counts.items() if action != "conflict")
+        return wrote or any(
+            f is not None and f.exit_code == ITEM_UNAVAILABLE for f in outcomes.values()
+        )
 
     def _pull(
         self, rule: Rule, target: Target, collection: Collection, catalog: Catalog, *, write: bool
@@ -298,9 +373,16 @@ class Engine:
         saw their effect on the platform and adopted, merged or removed it. Only records
         whose write failed this round keep their entries (a partial create may need them)."""
         with self.store.transaction():
+            latest: dict[tuple[str, str], int] = {}
             for entry in self.store.journal(self.key(rule)):
                 if entry.uid not in failed:
                     self.store.journal_end(entry.id)
+                    continue
+                # A write retried pass after pass keeps one entry, not one per attempt.
+                older = latest.get((entry.uid, entry.op))
+                if older is not None:
+                    self.store.journal_end(older)
+                latest[(entry.uid, entry.op)] = entry.id
 
     def _guard(self, rule: Rule, plan: RulePlan, catalog: Catalog) -> None:
         """Stop the collection when a pass would delete too much, on either side.
@@ -368,8 +450,15 @@ class Engine:
         plan: RulePlan,
         tally: Tally,
         progress: Callable[[str, int, int], None] | None,
+        outcomes: dict[str, ItemFailure | None],
     ) -> bool:
-        """Apply the rule's items; False if a stop request cut it short."""
+        """Apply the rule's items; False if a stop request cut it short.
+
+        One item's failure never stops the others: it is recorded in ``outcomes`` (and its
+        journal entry kept). Only an outage (several items in a row finding the platform
+        unavailable, or a server asking for a long pause) stops the rule, and with it the
+        target for the rest of the pass.
+        """
         view = self.views[rule.name]
         applier = Applier(
             self.store,
@@ -384,13 +473,64 @@ class Engine:
         )
         links = self.store.links(self.key(rule))
         items = [i for i in plan.items if _worth_applying(i, links)]
+        streak = 0
         for index, item in enumerate(items, 1):
             if self.stop_requested():
                 return False
-            applier.apply(item)
+            key = item.uid or item.remote_id or "?"
+            before = len(tally.problems)
+            code, reason = ITEM_FAILED, "refused"
+            try:
+                applier.apply(item)
+            except RetryLater as exc:
+                streak += 1
+                code, reason = ITEM_UNAVAILABLE, type(exc).__name__
+                tally.problems.append(f"{self.key(rule)}: {key}: {exc}")
+                tally.failed.add(item.uid or "")
+                if streak >= OUTAGE_STREAK or (exc.retry_after or 0.0) > THROTTLE_STOP:
+                    outcomes[key] = ItemFailure(key, tally.problems[before:], code)
+                    raise
+            except TargetError as exc:
+                if isinstance(exc, Fatal):
+                    raise
+                reason = type(exc).__name__
+                tally.problems.append(f"{self.key(rule)}: {key}: {exc}")
+                tally.failed.add(item.uid or "")
+            else:
+                streak = 0
+            lines = tally.problems[before:]
+            key = item.uid or key  # an import has its uid now
+            outcomes[key] = ItemFailure(key, lines, code) if lines else None
+            self._log_item(rule, item, key, reason if lines else None)
             if progress is not None:
                 progress(rule.name, index, len(items))
         return True
+
+    def _log_item(self, rule: Rule, item: Item, key: str, failed: str | None) -> None:
+        """One log record per item changed or failed. It names the record by uid and the
+        fields by name, never their values (a platform's message may quote an address)."""
+        if failed is not None:
+            event(
+                log,
+                logging.WARNING,
+                "item failed",
+                rule=self.key(rule),
+                uid=key,
+                action=item.action,
+                reason=failed,
+            )
+        elif item.writes:
+            event(
+                log,
+                logging.INFO,
+                "item",
+                rule=self.key(rule),
+                uid=key,
+                action=item.action,
+                remote_fields=sorted(item.remote),
+                canonical_fields=sorted(item.canonical),
+                conflicts=len(item.conflicts),
+            )
 
     def _record(self, results: list[RuleResult], started: Any) -> None:
         by_target: dict[str, list[RuleResult]] = {}
@@ -399,8 +539,21 @@ class Engine:
         for target, rule_results in by_target.items():
             failed = [r for r in rule_results if r.error is not None]
             outcome = "ok" if not failed else f"failed: {failed[0].error}"
+            if not failed and any(r.failures for r in rule_results):
+                outcome = f"failed: {sum(len(r.failures) for r in rule_results)} item(s)"
             summary = {"rules": [r.summary() for r in rule_results]}
-            self.store.record_pass(target, started, outcome, summary)
+            figures = {
+                "duration": round(sum(r.duration for r in rule_results), 3),
+                "requests": sum(r.requests for r in rule_results),
+                "changes": sum(
+                    n for r in rule_results for a, n in r.counts.items() if a != "conflict"
+                ),
+                "conflicts": sum(r.counts.get("conflict", 0) for r in rule_results),
+                "failures": sum(len(r.failures) for r in rule_results),
+                "withheld": sum(r.withheld for r in rule_results),
+                "errors": len(failed),
+            }
+            self.store.record_pass(target, started, outcome, summary, figures)
 
 
 def _scope_of(mapping: MappingFile, rule: Rule) -> str:

@@ -155,6 +155,10 @@ def summary_lines(
         ):
             continue
         state = f"ERROR: {result.error}" if result.error else _counts_text(result.counts)
+        if result.failures:
+            state += f", {len(result.failures)} failed"
+        if result.withheld and not result.error:
+            state += f", {result.withheld} withheld until the reveal date"
         extra = f"  [{result.requests} requests]" if stats else ""
         lines.append(f"{result.rule} → {result.target} / {result.collection}: {state}{extra}")
         lines += [f"  problem: {p}" for p in result.problems]
@@ -182,6 +186,9 @@ def pass_line(results: list[RuleResult], when: str, wait: float) -> str:
     state = f"{changes} change(s)" if changes else "nothing to do"
     if failed:
         state += f", {failed} rule(s) failed"
+    items = sum(len(r.failures) for r in results)
+    if items:
+        state += f", {items} item(s) failed"
     return f"{when} pass over {len(results)} rules: {state}; next pass in {wait:.0f} s"
 
 

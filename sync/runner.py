@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from connector.base import Collection, RemoteRecord, Target
-from connector.errors import ConfigError, InputError, NotFound
+from connector.errors import ConfigError, ConnectorError, InputError, NotFound
 from connector.mailman import MailmanTarget
 from mappings.load import load_mapping, resolve_secret
 from mappings.schema import MappingFile, Rule, TargetSpec
@@ -33,9 +33,13 @@ class Run:
         """Every mapping's plan."""
         return [result for engine in self.engines for result in engine.plan()]
 
-    def sync(self, progress: Callable[[str, int, int], None] | None = None) -> list[RuleResult]:
-        """One pass of every mapping."""
-        return [result for engine in self.engines for result in engine.sync(progress)]
+    def sync(
+        self,
+        progress: Callable[[str, int, int], None] | None = None,
+        resting: Mapping[str, ConnectorError] | None = None,
+    ) -> list[RuleResult]:
+        """One pass of every mapping (skipping the rules of ``resting`` targets)."""
+        return [result for engine in self.engines for result in engine.sync(progress, resting)]
 
     def targets(self) -> dict[str, Target]:
         """All connected targets, by mapping-qualified name."""

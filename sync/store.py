@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from connector.errors import StoreError
+from sync import crashpoint
 from sync.model import Entity, entity_type, utcnow
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -117,7 +118,16 @@ _MIGRATIONS: dict[int, str] = {
     )
     WHERE kind = 'person' AND json_type(data, '$.memberships') IS NULL;
     """,
+    # The figures of each pass per target, for `connector status --json` and `--check`.
+    4: """
+    ALTER TABLE passes ADD COLUMN figures TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX passes_target ON passes(target, id);
+    """,
 }
+
+#: The figures a pass records per target (counts; ``duration`` in seconds; ``errors``: rules
+#: that did not finish).
+PASS_FIGURES = ("duration", "requests", "changes", "conflicts", "failures", "withheld", "errors")
 
 
 class StaleWrite(Exception):
@@ -260,6 +270,7 @@ class Store:
             finally:
                 self._depth -= 1
             return
+        crashpoint.transaction()
         self.db.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
@@ -281,6 +292,7 @@ class Store:
         happens only if nobody wrote the entity since, else :class:`StaleWrite` is raised and
         nothing is written.
         """
+        crashpoint.put()
         with self.transaction():
             current = self.revision(entity.uid)
             if expect is not None and current != expect:
@@ -430,6 +442,7 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (rule, uid, op, remote_id, _dumps(intent), utcnow().isoformat()),
             )
+        crashpoint.journalled()
         assert cur.lastrowid is not None
         return cur.lastrowid
 
@@ -530,20 +543,32 @@ class Store:
     # -- passes and receipts ------------------------------------------------------------
 
     def record_pass(
-        self, target: str, started: datetime, outcome: str, summary: dict[str, Any]
+        self,
+        target: str,
+        started: datetime,
+        outcome: str,
+        summary: dict[str, Any],
+        figures: dict[str, float] | None = None,
     ) -> None:
-        """Remember what a pass did on a target."""
+        """Remember what a pass did on a target (``figures``: see :data:`PASS_FIGURES`)."""
         with self.transaction():
             self.db.execute(
-                "INSERT INTO passes(target, started_at, finished_at, outcome, summary) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (target, started.isoformat(), utcnow().isoformat(), outcome, _dumps(summary)),
+                "INSERT INTO passes(target, started_at, finished_at, outcome, summary, figures) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    target,
+                    started.isoformat(),
+                    utcnow().isoformat(),
+                    outcome,
+                    _dumps(summary),
+                    _dumps(figures or {}),
+                ),
             )
 
     def last_passes(self) -> list[dict[str, Any]]:
-        """The latest pass per target."""
+        """The latest pass per target, with its figures."""
         rows = self.db.execute(
-            "SELECT target, started_at, finished_at, outcome, summary FROM passes "
+            "SELECT target, started_at, finished_at, outcome, summary, figures FROM passes "
             "WHERE id IN (SELECT MAX(id) FROM passes GROUP BY target) ORDER BY target"
         ).fetchall()
         return [
@@ -553,6 +578,7 @@ class Store:
                 "finished_at": r[2],
                 "outcome": r[3],
                 "summary": json.loads(r[4]),
+                **{name: json.loads(r[5]).get(name) for name in PASS_FIGURES},
             }
             for r in rows
         ]

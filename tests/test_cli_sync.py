@@ -300,8 +300,9 @@ def _make_conflict(work: Path, connector: Connector) -> tuple[str, int]:
         task = store.get("task-1")
         assert task is not None
         store.put(task.touched(title="Raum buchen (Koordination)"))
-    out = ok(connector("sync", "--today", ON_THE_DAY)).stdout
-    assert f"aufgaben → board / {BOARD}: 1 conflict" in out
+    parked = connector("sync", "--today", ON_THE_DAY)
+    assert parked.exit_code == 7, parked  # a conflict waits for a person
+    assert f"aufgaben → board / {BOARD}: 1 conflict" in parked.stdout
     with open_store(work) as store:
         [conflict] = store.conflicts()
     return remote_id, conflict.id

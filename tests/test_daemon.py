@@ -126,7 +126,7 @@ def test_watch_backs_off_while_a_target_is_down_and_drops_back() -> None:
     waits: list[float] = []
     stopper = Stopper()
 
-    def run_pass() -> list[RuleResult]:
+    def run_pass(_resting: object) -> list[RuleResult]:
         calls.append(len(calls))
         return outcomes[len(calls) - 1]
 
@@ -145,7 +145,7 @@ def test_watch_counts_only_retry_later_as_down() -> None:
     waits: list[float] = []
     other = _result(LockHeld("not a platform outage"))
     passes = watch(
-        lambda: [other],
+        lambda _resting: [other],
         0.01,
         stopper,
         report=lambda _results, wait: waits.append(wait),
@@ -156,9 +156,9 @@ def test_watch_counts_only_retry_later_as_down() -> None:
 
 def test_watch_stops_at_max_passes_and_not_at_all_when_stopped_before() -> None:
     stopper = Stopper()
-    assert watch(lambda: [_result()], 0.001, stopper, max_passes=3) == 3
+    assert watch(lambda _resting: [_result()], 0.001, stopper, max_passes=3) == 3
     stopper.event.set()
-    assert watch(lambda: [_result()], 0.001, stopper, max_passes=3) == 0
+    assert watch(lambda _resting: [_result()], 0.001, stopper, max_passes=3) == 0
 
 
 def test_stopper_turns_sigterm_and_sigint_into_its_flag_and_restores_handlers() -> None:
@@ -347,8 +347,145 @@ def test_the_daemon_waits_at_least_as_long_as_a_server_asked() -> None:
     stopper = Stopper()
     stopper.event = _RecordingEvent()
 
-    def run_pass() -> list[RuleResult]:
+    def run_pass(_resting: object) -> list[RuleResult]:
         return [RuleResult("listen", "mailman", "l@x", error=RetryLater("busy", 600.0))]
 
     watch(run_pass, 10, stopper, max_passes=3)
     assert stopper.event.waited == [600.0, 600.0]
+
+
+# -- Retry-After: honoured, but never beyond the maximum back-off, per target ---------------
+
+
+def test_a_huge_retry_after_is_capped_per_target_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from sync.daemon import backoff_after
+
+    down = [
+        RuleResult("karten", "nextcloud", "Aufgaben", error=RetryLater("busy", 99999999999999.0)),
+        RuleResult("liste", "listen", "l@x"),
+    ]
+    with caplog.at_level("WARNING", logger="sync.daemon"):
+        backoff = backoff_after(down, {}, now=100.0, interval=10, max_backoff=3600)
+    assert list(backoff) == ["nextcloud"]  # the list is well: it goes on
+    assert backoff["nextcloud"].resume_at == 100.0 + 3600
+    assert "nextcloud asked to wait 99999999999999 s (Retry-After)" in caplog.text
+    assert "maximum back-off of 3600 s" in caplog.text
+    # A NaN or infinite wait is capped as well.
+    for asked in (float("inf"), float("nan")):
+        error = RetryLater("busy", asked)
+        result = backoff_after([RuleResult("k", "n", "A", error=error)], {}, 0.0, 10, 60)
+        assert 0 < result["n"].resume_at <= 60
+
+
+def test_watch_rests_only_the_throttled_target_and_never_waits_beyond_the_cap() -> None:
+    stopper = Stopper()
+    stopper.event = _RecordingEvent()
+    clock = [0.0]
+    seen: list[list[str]] = []
+
+    def run_pass(resting: Any) -> list[RuleResult]:
+        seen.append(sorted(resting))
+        clock[0] += 1.0
+        throttled = RetryLater("come back in 2099", 2_300_142_980.0)
+        deck = RuleResult("karten", "nextcloud", "A", error=resting.get("nextcloud", throttled))
+        return [deck, RuleResult("liste", "listen", "l@x")]
+
+    def now() -> float:
+        return clock[0]
+
+    watch(run_pass, 10, stopper, max_backoff=30, max_passes=3, clock=now)
+    # The list goes on at the interval; the deck rests (its wait, 30 s, is not over).
+    assert stopper.event.waited == [10.0, 10.0]
+    assert seen == [[], ["nextcloud"], ["nextcloud"]]
+
+
+DECK_AND_BOARD = """\
+name = "Daemon-Deck"
+programme = "mim"
+cohort = "mim-10"
+
+[targets.nextcloud]
+kind = "deck"
+url = "{url}"
+user = "admin"
+secret = {{ env = "DAEMON_TEST_DECK_PASSWORD" }}
+audience = "council"
+
+[targets.board]
+kind = "memory"
+url = "memory://board"
+audience = "council"
+
+[[rules]]
+name = "karten"
+entity = "task"
+target = "nextcloud"
+
+[rules.deck]
+board = "Aufgaben"
+stacks = ["Offen"]
+
+[[rules.fields]]
+remote = "title"
+canonical = "title"
+
+[[rules]]
+name = "aufgaben"
+entity = "task"
+target = "board"
+
+[rules.deck]
+board = "Aufgaben"
+stacks = ["Offen"]
+
+[[rules.fields]]
+remote = "title"
+canonical = "title"
+"""
+
+
+@pytest.mark.parametrize(
+    "retry_after", ["99999999999999", "Thu, 01 Jan 2099 00:00:00 GMT"], ids=["seconds", "date"]
+)
+def test_sync_watch_caps_a_servers_retry_after_and_the_other_platform_goes_on(
+    work: Path, retry_after: str
+) -> None:
+    from connector.testing.deck_server import DeckServer
+
+    (work / "connector.toml").write_text(CONFIG + "max_backoff = 3\n", encoding="utf-8")
+    with DeckServer(users={"admin": "pw"}) as srv:
+        (work / "mapping.toml").write_text(DECK_AND_BOARD.format(url=srv.url), encoding="utf-8")
+        srv.fail_next("GET", r"/boards$", 429, headers={"Retry-After": retry_after})
+        env = env_for(work) | {"DAEMON_TEST_DECK_PASSWORD": "pw"}
+        proc = subprocess.Popen(
+            [str(CONNECTOR), "sync", "--watch", "--interval", "1"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            lines: queue.Queue[str] = queue.Queue()
+            threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True).start()
+            first = _wait_for(lines, "next pass in", timeout=30)
+            assert any("aufgaben → board / Aufgaben: 3 create" in line for line in first), first
+            assert any("karten → nextcloud / Aufgaben: ERROR" in line for line in first), first
+            # The deck is tried again after the capped 3 s, not in 2099.
+            later = _wait_for(lines, "karten → nextcloud / Aufgaben: 3 create", timeout=30)
+            assert any(
+                "karten → nextcloud / Aufgaben: ERROR: nextcloud was unavailable" in line
+                for line in later
+            ), later
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=10)
+            err = proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert code == 0, err
+    assert "nextcloud asked to wait" in err and "maximum back-off of 3 s" in err, err
+    assert "Traceback" not in err and "OverflowError" not in err
