@@ -230,8 +230,10 @@ def _inline_secrets(node: Any, loc: Loc = ()) -> list[Loc]:
 
 def _looks_secret(key: str | int, value: Any) -> bool:
     name = str(key).lower()
-    if isinstance(value, str) and _URL.match(value) and (
-        _URL_PASSWORD.match(value) is not None or _query_secret(value)
+    if (
+        isinstance(value, str)
+        and _URL.match(value)
+        and (_URL_PASSWORD.match(value) is not None or _query_secret(value))
     ):
         return True
     if name in _USER_KEYS:
