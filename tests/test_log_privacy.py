@@ -23,7 +23,8 @@ def _people() -> list[tuple[str, str]]:
     """(full name, e-mail) of every person in the example."""
     with (EXAMPLE / "people.csv").open(encoding="cp1252", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
-    return [(f"{r['Vorname']} {r['Nachname']}", r["E-Mail"]) for r in rows]
+    people = [(f"{r['Vorname']} {r['Nachname']}", r["E-Mail"]) for r in rows]
+    return [*people, ("Kampmann-Ost", "anna.kampmann@muenster.example")]
 
 
 def _verbose(env: dict[str, str], *args: str) -> tuple[str, str]:
@@ -46,15 +47,26 @@ def _leaks(log: str) -> list[str]:
     return found
 
 
-def test_a_full_verbose_pass_logs_no_names_and_no_addresses(world: dict[str, str]) -> None:
+def test_a_full_verbose_pass_logs_no_names_and_no_addresses(
+    world: dict[str, str], tmp_path: Path
+) -> None:
     logs = []
     out, err = _verbose(world, "sync", "--stats")
     assert "liste-mentees → listen / mentees-10@mentoring.example.org: 18 create" in out, out
     logs.append(err)
+    # A new family name: cards are renamed and Mailman's display name is PATCHed by address.
+    renamed = tmp_path / "people.csv"
+    data = (EXAMPLE / "people.csv").read_bytes()
+    assert b"\nAnna;Kampmann;" in data
+    renamed.write_bytes(data.replace(b"\nAnna;Kampmann;", b"\nAnna;Kampmann-Ost;"))
+    logs.append(_verbose(world, "import", "people", str(renamed))[1])
+    out, err = _verbose(world, "sync")
+    assert "update" in out, out
+    logs.append(err)
     logs.append(_verbose(world, "sync")[1])
     logs.append(_verbose(world, "plan")[1])
     shown, err = _verbose(world, "show", "liste-mentees")
-    assert "Anna Kampmann <anna.kampmann@muenster.example>" in shown  # the terminal may
+    assert "Anna Kampmann-Ost <anna.kampmann@muenster.example>" in shown  # the terminal may
     logs.append(err)
     log = "\n".join(logs)
     debug = [line for line in log.splitlines() if line.startswith("DEBUG ")]
