@@ -9,7 +9,6 @@ stderr and an exit code. Every read command has ``--json``.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -21,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
+from connector import logsafe
 from connector.errors import ConfigError, ConnectorError, InputError
 from mappings.load import load_mapping
 from mappings.report import check_files, print_show, show_json, target_warnings
@@ -112,10 +112,7 @@ def _global(
     """Keep intermunicipal mentoring cohorts in sync with Deck boards, calendars and lists."""
     OPTIONS.config, OPTIONS.store, OPTIONS.verbose = config, store, verbose
     ctx.obj = OPTIONS
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    logsafe.configure(verbose)
 
 
 # -- init ---------------------------------------------------------------------------------
