@@ -16,7 +16,7 @@ import json
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
@@ -26,9 +26,18 @@ from zoneinfo import ZoneInfo
 import requests
 
 from connector import ical
-from connector.base import Changes, Collection, RemoteField, RemoteRecord, Target
+from connector.base import (
+    Changes,
+    Collection,
+    Finding,
+    RemoteField,
+    RemoteRecord,
+    Target,
+    finding_from,
+)
 from connector.errors import (
     ConfigError,
+    ConnectorError,
     CredentialsError,
     Fatal,
     NotFound,
@@ -61,6 +70,7 @@ _LIST = _propfind(
     "<x1:calendar-color/>", "<c:supported-calendar-component-set/>",
 )  # fmt: skip
 _ETAGS = _propfind("<d:resourcetype/>", "<d:getetag/>")
+_REPORTS = _propfind("<d:supported-report-set/>")
 _DATA = "<d:prop><d:getetag/><c:calendar-data/></d:prop>"
 _SYNC = (
     f'<?xml version="1.0" encoding="utf-8"?><d:sync-collection {_XMLNS}>'
@@ -253,6 +263,48 @@ class CalendarTarget(Target):
     def close(self) -> None:
         """Close the HTTP session."""
         self._http.close()
+
+    # -- connector doctor -------------------------------------------------------------------
+
+    def diagnose(self, collections: Sequence[Collection]) -> list[Finding]:
+        """The server answers, the user signs in, its calendar home is found; each calendar
+        exists (or will be created) and offers sync-collection. Writes nothing."""
+        where = f"CalDAV {self._http.base_url}"
+        try:
+            home = self._home()
+            existing = {e.path.rstrip("/") for e in self.list_calendars()}
+        except ConnectorError as exc:
+            return [finding_from(where, exc)]
+        findings = [Finding(where, f"reachable; user {self._http.user} signed in, home {home}")]
+        for collection in collections:
+            subject = f"calendar {collection.name!r}"
+            path = home + quote(collection.name, safe=_SAFE) + "/"
+            if path.rstrip("/") not in existing:
+                findings.append(Finding(subject, "does not exist yet; the first sync creates it"))
+                continue
+            try:
+                [entry, *_] = self._propfind(path, _REPORTS, depth="0")
+            except ConnectorError as exc:
+                findings.append(finding_from(subject, exc))
+                continue
+            reports = entry.props.get(f"{{{D}}}supported-report-set")
+            has_sync = (
+                reports is not None and reports.find(f".//{{{D}}}sync-collection") is not None
+            )
+            if has_sync:
+                findings.append(Finding(subject, "exists and offers sync-collection"))
+            else:
+                findings.append(
+                    Finding(
+                        subject,
+                        "exists but the server offers no sync-collection (RFC 6578): every "
+                        "pass compares all ETags, which costs more requests",
+                        fix="use a CalDAV server with sync-collection (Nextcloud, Radicale, "
+                        "Xandikos all have it)",
+                        warning=True,
+                    )
+                )
+        return findings
 
     # -- calendars --------------------------------------------------------------------------
 
