@@ -12,10 +12,14 @@ from pathlib import Path
 
 import pytest
 import requests
+import responses
 
+from connector.base import Collection
+from connector.calendars import CalendarTarget
 from connector.testing.calendar_servers import radicale_server, xandikos_server
 from connector.testing.deck_server import DeckServer
 from connector.testing.mailman_server import mailman_server
+from sync.doctor import Line
 from tests.test_example_sync import CONNECTOR, ROOT
 
 DOMAIN = "mentoring.example.org"
@@ -193,3 +197,42 @@ def test_a_shared_board_without_manage_rights_is_a_rights_problem(world: World) 
         "and share it (owner bob); share the board with admin with edit, share and manage rights"
     ) in result.stdout
     requests.delete(f"{api}/boards/{board['id']}", auth=owner, headers=headers, timeout=30)
+
+
+def _multistatus(*parts: str) -> str:
+    return (
+        '<?xml version="1.0"?><d:multistatus xmlns:d="DAV:" '
+        f'xmlns:c="urn:ietf:params:xml:ns:caldav">{"".join(parts)}</d:multistatus>'
+    )
+
+
+@responses.activate
+def test_a_calendar_server_without_sync_collection_is_a_warning() -> None:
+    """An old server (replayed: no real one without RFC 6578 is at hand) is a `warn` line."""
+    base = "https://dav.example.org"
+    home = (
+        "<d:response><d:href>/dav/</d:href><d:propstat><d:prop><d:current-user-principal>"
+        "<d:href>/dav/u/</d:href></d:current-user-principal><c:calendar-home-set><d:href>"
+        "/dav/u/</d:href></c:calendar-home-set></d:prop><d:status>HTTP/1.1 200 OK</d:status>"
+        "</d:propstat></d:response>"
+    )
+    listing = (
+        "<d:response><d:href>/dav/u/old/</d:href><d:propstat><d:prop><d:resourcetype>"
+        "<d:collection/><c:calendar/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK"
+        "</d:status></d:propstat></d:response>"
+    )
+    reports = (
+        "<d:response><d:href>/dav/u/old/</d:href><d:propstat><d:prop><d:supported-report-set>"
+        "<d:supported-report><d:report><c:calendar-multiget/></d:report></d:supported-report>"
+        "</d:supported-report-set></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>"
+        "</d:response>"
+    )
+    responses.add("PROPFIND", f"{base}/dav/", body=_multistatus(home), status=207)
+    responses.add("PROPFIND", f"{base}/dav/u/", body=_multistatus(listing), status=207)
+    responses.add("PROPFIND", f"{base}/dav/u/old/", body=_multistatus(reports), status=207)
+    target = CalendarTarget(f"{base}/dav/", "u", "pw")
+    [server, calendar] = target.diagnose([Collection("old", {"display_name": "Alt"})])
+    assert server.ok and "reachable" in server.message
+    assert calendar.ok and calendar.warning
+    assert "offers no sync-collection" in calendar.message
+    assert str(Line("kalender", calendar)).startswith("warn  kalender: calendar 'old': exists")
