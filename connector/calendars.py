@@ -483,7 +483,8 @@ class CalendarTarget(Target):
             _, event = ical.parse_event(body)
             fields = ical.read_fields(event, self._tz(collection))
         except (ValueError, KeyError, TypeError) as exc:
-            log.warning("skipping %s: not a readable event (%s)", path, exc)
+            # The parser's message may quote the event's text (names): the log names the kind.
+            log.warning("skipping %s: not a readable event (%s)", path, type(exc).__name__)
             return None
         uid = str(event.get("UID", ""))
         suffix = f"@{self.uid_domain}"
