@@ -121,8 +121,9 @@ def test_existing_calendars_are_checked_for_sync_collection(world: World) -> Non
         made = requests.request("MKCALENDAR", base + calendar + "/", auth=("connector", "x"))
         assert made.status_code in (201, 405), made.text
     result = world.doctor()
-    assert "ok    kalender: calendar 'mim-10-fahrplan': exists and offers sync-collection" in (
-        result.stdout
+    assert (
+        "ok    kalender: calendar 'mim-10-fahrplan': exists, may be written and offers "
+        "sync-collection" in result.stdout
     )
 
 
@@ -236,3 +237,34 @@ def test_a_calendar_server_without_sync_collection_is_a_warning() -> None:
     assert calendar.ok and calendar.warning
     assert "offers no sync-collection" in calendar.message
     assert str(Line("kalender", calendar)).startswith("warn  kalender: calendar 'old': exists")
+
+
+@responses.activate
+def test_a_read_only_calendar_is_a_rights_problem() -> None:
+    base = "https://dav.example.org"
+    home = (
+        "<d:response><d:href>/dav/</d:href><d:propstat><d:prop><c:calendar-home-set><d:href>"
+        "/dav/u/</d:href></c:calendar-home-set></d:prop><d:status>HTTP/1.1 200 OK</d:status>"
+        "</d:propstat></d:response>"
+    )
+    listing = (
+        "<d:response><d:href>/dav/u/ro/</d:href><d:propstat><d:prop><d:resourcetype>"
+        "<d:collection/><c:calendar/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK"
+        "</d:status></d:propstat></d:response>"
+    )
+    read_only = (
+        "<d:response><d:href>/dav/u/ro/</d:href><d:propstat><d:prop>"
+        "<d:current-user-privilege-set><d:privilege><d:read/></d:privilege>"
+        "</d:current-user-privilege-set></d:prop><d:status>HTTP/1.1 200 OK</d:status>"
+        "</d:propstat></d:response>"
+    )
+    responses.add("PROPFIND", f"{base}/dav/", body=_multistatus(home), status=207)
+    responses.add("PROPFIND", f"{base}/dav/u/", body=_multistatus(listing), status=207)
+    responses.add("PROPFIND", f"{base}/dav/u/ro/", body=_multistatus(read_only), status=207)
+    target = CalendarTarget(f"{base}/dav/", "u", "pw")
+    [_server, calendar] = target.diagnose([Collection("ro", {"display_name": "Nur lesen"})])
+    assert calendar.exit_code == 5
+    assert str(Line("kalender", calendar)) == (
+        "FIX   kalender: calendar 'ro': user u may not write events here (has: read); "
+        "give u write access on the calendar server"
+    )
