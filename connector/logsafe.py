@@ -16,11 +16,23 @@ from typing import Any
 _ADDRESS = re.compile(r"[^\s/?&=\"'<>(),;:]+(?:@|%40)[^\s/?&=\"'<>(),;:]+", re.IGNORECASE)
 _QUERY = re.compile(r"(?<=[\w/.])\?[^\s\"'?]+")
 _installed = False
+#: Addresses that are no one's personal data (the mapped mailing lists): logs keep them.
+_PUBLIC: set[str] = set()
+
+
+def publish(addresses: set[str] | list[str]) -> None:
+    """Let ``addresses`` (mailing lists named in a mapping) appear in logs as they are."""
+    _PUBLIC.update(address.lower() for address in addresses)
+
+
+def _address(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return text if text.lower().replace("%40", "@") in _PUBLIC else "<address>"
 
 
 def redact(text: str) -> str:
-    """``text`` without e-mail addresses and query strings."""
-    return _ADDRESS.sub("<address>", _QUERY.sub("?<query>", text))
+    """``text`` without e-mail addresses (except published list addresses) and query strings."""
+    return _ADDRESS.sub(_address, _QUERY.sub("?<query>", text))
 
 
 def install() -> None:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from connector.logsafe import redact
+from connector.logsafe import publish, redact
 from tests.test_example_sync import CONNECTOR, EXAMPLE, ROOT, world
 
 __all__ = ["world"]
@@ -90,6 +90,14 @@ def test_a_full_verbose_pass_logs_no_names_and_no_addresses(
 )  # fmt: skip
 def test_redaction(text: str, want: str) -> None:
     assert redact(text) == want
+
+
+def test_mapped_list_addresses_are_not_personal_and_stay() -> None:
+    publish(["mentees-10@mentoring.example.org"])
+    text = "GET /3.1/lists/mentees-10@mentoring.example.org/roster/member; anna@x.example"
+    assert (
+        redact(text) == "GET /3.1/lists/mentees-10@mentoring.example.org/roster/member; <address>"
+    )
 
 
 def test_records_of_any_logger_are_redacted_when_they_are_made() -> None:
