@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
+from connector import logsafe
 from connector.errors import ConfigError, ConnectorError, InputError
 from mappings.load import load_mapping
 from mappings.report import check_files, print_show, show_json, target_warnings
@@ -27,6 +28,8 @@ from sync.config import CONFIG_NAME, Config, render_config, resolve_config
 from sync.coverage import store_warnings
 from sync.daemon import Stopper, store_lock
 from sync.daemon import watch as watch_loop
+from sync.doctor import doctor as run_doctor
+from sync.doctor import worst as doctor_worst
 from sync.engine import RuleResult
 from sync.health import check as health_check
 from sync.importer import ImportReport, import_file
@@ -126,6 +129,7 @@ def _global(
     """Keep intermunicipal mentoring cohorts in sync with Deck boards, calendars and lists."""
     OPTIONS.config, OPTIONS.store, OPTIONS.verbose = config, store, verbose
     ctx.obj = OPTIONS
+    logsafe.install()
     if log_format not in FORMATS:
         raise InputError(f"--log-format: {log_format!r} is not one of {', '.join(FORMATS)}")
     configure_logs(log_format, verbose=verbose)
@@ -690,6 +694,37 @@ def announce(
         echo_json(asdict(result))
         return
     typer.echo(announcement_text(result))
+
+
+# -- doctor -------------------------------------------------------------------------------
+
+
+@app.command()
+def doctor(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Check the configuration against the real platforms; say what to fix, one line each.
+
+    Exits 0 when all is fine, else with the code of the worst finding (3 configuration,
+    5 credentials or rights, 8 a platform failed, 9 unavailable). Writes nothing.
+    """
+    lines = run_doctor(options(ctx).resolve())
+    code = doctor_worst(lines)
+    if as_json:
+        rows = [{"target": line.target, **asdict(line.finding)} for line in lines]
+        echo_json({"exit_code": code, "findings": rows})
+    else:
+        for line in lines:
+            typer.echo(str(line))
+        problems = sum(not line.finding.ok for line in lines)
+        typer.echo(
+            f"doctor: {problems} problem{'s' * (problems != 1)} to fix (exit {code})"
+            if problems
+            else f"doctor: all {len(lines)} checks passed"
+        )
+    if code:
+        raise typer.Exit(code)
 
 
 # -- the error handler at the edge --------------------------------------------------------

@@ -17,9 +17,18 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from connector.errors import (
+    ConfigError,
+    ConnectorError,
+    CredentialsError,
+    NotFound,
+    RetryLater,
+    TargetError,
+)
 
 #: ``email`` is text that compares case-insensitively (``Anna.B@x.example`` = ``anna.b@...``).
 FieldType = Literal["text", "email", "int", "bool", "date", "datetime", "set"]
@@ -181,3 +190,51 @@ class Target(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+
+# -- checking a configuration against the real platform (`connector doctor`) ---------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of ``connector doctor``: what was checked, what was found, what to do.
+
+    ``exit_code`` is 0 when nothing needs doing, else the README's code for the kind of
+    problem: 3 configuration, 5 credentials or permissions, 8 the platform failed, 9 it is
+    unavailable. ``warning`` marks something that works but should be known.
+    """
+
+    subject: str
+    message: str
+    exit_code: int = 0
+    fix: str = ""
+    warning: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing needs fixing."""
+        return self.exit_code == 0
+
+
+def finding_from(subject: str, error: ConnectorError) -> Finding:
+    """The finding for an error a check ran into (its exit code, its words)."""
+    fixes = {
+        CredentialsError: "fix the user or the secret of this target",
+        RetryLater: "check the URL, that the server runs and that this machine reaches it",
+        ConfigError: "fix the mapping or the secret's source",
+        NotFound: "check the URL and the user's rights",
+    }
+    fix = next((text for kind, text in fixes.items() if isinstance(error, kind)), "")
+    if str(error).startswith("TLS:") or "check " in str(error):
+        fix = ""  # the message already says what to do
+    code = error.exit_code if isinstance(error, TargetError | CredentialsError | ConfigError) else 8
+    return Finding(subject, str(error), code, fix)
+
+
+@runtime_checkable
+class Diagnosable(Protocol):
+    """Optional capability of a target: check the configuration without changing anything."""
+
+    def diagnose(self, collections: Sequence[Collection]) -> list[Finding]:
+        """Findings for the platform (reachable, credentials) and for each collection
+        (exists or will be created, rights, what it depends on); writes nothing."""

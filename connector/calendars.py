@@ -16,8 +16,8 @@ import json
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 from xml.sax.saxutils import escape
@@ -26,9 +26,18 @@ from zoneinfo import ZoneInfo
 import requests
 
 from connector import ical
-from connector.base import Changes, Collection, RemoteField, RemoteRecord, Target
+from connector.base import (
+    Changes,
+    Collection,
+    Finding,
+    RemoteField,
+    RemoteRecord,
+    Target,
+    finding_from,
+)
 from connector.errors import (
     ConfigError,
+    ConnectorError,
     CredentialsError,
     Fatal,
     NotFound,
@@ -61,6 +70,8 @@ _LIST = _propfind(
     "<x1:calendar-color/>", "<c:supported-calendar-component-set/>",
 )  # fmt: skip
 _ETAGS = _propfind("<d:resourcetype/>", "<d:getetag/>")
+_REPORTS = _propfind("<d:supported-report-set/>", "<d:current-user-privilege-set/>")
+_PRIVILEGES = _propfind("<d:current-user-privilege-set/>")
 _DATA = "<d:prop><d:getetag/><c:calendar-data/></d:prop>"
 _SYNC = (
     f'<?xml version="1.0" encoding="utf-8"?><d:sync-collection {_XMLNS}>'
@@ -254,6 +265,73 @@ class CalendarTarget(Target):
         """Close the HTTP session."""
         self._http.close()
 
+    # -- connector doctor -------------------------------------------------------------------
+
+    def diagnose(self, collections: Sequence[Collection]) -> list[Finding]:
+        """The server answers, the user signs in, its calendar home is found (and may hold new
+        calendars); each calendar exists (or will be created), may be written, and offers
+        sync-collection. Writes nothing."""
+        where = f"CalDAV {self._http.base_url}"
+        try:
+            home = self._home()
+            existing = {e.path.rstrip("/") for e in self.list_calendars()}
+        except ConnectorError as exc:
+            return [finding_from(where, exc)]
+        findings = [Finding(where, f"reachable; user {self._http.user} signed in, home {home}")]
+        paths = {c.name: home + quote(c.name, safe=_SAFE) + "/" for c in collections}
+        if any(path.rstrip("/") not in existing for path in paths.values()):
+            findings += self._may(home, _PRIVILEGES, {"all", "write", "bind"}, "create calendars")
+        for collection in collections:
+            subject = f"calendar {collection.name!r}"
+            path = paths[collection.name]
+            if path.rstrip("/") not in existing:
+                findings.append(Finding(subject, "does not exist yet; the first sync creates it"))
+                continue
+            rights = self._may(path, _REPORTS, {"all", "write", "write-content"}, "write events")
+            if rights:
+                findings += [replace(f, subject=subject) for f in rights]
+                continue
+            findings.append(self._sync_finding(subject, path))
+        return findings
+
+    def _may(self, path: str, body: str, enough: set[str], what: str) -> list[Finding]:
+        """A finding if the server says the user lacks every privilege in ``enough``."""
+        try:
+            [entry, *_] = self._propfind(path, body, depth="0")
+        except ConnectorError as exc:
+            return [finding_from(path, exc)]
+        granted = entry.props.get(f"{{{D}}}current-user-privilege-set")
+        if granted is None:
+            return []  # the server does not say; the first write will tell
+        names = {child.tag.rsplit("}", 1)[-1] for p in granted for child in p}
+        if names & enough:
+            return []
+        return [
+            Finding(
+                path,
+                f"user {self._http.user} may not {what} here (has: {', '.join(sorted(names))})",
+                5,
+                f"give {self._http.user} write access on the calendar server",
+            )
+        ]
+
+    def _sync_finding(self, subject: str, path: str) -> Finding:
+        try:
+            [entry, *_] = self._propfind(path, _REPORTS, depth="0")
+        except ConnectorError as exc:
+            return finding_from(subject, exc)
+        reports = entry.props.get(f"{{{D}}}supported-report-set")
+        if reports is not None and reports.find(f".//{{{D}}}sync-collection") is not None:
+            return Finding(subject, "exists, may be written and offers sync-collection")
+        return Finding(
+            subject,
+            "exists but the server offers no sync-collection (RFC 6578): every pass compares "
+            "all ETags, which costs more requests",
+            fix="use a CalDAV server with sync-collection (Nextcloud, Radicale, Xandikos all "
+            "have it)",
+            warning=True,
+        )
+
     # -- calendars --------------------------------------------------------------------------
 
     def list_calendars(self) -> list[DavResponse]:
@@ -431,7 +509,8 @@ class CalendarTarget(Target):
             _, event = ical.parse_event(body)
             fields = ical.read_fields(event, self._tz(collection))
         except (ValueError, KeyError, TypeError) as exc:
-            log.warning("skipping %s: not a readable event (%s)", path, exc)
+            # The parser's message may quote the event's text (names): the log names the kind.
+            log.warning("skipping %s: not a readable event (%s)", path, type(exc).__name__)
             return None
         uid = str(event.get("UID", ""))
         suffix = f"@{self.uid_domain}"

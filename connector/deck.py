@@ -14,10 +14,11 @@ when the board changed; the cursor is :class:`connector.deck_cards.DeckCursor` a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from connector.base import Changes, Collection, RemoteField, RemoteRecord, Target
+from connector import deck_doctor
+from connector.base import Changes, Collection, Finding, RemoteField, RemoteRecord, Target
 from connector.deck_board import (
     BoardRef,
     DeckClient,
@@ -100,6 +101,10 @@ class DeckTarget(Target):
     def open(self, collection: Collection) -> None:
         """Find or create the board; add the stacks, labels and shares the mapping names."""
         self._boards[collection.name] = open_board(self.client, collection)
+
+    def diagnose(self, collections: Sequence[Collection]) -> list[Finding]:
+        """``connector doctor``'s checks (see :mod:`connector.deck_doctor`); writes nothing."""
+        return deck_doctor.diagnose(self.client, collections)
 
     def _board(self, collection: Collection) -> BoardRef:
         board = self._boards.get(collection.name)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import re
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+import urllib3
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -22,7 +24,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from connector.errors import CredentialsError, RetryLater
+from connector.errors import CredentialsError, Fatal, RetryLater
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,41 @@ _PERSONAL = re.compile(r"[^/?&=]+(@|%40)[^/?&=]+")
 def _redact(path: str) -> str:
     """The path without query string or e-mail addresses: logs carry no personal data."""
     return _PERSONAL.sub("<address>", path.split("?", 1)[0])
+
+
+_UNVERIFIED: set[str] = set()
+
+
+def _say_unverified(base_url: str) -> None:
+    if base_url not in _UNVERIFIED:
+        _UNVERIFIED.add(base_url)
+        log.warning(
+            "TLS certificates of %s are not verified (verify_tls = false): anyone on the "
+            "network path can read and change what is sent, the password included",
+            base_url,
+        )
+
+
+def tls_problem(base_url: str, exc: Exception) -> str:
+    """What went wrong with TLS towards ``base_url``, in words, with what to do."""
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        why = "it is self-signed or issued by an authority this machine does not trust"
+        if "hostname mismatch" in text or "doesn't match" in text:
+            why = "it was issued for another host name"
+        elif "expired" in text:
+            why = "it has expired"
+        return (
+            f"TLS: the certificate of {base_url} cannot be verified: {why}; install the "
+            "issuing authority (or point REQUESTS_CA_BUNDLE at it), or, for a test server "
+            "only, set verify_tls = false on the target"
+        )
+    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+        return (
+            f"TLS: {base_url} does not speak HTTPS on this port; check the URL "
+            "(http:// or another port?)"
+        )
+    return f"TLS: no secure connection to {base_url} could be set up; check the URL and port"
 
 
 class _Retryable(Exception):
@@ -82,8 +119,13 @@ class HttpClient:
         self.session = requests.Session()
         self.session.auth = auth
         self.user = auth[0] if auth else "(none)"
+        # requests lets REQUESTS_CA_BUNDLE override ``session.verify``; passed per request,
+        # False stays False (and True still takes the bundle from the environment).
+        self.verify = verify
         self.session.verify = verify
         self.session.headers.update(headers or {})
+        if not verify:
+            _say_unverified(self.base_url)
         self.timeout = timeout
         self.attempts = attempts
         self.max_wait = max_wait
@@ -113,12 +155,18 @@ class HttpClient:
         method = method.upper()
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("verify", self.verify)
         attempts = self.attempts if method in IDEMPOTENT else 1
 
         def once() -> requests.Response:
             self.requests += 1
             try:
-                response = self.session.request(method, url, **kwargs)
+                with warnings.catch_warnings():
+                    # Said once in our own words (see _say_unverified), not on every request.
+                    warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                    response = self.session.request(method, url, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                raise Fatal(tls_problem(self.base_url, exc)) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise _Retryable(
                     None, f"cannot reach {self.base_url}: {type(exc).__name__}"

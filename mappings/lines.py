@@ -174,3 +174,58 @@ class LineIndex:
         self._advance(len(delimiter))
         while len(delimiter) == 3 and self._peek() == quote:
             self._advance()  # a closing """" keeps one quote as content
+
+
+#: How deeply arrays and tables may nest in a mapping or config file (a mapping needs 6).
+MAX_NESTING = 32
+
+
+def bracket_overflow(text: str, limit: int = MAX_NESTING) -> int | None:
+    """The line where arrays and inline tables first nest deeper than ``limit``, if any.
+
+    Checked before parsing: tomllib (and everything walking its result) recurses once per
+    level and would hit Python's recursion limit on a few hundred ``[``.
+    """
+    depth, line, pos, size = 0, 1, 0, len(text)
+    while pos < size:
+        char = text[pos]
+        if char == "\n":
+            line += 1
+        elif char == "#":
+            end = text.find("\n", pos)
+            pos = size if end < 0 else end
+            continue
+        elif char in "\"'":
+            delimiter = char * 3 if text.startswith(char * 3, pos) else char
+            end = pos + len(delimiter)
+            while end < size and not text.startswith(delimiter, end):
+                end += 2 if char == '"' and text[end] == "\\" else 1
+            line += text.count("\n", pos, end)
+            pos = end + len(delimiter)
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return line
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        pos += 1
+    return None
+
+
+def deepest_key(data: object, limit: int = MAX_NESTING) -> Loc | None:
+    """The location (cut at ``limit``) of a value nested deeper than ``limit``, if any.
+
+    Dotted keys (``a.b.c.…``) nest without brackets; this walks the parsed data without
+    recursion.
+    """
+    stack: list[tuple[Loc, object]] = [((), data)]
+    while stack:
+        loc, node = stack.pop()
+        if len(loc) > limit:
+            return loc
+        if isinstance(node, dict):
+            stack.extend(((*loc, str(key)), value) for key, value in node.items())
+        elif isinstance(node, list):
+            stack.extend(((*loc, index), value) for index, value in enumerate(node))
+    return None

@@ -19,13 +19,14 @@ from enum import Enum
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from connector.errors import ConfigError
 from mappings import checks
-from mappings.lines import LineIndex, Loc, dotted
+from mappings.lines import MAX_NESTING, LineIndex, Loc, bracket_overflow, deepest_key, dotted
 from mappings.schema import LOADER_CHECKS_REFERENCES, MappingFile, TargetSpec
 
 SECRET_TIMEOUT = 30.0
@@ -49,6 +50,13 @@ _SECRET_KEYS = {
     "secret",
 }
 _URL_PASSWORD = re.compile(r"^[a-z]+://[^/@\s]*:[^/@\s]*@")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+#: Query parameters that carry a credential (``?token=``, ``&api_key=``, ``?sig=``).
+_QUERY_SECRETS = _SECRET_KEYS | {
+    "key", "auth", "authorization", "pwd", "sig", "signature", "session", "sessionid", "sid",
+    "jwt", "bearer", "code", "private_token", "x-api-key", "credential", "credentials",
+}  # fmt: skip
+_USER_KEYS = {"user", "username", "login", "user_name"}
 _PREFIX = re.compile(r"^([a-z_]+(?:\[\d+\])*(?:\.[a-z_]+(?:\[\d+\])*)*): (.+)$", re.DOTALL)
 
 
@@ -221,10 +229,26 @@ def _inline_secrets(node: Any, loc: Loc = ()) -> list[Loc]:
 
 
 def _looks_secret(key: str | int, value: Any) -> bool:
-    if key == "url":
-        return isinstance(value, str) and _URL_PASSWORD.match(value) is not None
     name = str(key).lower()
+    if (
+        isinstance(value, str)
+        and _URL.match(value)
+        and (_URL_PASSWORD.match(value) is not None or _query_secret(value))
+    ):
+        return True
+    if name in _USER_KEYS:
+        return isinstance(value, str) and ":" in value  # "admin:password"
     return name in _SECRET_KEYS or name.endswith(("password", "_token", "_secret"))
+
+
+def _query_secret(url: str) -> bool:
+    """Whether the query string of ``url`` carries a credential-like parameter."""
+    query = urlsplit(url).query
+    for name, _value in parse_qsl(query, keep_blank_values=True):
+        lowered = name.lower()
+        if lowered in _QUERY_SECRETS or lowered.endswith(("token", "password", "secret", "_key")):
+            return True
+    return False
 
 
 def _problems(data: dict[str, Any]) -> tuple[MappingFile | None, list[tuple[Loc, str]]]:
@@ -249,11 +273,16 @@ def inspect_mapping(path: str | Path) -> tuple[MappingFile | None, list[Problem]
     text, problem = _read(path)
     if text is None:
         return None, [problem] if problem else []
+    too_deep = f"nested more than {MAX_NESTING} levels deep; a mapping needs only a few"
+    if (line := bracket_overflow(text)) is not None:
+        return None, [Problem(file, line, "(syntax)", too_deep)]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return None, [_syntax_problem(file, text, exc)]
     index = LineIndex(text)
+    if (deep := deepest_key(data)) is not None:
+        return None, [Problem(file, index.line(deep), dotted(deep[:3]) + "...", too_deep)]
     mapping, found = _problems(data)
     problems = [Problem(file, _line(index, loc, msg), dotted(loc), msg) for loc, msg in found]
     problems.sort(key=lambda p: p.line)

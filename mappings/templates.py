@@ -1,20 +1,26 @@
 """Templates for out-only text: ``{applicant.name}``, ``{start:%d.%m.%Y %H:%M}``.
 
 Placeholders are dotted paths into the entity (see :mod:`mappings.paths`) with an optional
-``strftime`` format after a colon; ``{{`` and ``}}`` stand for braces. Dates are written the
-German way unless a format says otherwise. Every placeholder is checked when the mapping is
-loaded, so a typo is a load error, not a surprise during a sync.
+format after a colon: a ``strftime`` format for dates, Python's format spec (``>20``, ``.200``,
+``03d``) for text and numbers; ``{{`` and ``}}`` stand for braces. Dates are written the German
+way unless a format says otherwise. Every placeholder and its format is checked when the
+mapping is loaded, so a typo is a load error, not a surprise during a sync; widths and
+precisions are bounded by :data:`MAX_WIDTH`, so no template can blow up a pass.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from mappings.paths import Lookup, check_path, read
-from sync.model import BERLIN, Entity
+from mappings.formats import MAX_WIDTH, check_format
+from mappings.paths import Lookup, check_path, read, target_kind
+from sync.model import BERLIN, COMPUTED, Entity, entity_type
+
+__all__ = ["MAX_WIDTH", "check_template", "placeholders", "render_template"]
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}:]*)(?::([^{}]*))?\}|[{}]")
 
@@ -41,11 +47,22 @@ def check_template(kind: str, template: str) -> list[str]:
     except ValueError as exc:
         return [str(exc)]
     problems = []
-    for path, _fmt in found:
+    for path, fmt in found:
         problem = check_path(kind, path) if path else "empty placeholder {}"
         if problem:
             problems.append(f"{{{path}}}: {problem}")
+        elif fmt is not None and (problem := check_format(_annotation(kind, path), fmt)):
+            shown = fmt if len(fmt) <= 40 else fmt[:37] + "..."
+            problems.append(f"{{{path}:{shown}}}: {problem}")
     return problems
+
+
+def _annotation(kind: str, path: str) -> Any:
+    """The model annotation of the value at ``path`` (a checked path)."""
+    holder, attribute = target_kind(kind, path)
+    if attribute in COMPUTED.get(holder, ()):
+        return list[str] if attribute == "attendee_emails" else str
+    return entity_type(holder).model_fields[attribute].annotation
 
 
 def _format(value: Any, fmt: str | None) -> str:
@@ -56,10 +73,12 @@ def _format(value: Any, fmt: str | None) -> str:
     if isinstance(value, date):
         return value.strftime(fmt or "%d.%m.%Y")
     if isinstance(value, Enum):
-        return str(value.value)
+        return format(str(value.value), fmt or "")
     if isinstance(value, set | list | tuple | frozenset):
         return ", ".join(sorted(_format(item, None) for item in value))
-    return format(value, fmt) if fmt else str(value)
+    if fmt and isinstance(value, str | int | Decimal | float) and not isinstance(value, bool):
+        return format(value, fmt)
+    return str(value)
 
 
 def render_template(template: str, entity: Entity, lookup: Lookup, *, tandems: bool) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connector.errors import ConfigError
+from mappings.lines import MAX_NESTING, LineIndex, bracket_overflow, deepest_key
 from sync.model import describe_validation_error
 
 CONFIG_NAME = "connector.toml"
@@ -70,9 +71,26 @@ class Config(BaseModel):
     sync: SyncSettings = Field(default_factory=SyncSettings)
 
 
+def _nesting(path: Path, text: str, data: object | None) -> None:
+    """Refuse arrays or tables nested absurdly deep (they would overflow the parser)."""
+    if data is None:
+        line = bracket_overflow(text)
+    else:
+        deep = deepest_key(data)
+        line = LineIndex(text).line(deep) if deep is not None else None
+    if line is not None:
+        raise ConfigError(
+            f"{path}:{line}: nested more than {MAX_NESTING} levels deep; "
+            "connector.toml needs only a table or two"
+        )
+
+
 def _parse(path: Path) -> _File:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        _nesting(path, text, None)
+        data = tomllib.loads(text)
+        _nesting(path, text, data)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except (OSError, UnicodeDecodeError) as exc:

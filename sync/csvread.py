@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.errors import InputError
+from sync.textcheck import check_garbled, decode_lines
 
 _DELIMITERS = (";", ",", "\t")
 
@@ -40,7 +41,8 @@ class Table:
 
 
 def decode(data: bytes, name: str) -> tuple[str, str]:
-    """(text, encoding): UTF-16 if it has a BOM, else strict UTF-8, else Windows-1252."""
+    """(text, encoding): UTF-16 if it has a BOM, else strict UTF-8, else each line as UTF-8 or
+    Windows-1252 (:mod:`sync.textcheck`); never garbled text."""
     if data.startswith(b"PK\x03\x04"):
         raise InputError(
             f"{name}: this is a spreadsheet workbook, not CSV; in Excel choose "
@@ -54,16 +56,11 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     if b"\x00" in data:
         raise InputError(f"{name}: contains NUL bytes; this is not a text (CSV) file")
     try:
-        return data.decode("utf-8-sig"), "utf-8"
+        text, encoding = data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{name}: neither UTF-8 nor Windows-1252 text (byte 0x{data[exc.start]:02x} at "
-            f"offset {exc.start}); save the file as CSV UTF-8"
-        ) from None
+        text, encoding = decode_lines(data, name)
+    check_garbled(text, name)
+    return text, encoding
 
 
 def sniff_delimiter(header_line: str) -> str:

@@ -41,7 +41,7 @@ from sync.model import (
     utcnow,
 )
 from sync.rowmerge import CLEARED
-from sync.rows import KEY_FIELDS, CellProblem, Resolver, match_columns, row_values
+from sync.rows import KEY_FIELDS, CellProblem, Resolver, listed, match_columns, row_values
 from sync.store import Store
 
 #: The KIND argument of `connector import` → entity kind.
@@ -316,6 +316,10 @@ def _import_file(
     if entity_kind not in KINDS.values():
         raise InputError(f"unknown import kind {kind!r}; choose one of: {', '.join(KINDS)}")
     table = read_table(path)
+    if not table.rows:
+        raise InputError(
+            f"{table.name}: only a header (line {table.header_line}), no rows; nothing was imported"
+        )
     batch = _Batch(store, table, entity_kind, match_columns(table, entity_kind))
     for row in table.rows:
         batch.add(row)
@@ -326,7 +330,7 @@ def _import_file(
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         error = InputError(
             f"{table.name}: {count}; nothing was imported",
-            [p.render(table.name) for p in problems],
+            listed([p.render(table.name) for p in problems]),
         )
         error.hint = "fix these lines, then run the same import again"
         raise error

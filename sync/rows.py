@@ -29,21 +29,38 @@ class CellProblem:
         return f"{name}:{self.line}: {self.column}: {self.message}"
 
 
+#: At most this many problems are listed; the rest are counted (a file with 20,000 columns
+#: would otherwise print megabytes).
+MAX_LISTED = 50
+
+
+def listed(problems: list[str], limit: int = MAX_LISTED) -> list[str]:
+    """The first ``limit`` of ``problems`` and a line counting the rest."""
+    if len(problems) <= limit:
+        return problems
+    rest = len(problems) - limit
+    summary = f"... and {rest:,} more problems not shown ({len(problems):,} in total)"
+    return [*problems[:limit], summary]
+
+
 def match_columns(table: Table, kind: str) -> dict[str, Column]:
     """The column each header of ``table`` fills; InputError listing unknown, doubled and
     missing required columns."""
     known = by_name(kind)
     matched: dict[str, Column] = {}
     problems = []
+    unknown = 0
     for header in table.header:
         if not header:
             continue
         column = known.get(cells.normalise(header))
         if column is None:
             expected = "; ".join(c.display() for c in COLUMNS[kind])
-            problems.append(
-                CellProblem(table.header_line, header, f"unknown column; expected: {expected}")
+            message = (
+                "unknown column (see above)" if unknown else f"unknown column; expected: {expected}"
             )
+            unknown += 1
+            problems.append(CellProblem(table.header_line, header, message))
         elif column in matched.values():
             other = next(h for h, c in matched.items() if c == column)
             problems.append(CellProblem(table.header_line, header, f"same column as {other!r}"))
@@ -57,7 +74,7 @@ def match_columns(table: Table, kind: str) -> dict[str, Column]:
     if problems:
         raise InputError(
             f"{table.name}: the header does not fit a {kind} file; nothing was imported",
-            [p.render(table.name) for p in problems],
+            listed([p.render(table.name) for p in problems]),
         )
     return matched
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from connector import logsafe
 from connector.base import Collection, RemoteRecord, Target
 from connector.errors import ConfigError, ConnectorError, InputError, NotFound
 from connector.mailman import MailmanTarget
@@ -133,6 +134,7 @@ def prepare(
     )
     engines = []
     for mapping in load_mappings(config):
+        logsafe.publish([r.mailing_list.address for r in mapping.rules if r.mailing_list])
         targets = build_targets(mapping, secret)
         engines.append(build_engine(store, mapping, targets, options))
     return Run(store, engines)

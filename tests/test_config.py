@@ -8,6 +8,7 @@ import pytest
 
 from connector.errors import ConfigError
 from sync.config import load_config, render_config, resolve_config
+from tests.conftest import run_connector
 
 
 def test_without_a_file_the_defaults_apply(tmp_path: Path) -> None:
@@ -79,3 +80,23 @@ def test_the_scaffolded_config_reads_back(tmp_path: Path) -> None:
     config = load_config(path)
     assert config.mappings == [tmp_path / "mapping.toml"]
     assert config.sync.max_delete_share == 0.2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "mappings = " + "[" * 600 + "]" * 600 + "\n",
+        "[sync]\nx = " + "{ a = " * 1200 + "1" + " }" * 1200 + "\n",
+        "[sync]\n" + ".".join(["a"] * 3000) + " = 1\n",
+    ],
+    ids=["arrays", "inline-tables", "dotted-keys"],
+)
+def test_deeply_nested_config_is_a_clear_error(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "connector.toml"
+    path.write_text('store = "x.db"\n' + body)
+    result = run_connector("--config", str(path), "status")
+    assert result.returncode == 3, result.stderr
+    assert f"{path}:{2 if 'sync' not in body else 3}: nested more than 32 levels deep" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr

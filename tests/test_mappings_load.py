@@ -204,3 +204,32 @@ def test_secret_command_runs_without_a_shell(tmp_path: Path) -> None:
     command = f"{sys.executable} -c \"print('x')\" ; touch {marker}"
     resolve_secret(target(command=command))
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('url = "https://cloud.example.org"', 'url = "https://cloud.example.org/?token=abc"'),
+        ('url = "https://cloud.example.org"', 'url = "https://cloud.example.org/x?a=1&apikey=z"'),
+        ('url = "https://cloud.example.org"', 'url = "https://cloud.example.org/?X-Auth-Token=z"'),
+        ('user = "admin"', 'user = "admin:pw"'),
+    ],
+)
+def test_credentials_in_urls_and_user_names_are_secrets(tmp_path: Path, old: str, new: str) -> None:
+    text = (ROOT / "tests" / "mappings_broken" / "secret_in_url.toml").read_text()
+    text = text.replace('"https://admin:hunter2@cloud.example.org"', '"https://cloud.example.org"')
+    assert check_mapping(_write(tmp_path, text)) == []
+    problems = check_mapping(_write(tmp_path, text.replace(old, new)))
+    assert len(problems) == 1 and "secrets must not be written" in problems[0], problems
+
+
+def test_harmless_query_parameters_pass(tmp_path: Path) -> None:
+    text = (ROOT / "tests" / "mappings_broken" / "secret_in_url.toml").read_text()
+    url = '"https://cloud.example.org/index.php?format=json&lang=de"'
+    assert check_mapping(_write(tmp_path, text.replace(text.split("\n")[7][6:], url))) == []
+
+
+def _write(folder: Path, text: str) -> Path:
+    path = folder / "mapping.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -38,7 +38,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from connector.testing.deck_model import DeckError, Json, Reply, internal_error
@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 DECK_BASE = "/apps/deck/api/v1.0"
 OCS_BASE = "/ocs/v2.php/apps/deck/api/v1.0"
+CLOUD_BASE = "/ocs/v2.php/cloud/"
+SHAREES = "/ocs/v2.php/apps/files_sharing/api/v1/sharees"
 JSON_CT = "application/json; charset=utf-8"
 HTML_CT = "text/html; charset=UTF-8"
 VERSIONS = ("1.13", "1.17")
@@ -348,6 +350,8 @@ class DeckServer:
         split = urlsplit(raw_path)
         path = split.path.removeprefix("/index.php")
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        if split.path.startswith((CLOUD_BASE, SHAREES)):
+            return self._directory(split.path, query, headers)
         is_ocs = split.path.startswith(OCS_BASE)
         if is_ocs:
             rel, routes = split.path[len(OCS_BASE) :], _OCS
@@ -395,6 +399,37 @@ class DeckServer:
         if reply.etag is not None and match_tag == reply.etag:
             return Response(304, b"", JSON_CT, extra)  # (14, 14d)
         return json_response(reply.status, reply.body, extra)
+
+    def _directory(self, path: str, query: dict[str, str], headers: Message) -> Response:
+        """Nextcloud's user and group directory, as far as ``connector doctor`` asks it (not
+        recorded): the provisioning API answers the admin only (others get 403, as on a real
+        server without group-admin rights); the sharee search answers everyone."""
+        accept_json = "json" in (headers.get("Accept") or "") or query.get("format") == "json"
+        user, _problem = self._authenticate(headers.get("Authorization"))
+        if user is None:
+            return ocs_response(401, [], "Current user is not logged in", accept_json)
+        with self.state.lock:
+            groups = {g: list(m) for g, m in self.state.groups.items()}
+            users = set(self.state.passwords)
+        if path.startswith(SHAREES):
+            wanted, kind = query.get("search", ""), query.get("shareType[]", "0")
+            names = sorted(groups) if kind == "1" else sorted(users)
+            exact = [{"label": n, "value": {"shareType": int(kind), "shareWith": n}}
+                     for n in names if n == wanted]  # fmt: skip
+            key = "groups" if kind == "1" else "users"
+            data = {"exact": {key: exact}, key: []}
+            return ocs_response(200, data, "OK", accept_json)
+        if user != "admin":
+            return ocs_response(403, [], "Logged in account must be a subadmin", accept_json)
+        kind, _, name = unquote(path[len(CLOUD_BASE) :]).partition("/")
+        if kind == "groups" and name in groups:
+            return ocs_response(200, {"users": groups[name]}, "OK", accept_json)
+        if kind == "users" and name in users:
+            return ocs_response(200, {"id": name, "enabled": True}, "OK", accept_json)
+        missing = (
+            "The requested group could not be found" if kind == "groups" else "User does not exist"
+        )
+        return ocs_response(404, [], missing, accept_json)
 
     def _authenticate(self, authorization: str | None) -> tuple[str | None, str]:
         """HTTP basic auth: a wrong password gives 401 ``{"message": ""}`` (36)."""

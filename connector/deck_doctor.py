@@ -1,0 +1,112 @@
+"""``connector doctor`` for Deck: the Nextcloud answers, the app password works, each board
+exists (or will be created) with enough rights, and the groups and users it is shared with
+exist.
+
+Group and user existence is asked of the OCS provisioning API
+(``/ocs/v2.php/cloud/groups/{g}``, ``/cloud/users/{u}``), which needs an admin or group
+admin; for other accounts the sharee search (``files_sharing/api/v1/sharees``) answers.
+Nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from connector.base import Collection, Finding, finding_from
+from connector.deck_board import DeckClient, list_boards, owner_id, pick_board
+from connector.errors import ConnectorError
+
+OCS = "/ocs/v2.php/cloud"
+SHAREES = "/ocs/v2.php/apps/files_sharing/api/v1/sharees"
+#: What the connector does on a board, and the Deck right each needs.
+RIGHTS = {
+    "PERMISSION_EDIT": "edit",
+    "PERMISSION_MANAGE": "manage",
+    "PERMISSION_SHARE": "share",
+}
+
+
+def diagnose(client: DeckClient, collections: Sequence[Collection]) -> list[Finding]:
+    """Findings for the Nextcloud behind ``client`` and each board in ``collections``."""
+    where = f"Nextcloud {client.http.base_url}"
+    try:
+        boards = list_boards(client)[0]
+    except ConnectorError as exc:
+        return [finding_from(where, exc)]
+    findings = [Finding(where, f"reachable; user {client.user} signed in, Deck answers")]
+    checked: dict[tuple[int, str], Finding] = {}
+    for collection in collections:
+        findings.append(_board(client, boards, collection))
+        for share in collection.options.get("acl") or []:
+            kind, name = (1, share["group"]) if share.get("group") else (0, share.get("user"))
+            if name and (kind, name) not in checked:
+                checked[kind, name] = _participant(client, kind, str(name), collection.name)
+    return findings + list(checked.values())
+
+
+def _board(client: DeckClient, boards: list[dict[str, Any]], collection: Collection) -> Finding:
+    subject = f"board {collection.name!r}"
+    entry = pick_board(boards, collection.name, client.user)
+    if entry is None:
+        return Finding(subject, "does not exist yet; the first sync creates it")
+    if owner_id(entry.get("owner")) == client.user:
+        return Finding(subject, f"exists, owned by {client.user}")
+    permissions = entry.get("permissions") or {}
+    missing = [word for key, word in RIGHTS.items() if not permissions.get(key)]
+    if missing:
+        return Finding(
+            subject,
+            f"user {client.user} lacks the right to {' and '.join(missing)} it "
+            f"(owner {owner_id(entry.get('owner'))})",
+            5,
+            f"share the board with {client.user} with edit, share and manage rights",
+        )
+    return Finding(subject, f"exists; user {client.user} may edit, share and manage it")
+
+
+def _participant(client: DeckClient, kind: int, name: str, board: str) -> Finding:
+    word = "group" if kind == 1 else "user"
+    subject = f"{word} {name!r} (shares board {board!r})"
+    path = f"{OCS}/{'groups' if kind == 1 else 'users'}/{quote(name, safe='')}"
+    try:
+        response = client.http.request("GET", path, params={"format": "json"})
+        if response.status_code in (401, 403, 997):
+            found = _sharee(client, kind, name)
+        elif response.status_code == 404:
+            found = False
+        elif response.status_code < 300:
+            found = True
+        else:
+            return Finding(subject, f"Nextcloud answered {response.status_code} asking for it", 8)
+    except ConnectorError as exc:
+        return finding_from(subject, exc)
+    if found is None:
+        return Finding(
+            subject,
+            f"cannot be checked: user {client.user} may neither list {word}s nor search sharees",
+            warning=True,
+        )
+    if not found:
+        create = f"occ group:add {name}" if kind == 1 else f"occ user:add {name}"
+        return Finding(
+            subject,
+            "does not exist on Nextcloud",
+            3,
+            f"create it ({create}) or correct the acl of this board in the mapping",
+        )
+    return Finding(subject, "exists")
+
+
+def _sharee(client: DeckClient, kind: int, name: str) -> bool | None:
+    """Whether the sharee search finds exactly ``name`` (None if it cannot be asked)."""
+    params = {"search": name, "itemType": "file", "lookup": "false", "perPage": "50"}
+    response = client.http.request(
+        "GET", SHAREES, params={**params, "shareType[]": str(kind), "format": "json"}
+    )
+    if response.status_code >= 300:
+        return None
+    exact = (response.json().get("ocs", {}).get("data", {}) or {}).get("exact", {}) or {}
+    entries = exact.get("groups" if kind == 1 else "users") or []
+    return any((e.get("value") or {}).get("shareWith") == name for e in entries)
