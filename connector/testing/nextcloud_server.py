@@ -275,14 +275,12 @@ class NextcloudInstance:
 
     # -- accounts --
 
-    def ocs(
-        self, method: str, path: str, user: str = "admin", **data: object
-    ) -> dict[str, object]:
+    def ocs(self, method: str, path: str, user: str = "admin", **data: object) -> dict[str, object]:
         """An OCS v2 call as ``user`` (app password); the ``data`` of its answer."""
         answer = requests.request(
             method,
             f"{self.url}/ocs/v2.php{path}",
-            data=data or None,
+            data=dict(data or {}) or None,
             auth=(user, self.app_passwords[user]),
             headers={"OCS-APIRequest": "true", "Accept": "application/json"},
             timeout=60,
@@ -300,7 +298,7 @@ class NextcloudInstance:
         fields: dict[str, object] = {"userid": login, "password": password}
         if groups:
             fields["groups[]"] = list(groups)
-        self.ocs("POST", "/cloud/users", **fields)
+        self.ocs("POST", "/cloud/users", fields)
         token = _app_password(self.url, login, password)
         self.passwords[login], self.app_passwords[login] = password, token
         return login, token
@@ -373,9 +371,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 # -- the template -----------------------------------------------------------------------------
 
 
-def template_dir(
-    php: str, code: Path, council: Sequence[str] = (), *, log: bool = False
-) -> Path:
+def template_dir(php: str, code: Path, council: Sequence[str] = (), *, log: bool = False) -> Path:
     """An installed Nextcloud (config, data, accounts.json), built once per account list."""
     key = hashlib.sha256(
         f"{TEMPLATE_VERSION}:{DIST_SHA256}:{','.join(sorted(council))}".encode()
@@ -422,9 +418,9 @@ def _build_template(php: str, code: Path, home: Path, council: Sequence[str]) ->
         passwords = {login: "Pw-" + secrets.token_urlsafe(18) for login in people}
 
         def add(login: str) -> None:
-            groups = [] if login == "alice" else [GROUP]
-            instance.ocs("POST", "/cloud/users", userid=login, password=passwords[login],
-                         displayName=people[login], **({"groups[]": groups} if groups else {}))  # fmt: skip
+            extra: dict[str, object] = {} if login == "alice" else {"groups[]": [GROUP]}
+            fields = {"userid": login, "password": passwords[login], "displayName": people[login]}
+            instance.ocs("POST", "/cloud/users", {**fields, **extra})
 
         for login in people:  # one at a time: SQLite answers parallel writes with lock errors
             add(login)
@@ -488,10 +484,8 @@ def example_council(folder: Path | None = None) -> list[str]:
 
     table = read_table((folder or ROOT / "examples" / "muensterland-10") / "people.csv")
     columns = by_name("person")
-    header = next(
-        (h for h in table.header if (c := columns.get(cells.normalise(h))) and c.field == "deck_user"),
-        None,
-    )
+    fields = {h: getattr(columns.get(cells.normalise(h)), "field", None) for h in table.header}
+    header = next((h for h, name in fields.items() if name == "deck_user"), None)
     if header is None:
         return []
     return sorted({row.cells[header] for row in table.rows if row.cells.get(header)})
