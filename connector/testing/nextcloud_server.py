@@ -275,7 +275,9 @@ class NextcloudInstance:
 
     # -- accounts --
 
-    def ocs(self, method: str, path: str, user: str = "admin", **data: object) -> dict[str, object]:
+    def ocs(
+        self, method: str, path: str, data: Mapping[str, object] | None = None, user: str = "admin"
+    ) -> dict[str, object]:
         """An OCS v2 call as ``user`` (app password); the ``data`` of its answer."""
         answer = requests.request(
             method,
