@@ -206,9 +206,9 @@ class DeckServer:
     ``groups`` maps group id to member logins, ``display_names`` overrides the display name
     (default: the login). ``version`` "1.13" answers any ``If-Modified-Since`` with 500,
     "1.17" filters by it. ``clock`` returns unix seconds; replace it any time via
-    :attr:`clock`. With ``require_ocs_header`` (default) a request without
-    ``OCS-APIRequest: true`` is refused with 412 "CSRF check failed" (not recorded: it makes
-    a connector that forgets the header fail loudly).
+    :attr:`clock`. Like the real server, a request without ``OCS-APIRequest: true`` is
+    served; with ``require_ocs_header`` it is refused with 412 "CSRF check failed" (so a
+    test can prove a client sends the header).
     """
 
     def __init__(
@@ -221,7 +221,7 @@ class DeckServer:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] | None = None,
-        require_ocs_header: bool = True,
+        require_ocs_header: bool = False,
     ) -> None:
         if version not in VERSIONS:
             raise ValueError(f"version must be one of {VERSIONS}, not {version!r}")
@@ -399,7 +399,7 @@ class DeckServer:
     def _authenticate(self, authorization: str | None) -> tuple[str | None, str]:
         """HTTP basic auth: a wrong password gives 401 ``{"message": ""}`` (36)."""
         if not authorization or not authorization.lower().startswith("basic "):
-            return None, "Current user is not logged in"  # not recorded
+            return None, "CORS requires basic auth"
         try:
             decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
