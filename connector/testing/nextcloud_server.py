@@ -75,8 +75,8 @@ class NextcloudHarnessError(RuntimeError):
 def find_dist() -> Path:
     """The archive from ``$NEXTCLOUD_DIST`` or ``../shared/nextcloud/``, sha256 checked."""
     override = os.environ.get("NEXTCLOUD_DIST")
-    candidates = [Path(override).expanduser()] if override else []
-    candidates += [ROOT.parent / "shared" / "nextcloud" / DIST_NAME]
+    shared = ROOT.parent / "shared" / "nextcloud" / DIST_NAME
+    candidates = [Path(override).expanduser()] if override else [shared]
     for path in candidates:
         if path.is_file():
             return _checked(path)
