@@ -14,7 +14,7 @@ when the board changed; the cursor is :class:`connector.deck_cards.DeckCursor` a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from connector.base import Changes, Collection, RemoteField, RemoteRecord, Target
@@ -27,6 +27,7 @@ from connector.deck_board import (
     live_entry,
     load_board,
     message_of,
+    missing_participants,
     no_access,
     open_board,
     pick_board,
@@ -100,6 +101,11 @@ class DeckTarget(Target):
     def open(self, collection: Collection) -> None:
         """Find or create the board; add the stacks, labels and shares the mapping names."""
         self._boards[collection.name] = open_board(self.client, collection)
+
+    def missing_participants(self, acl: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Which users and groups of a rule's ``deck.acl`` Nextcloud does not know, named as
+        ``"group 'beirat'"`` (empty when all exist): one request per entry, no writes."""
+        return missing_participants(self.client, list(acl))
 
     def _board(self, collection: Collection) -> BoardRef:
         board = self._boards.get(collection.name)

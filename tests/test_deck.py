@@ -21,6 +21,7 @@ from connector.base import Collection
 from connector.deck import DeckTarget
 from connector.deck_cards import footer, split_footer
 from connector.errors import (
+    ConfigError,
     CredentialsError,
     NotFound,
     PreconditionFailed,
@@ -642,3 +643,58 @@ def test_a_card_missing_from_a_listing_is_checked_before_it_counts_as_gone(
     after = target.changes(collection, cursor)
     assert changed_ids(after) == {kept.remote_id, made.remote_id}
     assert {r.remote_id: r for r in after.records}[kept.remote_id].fields == kept.fields
+
+
+# -- shares with users and groups that must exist ----------------------------------------------
+
+
+def test_a_share_with_an_unknown_group_or_user_stops_open_before_any_write(
+    adapter: DeckTarget, site: Site
+) -> None:
+    acl = [{"group": "beirat"}, {"group": "gibt-es-nicht"}, {"user": "niemand"}, {"user": "bob"}]
+    coll = collection_for(acl=acl)
+    site.reset_requests()
+    with pytest.raises(ConfigError) as raised:
+        adapter.open(coll)
+    message = str(raised.value)
+    assert "group 'gibt-es-nicht', user 'niemand'" in message and "deck.acl" in message
+    assert "beirat" not in message and "'bob'" not in message
+    assert [m for m, _ in site.requests() if m != "GET"] == [], "nothing written"
+    assert adapter.missing_participants(acl) == ["group 'gibt-es-nicht'", "user 'niemand'"]
+    assert adapter.missing_participants([{"group": "beirat"}, {"user": "carol"}]) == []
+
+
+def test_a_non_admin_writer_checks_shares_through_the_sharing_search(site: Site) -> None:
+    bob = DeckTarget(site.url, "bob", site.password("bob"), sleep=site.sleep)
+    assert bob.missing_participants([{"group": "beirat"}, {"user": "carol"}]) == []
+    assert bob.missing_participants([{"group": "nein"}, {"user": "nie"}]) == [
+        "group 'nein'", "user 'nie'",
+    ]  # fmt: skip
+    bob.close()
+
+
+def test_a_stored_share_with_an_unknown_group_is_reported(
+    adapter: DeckTarget, collection: Collection, site: Site
+) -> None:
+    """Deck 1.13 stored such a share silently; every assignment on the board then fails."""
+    coll = collection_for(acl=[{"group": "beirat"}, {"group": "alt"}])
+    admin = Person(site, site.writer)
+    board = admin("POST", "/boards", {"title": BOARD, "color": "0082c9"})["id"]
+    share = {"type": 1, "participant": "alt", "permissionEdit": True,
+             "permissionShare": False, "permissionManage": False}  # fmt: skip
+    admin("POST", f"/boards/{board}/acl", share)
+    with pytest.raises(ConfigError, match="shared with group 'alt'"):
+        adapter.open(coll)
+
+
+def test_each_share_is_posted_once_even_if_the_mapping_repeats_it(
+    adapter: DeckTarget, site: Site
+) -> None:
+    coll = collection_for(acl=[{"group": "beirat"}, {"group": "beirat", "edit": False}])
+    site.reset_requests()
+    adapter.open(coll)
+    adapter.open(coll)
+    assert [p for m, p in site.requests() if m == "POST" and p.endswith("/acl")] == [
+        f"{API}/boards/{site.board_id(BOARD)}/acl"
+    ]
+    assert site.acl(BOARD) == [(1, "beirat")]

@@ -38,7 +38,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, cast
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
 from connector.testing.deck_model import DeckError, Json, Reply, internal_error
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 DECK_BASE = "/apps/deck/api/v1.0"
 OCS_BASE = "/ocs/v2.php/apps/deck/api/v1.0"
+CLOUD_PATHS = ("/ocs/v2.php/cloud/", "/ocs/v2.php/apps/files_sharing/")
 JSON_CT = "application/json; charset=utf-8"
 HTML_CT = "text/html; charset=UTF-8"
 VERSIONS = ("1.13", "1.17")
@@ -348,6 +349,8 @@ class DeckServer:
         split = urlsplit(raw_path)
         path = split.path.removeprefix("/index.php")
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        if split.path.startswith(CLOUD_PATHS):
+            return self._cloud(method, split.path.removeprefix("/ocs/v2.php"), query, headers)
         is_ocs = split.path.startswith(OCS_BASE)
         if is_ocs:
             rel, routes = split.path[len(OCS_BASE) :], _OCS
@@ -395,6 +398,39 @@ class DeckServer:
         if reply.etag is not None and match_tag == reply.etag:
             return Response(304, b"", JSON_CT, extra)  # (14, 14d)
         return json_response(reply.status, reply.body, extra)
+
+    def _cloud(self, method: str, rel: str, query: dict[str, str], headers: Message) -> Response:
+        """The slice of OCS the adapter reads to check shares (not recorded; as probed on the
+        real server): group search and user lookup need an admin ("admin" here), the
+        sharing search answers everyone with exact matches."""
+        user, _ = self._authenticate(headers.get("Authorization"))
+        if user is None:
+            return ocs_response(401, [], "Current user is not logged in", True)
+        search = query.get("search", "")
+        with self.state.lock:
+            users, groups = set(self.state.passwords), set(self.state.groups)
+        if method == "GET" and rel == "/cloud/groups":
+            if user != "admin":
+                return ocs_response(403, [], "Logged in account must be at least a sub admin", True)
+            return ocs_response(
+                200, {"groups": sorted(g for g in groups if search in g)}, "OK", True
+            )
+        if method == "GET" and rel.startswith("/cloud/users/"):
+            uid = unquote(rel.removeprefix("/cloud/users/"))
+            if uid not in users:
+                return ocs_response(404, [], "User does not exist", True)
+            if user not in ("admin", uid):
+                meta = {"status": "failure", "statuscode": 998, "message": ""}
+                return json_response(404, {"ocs": {"meta": meta, "data": []}})
+            return ocs_response(200, {"id": uid, "enabled": True}, "OK", True)
+        if method == "GET" and rel == "/apps/files_sharing/api/v1/sharees":
+            kind = query.get("shareType[]", "0")
+            names = groups if kind == "1" else users
+            key = "groups" if kind == "1" else "users"
+            exact = [{"label": search, "value": {"shareType": int(kind), "shareWith": search}}]
+            found = {"users": [], "groups": [], key: exact if search in names else []}
+            return ocs_response(200, {"exact": found, "users": [], "groups": []}, "OK", True)
+        return ocs_response(404, [], "Not found", True)
 
     def _authenticate(self, authorization: str | None) -> tuple[str | None, str]:
         """HTTP basic auth: a wrong password gives 401 ``{"message": ""}`` (36)."""
