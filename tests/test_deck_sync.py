@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from connector.deck import DeckTarget
+from connector.errors import ConfigError
 from connector.testing.deck_server import DeckServer
 from mappings.schema import MappingFile
 from sync.engine import Engine, Options, RuleResult
@@ -38,12 +39,12 @@ TODAY = date(2026, 3, 1)
 ACL = [{"group": "beirat", "edit": True}]
 
 
-def mapping(url: str, title_policy: str = "ask") -> MappingFile:
+def mapping(url: str, title_policy: str = "ask", group: str = "beirat") -> MappingFile:
     """Applications and tasks of cohort mim-10 on two boards of one Nextcloud."""
     applications = {
         "name": "bewerbungen", "entity": "application", "target": "nextcloud",
         "deck": {"board": APPLICATIONS, "stacks": list(STATUS_STACKS.values()),
-                 "organisation_labels": True, "acl": ACL},
+                 "organisation_labels": True, "acl": [{"group": group, "edit": True}]},
         "fields": [
             {"remote": "title", "direction": "out",
              "template": "{applicant.name} ({applicant.organisation.short_name})"},
@@ -374,3 +375,21 @@ def test_a_card_deck_refuses_is_reported_and_the_pass_goes_on(world: World) -> N
     assert "**Fachbereich:** Neu" in world.card("bewerbungen", "app-bernd")["description"]
     world.sync()
     assert "**Fachbereich:** Neu" in world.card("bewerbungen", "app-anna")["description"]
+
+
+# -- a share with a group Nextcloud does not know ----------------------------------------------
+
+
+def test_a_misspelt_group_stops_its_rule_before_any_write_and_the_others_go_on(
+    world: World,
+) -> None:
+    misspelt = mapping(world.site.url, group="Beirat")
+    engine = Engine(world.store, misspelt, {"nextcloud": world.target}, Options(today=TODAY))
+    world.site.reset_requests()
+    results = {r.rule: r for r in engine.sync()}
+    error = results["bewerbungen"].error
+    assert isinstance(error, ConfigError) and error.exit_code == 3
+    assert "shared with group 'Beirat'" in str(error) and "deck.acl" in str(error)
+    assert results["aufgaben"].error is None and results["aufgaben"].counts == {"create": 1}
+    boards = [b["title"] for b in world.site.call("GET", "/boards") if not b["deletedAt"]]
+    assert APPLICATIONS not in boards, "nothing was written for the rule"
