@@ -11,6 +11,7 @@ protection reset after a test that sent a wrong password.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 import pytest
@@ -168,9 +169,41 @@ class RealSite(Site):
                 self.call("DELETE", f"/boards/{board['id']}")
 
 
+class TickingClock:
+    """A frozen clock for the double that a test moves a second at a time."""
+
+    def __init__(self, now: int = 1_790_000_000) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def tick(self, seconds: int = 1) -> None:
+        self.now += seconds
+
+
+def either_site(
+    request: pytest.FixtureRequest,
+    passwords: Mapping[str, str],
+    groups: Mapping[str, Iterable[str]],
+) -> Iterator[Site]:
+    """For a fixture parametrized with :data:`BOTH`: a fresh double or the real server."""
+    if request.param == "real":
+        yield real_site(request)
+        return
+    clock = TickingClock()
+    with DeckServer(passwords, groups, "1.13", clock=clock) as srv:
+        yield DoubleSite(srv, clock)
+
+
 def real_site(request: pytest.FixtureRequest) -> RealSite:
     """The session's real Nextcloud, cleaned for this test."""
-    site = RealSite(request.getfixturevalue("nextcloud"))
+    return clean_site(request.getfixturevalue("nextcloud"))
+
+
+def clean_site(nc: NextcloudInstance) -> RealSite:
+    """A site on ``nc`` without the boards earlier tests left."""
+    site = RealSite(nc)
     site.clean()
     site.reset_requests()
     return site

@@ -27,6 +27,7 @@ from connector.errors import CredentialsError
 from connector.testing.deck_server import DeckServer, Response
 from connector.testing.nextcloud_server import NextcloudInstance
 from tests.test_deck import GROUPS, PASSWORDS, collection_for
+from tests.test_deck_server import _kind as kind
 
 ID_KEYS = {"boardId": "board", "stackId": "stack", "cardId": "card"}
 PATH_IDS = re.compile(r"/(boards|stacks|cards|labels|acl)/(\d+)")
@@ -110,16 +111,6 @@ def council_day(url: str, user: str, password: str) -> None:
 # -- shape comparison ---------------------------------------------------------------------------
 
 
-def kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return type(value).__name__
-
-
 def shape_diff(want: Any, got: Any, path: str = "$") -> list[str]:
     """Where ``got`` differs from ``want`` in keys, JSON types or list lengths."""
     if kind(want) != kind(got):
@@ -144,7 +135,7 @@ def shape_diff(want: Any, got: Any, path: str = "$") -> list[str]:
 
 def test_shape_diff_reports_types_keys_and_lengths() -> None:
     assert shape_diff({"a": 1, "b": [1]}, {"a": 2, "b": [3]}) == []
-    assert shape_diff({"a": None}, {"a": "x"}) == ["$.a: double null None, real str 'x'"]
+    assert shape_diff({"a": None}, {"a": "x"}) == ["$.a: double null None, real string 'x'"]
     assert shape_diff({"a": 1}, {"b": 1})[0].startswith("$: keys only in the double ['a']")
     assert shape_diff([1, 2], [1]) == ["$: double 2 elements, real 1"]
 

@@ -10,20 +10,15 @@ import pytest
 import requests
 
 from connector.testing.deck_server import DeckServer
-from tests.deck_sites import API, BOTH, DoubleSite, Site, real_site
-from tests.test_deck import GROUPS, PASSWORDS, Clock
+from tests.deck_sites import API, BOTH, Site, either_site
+from tests.test_deck import GROUPS, PASSWORDS
 
 OCS = "/ocs/v2.php/apps/deck/api/v1.0"
 
 
 @pytest.fixture(params=BOTH)
 def site(request: pytest.FixtureRequest) -> Iterator[Site]:
-    if request.param == "real":
-        yield real_site(request)
-        return
-    clock = Clock()
-    with DeckServer(PASSWORDS, GROUPS, "1.13", clock=clock) as srv:
-        yield DoubleSite(srv, clock)
+    yield from either_site(request, PASSWORDS, GROUPS)
 
 
 def send(site: Site, method: str, path: str, body: Any = None, **headers: str) -> requests.Response:

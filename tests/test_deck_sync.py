@@ -25,8 +25,8 @@ from mappings.schema import MappingFile
 from sync.engine import Engine, Options, RuleResult
 from sync.model import Application, Cohort, Entity, Organisation, Person, Task
 from sync.store import Store
-from tests.deck_sites import BOTH, DoubleSite, Site, real_site
-from tests.test_deck import GROUPS, PASSWORDS, Clock
+from tests.deck_sites import BOTH, DoubleSite, Site, either_site
+from tests.test_deck import GROUPS, PASSWORDS
 from tests.test_deck import Person as Someone
 
 APPLICATIONS = "Mentoring 10 – Beirat"
@@ -160,12 +160,7 @@ def board_of(rule: str) -> str:
 @pytest.fixture(params=BOTH)
 def site(request: pytest.FixtureRequest) -> Iterator[Site]:
     """A fresh double with its clock, or the session's real Nextcloud (cleaned)."""
-    if request.param == "real":
-        yield real_site(request)
-        return
-    clock = Clock()
-    with DeckServer(PASSWORDS, GROUPS, "1.13", clock=clock) as srv:
-        yield DoubleSite(srv, clock)
+    yield from either_site(request, PASSWORDS, GROUPS)
 
 
 @pytest.fixture

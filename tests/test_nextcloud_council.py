@@ -22,7 +22,7 @@ import pytest
 
 from connector.testing.nextcloud_server import NextcloudInstance
 from sync.store import Store
-from tests.deck_sites import RealSite, real_site
+from tests.deck_sites import RealSite, clean_site
 from tests.factories import IMPORT_ORDER
 from tests.test_deck import Person
 from tests.test_example_sync import EXAMPLE, requests_per_rule, run
@@ -90,11 +90,7 @@ def council(
     mapping = work / "mapping.toml"
     mapping.write_text(deck_only(mapping.read_text(encoding="utf-8"), nextcloud.url), "utf-8")
 
-    class Request:  # real_site() wants a fixture request; the module scope has its own
-        def getfixturevalue(self, name: str) -> NextcloudInstance:
-            return nextcloud
-
-    site = real_site(Request())  # type: ignore[arg-type]
+    site = clean_site(nextcloud)
     first = run(env, "sync", "--stats")
     yield Council(env, work / "cohort.db", site, nextcloud, first)
 

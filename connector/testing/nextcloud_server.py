@@ -33,7 +33,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
@@ -43,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+
+from connector.testing.calendar_servers import free_port
 
 DIST_NAME = "nextcloud-29.0.6-deck-1.13.10-appapi-3.2.3.tar.xz"
 DIST_SHA256 = "e28270d7c6641785ca779685a6b3aebbdb0b9c714393dc2c148f34ac40269ac0"
@@ -155,13 +156,6 @@ def code_dir(dist: Path) -> Path:
         (partial / ".unpacked").write_text(DIST_SHA256)
         partial.rename(target)
     return code
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # -- config.php -------------------------------------------------------------------------------
