@@ -28,6 +28,7 @@ from connector.deck_board import (
     live_entry,
     load_board,
     message_of,
+    missing_participants,
     no_access,
     open_board,
     pick_board,
@@ -105,6 +106,11 @@ class DeckTarget(Target):
     def diagnose(self, collections: Sequence[Collection]) -> list[Finding]:
         """``connector doctor``'s checks (see :mod:`connector.deck_doctor`); writes nothing."""
         return deck_doctor.diagnose(self.client, collections)
+
+    def missing_participants(self, acl: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Which users and groups of a rule's ``deck.acl`` Nextcloud does not know, named as
+        ``"group 'beirat'"`` (empty when all exist): one request per entry, no writes."""
+        return missing_participants(self.client, list(acl))
 
     def _board(self, collection: Collection) -> BoardRef:
         board = self._boards.get(collection.name)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import requests
 
@@ -108,6 +109,29 @@ class DeckClient:
             ) from None
         finally:
             self._count(client.requests - before)
+
+    def ocs(self, path: str, params: Mapping[str, Any]) -> tuple[int, Any]:
+        """``GET /ocs/v2.php{path}``: (OCS status code, ``data``), counted like the rest."""
+        before = self.http.requests
+        try:
+            response = self.http.request(
+                "GET",
+                "/ocs/v2.php" + path,
+                params=dict(params),
+                headers={"Accept": "application/json"},
+            )
+        except CredentialsError:
+            raise CredentialsError(
+                f"Nextcloud at {self.http.base_url} refused user {self.user} (401): "
+                f"check the Deck app password for user {self.user}"
+            ) from None
+        finally:
+            self._count(self.http.requests - before)
+        try:
+            body = response.json()["ocs"]
+            return int(body["meta"]["statuscode"]), body.get("data")
+        except (ValueError, KeyError, TypeError):
+            return response.status_code, None
 
     def data(self, response: requests.Response, what: str, *, reads: bool = False) -> Any:
         """The JSON of a successful answer; otherwise the error that fits its status.
@@ -205,26 +229,104 @@ def load_board(client: DeckClient, board_id: int, title: str) -> dict[str, Any]:
 
 
 def open_board(client: DeckClient, collection: Collection) -> BoardRef:
-    """Find or create the board, then add the stacks, labels and shares it lacks."""
+    """Find or create the board, then add the stacks, labels and shares it lacks.
+
+    Before anything is written, the users and groups of shares still to be made must exist:
+    Deck 1.13 stores a share with an unknown group silently, and every assignment on the
+    board then fails. An unknown one stops the rule with a :class:`ConfigError` naming it.
+    """
     options = collection.options
     stacks = [str(s) for s in options.get("stacks") or []]
     labels = [str(s) for s in options.get("labels") or []]
+    wanted = list(options.get("acl") or [])
     for title in [collection.name, *stacks, *labels]:
         if not title.strip() or len(title) > TITLE_MAX:
             raise ConfigError(f"Deck title {title!r} must have 1 to {TITLE_MAX} characters")
     found = pick_board(list_boards(client)[0], collection.name, client.user)
-    if found is None:
+    board = None if found is None else load_board(client, int(found["id"]), collection.name)
+    existing = list((board or {}).get("acl") or [])
+    missing = _stored_unknown(existing, wanted)
+    missing += missing_participants(client, _shares_to_add(client, existing, wanted))
+    if missing:
+        raise ConfigError(
+            f"Deck board {collection.name!r} is to be shared with {', '.join(missing)}, "
+            f"which Nextcloud at {client.http.base_url} does not know: create "
+            f"{'it' if len(missing) == 1 else 'them'} there (and put the council's accounts "
+            "in the group), or correct the rule's deck.acl in the mapping"
+        )
+    if board is None:
         body = {"title": collection.name, "color": BOARD_COLOR}
         board = client.data(client.send("POST", "/boards", body), "creating the board")
         log.info("created Deck board %r (id %s)", collection.name, board["id"])
-    else:
-        board = load_board(client, int(found["id"]), collection.name)
     ref = BoardRef(int(board["id"]), collection.name)
     ref.learn(board)
     _ensure_stacks(client, ref, stacks)
     _ensure_labels(client, ref, labels)
-    _ensure_shares(client, ref, board.get("acl") or [], options.get("acl") or [])
+    _ensure_shares(client, ref, existing, wanted)
     return ref
+
+
+def _share_key(share: Mapping[str, Any]) -> tuple[int, str]:
+    """(Deck share type, participant) of a mapping's share: 0 a user, 1 a group."""
+    return (1, str(share["group"])) if share.get("group") else (0, str(share.get("user") or ""))
+
+
+def _label(key: tuple[int, str]) -> str:
+    return f"{'group' if key[0] else 'user'} {key[1]!r}"
+
+
+def _shares_to_add(
+    client: DeckClient, existing: list[Any], wanted: list[Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    have = {(int(a.get("type", 0)), owner_id(a.get("participant"))) for a in existing}
+    have.add((0, client.user))
+    todo: dict[tuple[int, str], Mapping[str, Any]] = {}
+    for share in wanted:
+        key = _share_key(share)
+        if key[1] and key not in have:
+            todo.setdefault(key, share)
+    return list(todo.values())
+
+
+def _stored_unknown(existing: list[Any], wanted: list[Mapping[str, Any]]) -> list[str]:
+    """Shares the mapping names that the board already has with an unknown participant
+    (Deck then shows the participant as a plain string instead of a user or group)."""
+    unknown = {
+        (int(a.get("type", 0)), a["participant"])
+        for a in existing
+        if isinstance(a.get("participant"), str)
+    }
+    return [_label(k) for k in dict.fromkeys(_share_key(s) for s in wanted) if k in unknown]
+
+
+def missing_participants(client: DeckClient, shares: list[Mapping[str, Any]]) -> list[str]:
+    """The users and groups of ``shares`` (mapping ``acl`` entries) Nextcloud does not know,
+    as ``"group 'beirat'"``; one request each. The provisioning API answers admins and
+    group admins; for other accounts the sharing search (exact matches) decides."""
+    missing = []
+    for key in dict.fromkeys(_share_key(s) for s in shares if _share_key(s)[1]):
+        if not _exists(client, *key):
+            missing.append(_label(key))
+    return missing
+
+
+def _exists(client: DeckClient, kind: int, name: str) -> bool:
+    if kind == 1:
+        status, data = client.ocs("/cloud/groups", {"search": name, "limit": 50})
+        if status == 200 and isinstance(data, Mapping):
+            return name in (data.get("groups") or [])
+    else:
+        status, data = client.ocs(f"/cloud/users/{quote(name, safe='')}", {})
+        if status == 200:
+            return True
+        if status == 404:
+            return False
+    params = {"search": name, "itemType": "file", "shareType[]": kind, "lookup": "false"}
+    status, data = client.ocs("/apps/files_sharing/api/v1/sharees", params)
+    if status != 200 or not isinstance(data, Mapping):
+        raise Fatal(f"cannot tell whether {_label((kind, name))} exists on Nextcloud ({status})")
+    found = (data.get("exact") or {}).get("groups" if kind else "users") or []
+    return any(str((f.get("value") or {}).get("shareWith")) == name for f in found)
 
 
 def _ensure_stacks(client: DeckClient, ref: BoardRef, stacks: list[str]) -> None:
@@ -254,11 +356,9 @@ def create_label(client: DeckClient, ref: BoardRef, title: str) -> int:
 def _ensure_shares(
     client: DeckClient, ref: BoardRef, existing: list[Any], wanted: list[Mapping[str, Any]]
 ) -> None:
-    have = {(int(a.get("type", 0)), owner_id(a.get("participant"))) for a in existing}
-    for share in wanted:
-        kind, participant = (1, share["group"]) if share.get("group") else (0, share.get("user"))
-        if not participant or (kind, participant) in have | {(0, client.user)}:
-            continue
+    """POST each share the board lacks, once (Deck answers a repeated one with 500)."""
+    for share in _shares_to_add(client, existing, wanted):
+        kind, participant = _share_key(share)
         body = {
             "type": kind,
             "participant": participant,
@@ -268,7 +368,6 @@ def _ensure_shares(
         }
         response = client.send("POST", f"/boards/{ref.id}/acl", body)
         client.data(response, f"sharing board {ref.title!r} with {participant}")
-        have.add((kind, participant))
 
 
 @dataclass

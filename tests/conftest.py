@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,3 +133,64 @@ def cohort_store(store: Store) -> Store:
         )
     )
     return store
+
+
+# -- the real Nextcloud (connector.testing.nextcloud_server) ----------------------------------
+
+REAL_MARK = "real_nextcloud"
+_not_run: list[str] = []
+_not_run_reason: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def nextcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real Nextcloud 29 + Deck 1.13 for this test session (fresh data, shared by tests).
+
+    Without the distribution the tests that use it are skipped, or fail with ``CI=true``;
+    a distribution that is present but does not come up always fails.
+    """
+    from connector.testing.nextcloud_server import (
+        NextcloudMissing,
+        example_council,
+        nextcloud_server,
+        prepare,
+    )
+
+    council = example_council()
+    try:
+        prepare(council)
+    except NextcloudMissing as missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but the real Nextcloud is missing: {missing}", pytrace=False)
+        _not_run_reason[:] = [str(missing)]
+        pytest.skip(f"real Nextcloud not available: {missing}")
+    with nextcloud_server(tmp_path_factory.mktemp("nextcloud"), council) as instance:
+        yield instance
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember real-Nextcloud tests that were skipped: they must never look passed."""
+    if report.skipped and REAL_MARK in report.keywords and report.nodeid not in _not_run:
+        _not_run.append(report.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """End with how many real-Nextcloud tests did not run (also for scripts/test.sh)."""
+    note = ROOT / ".cache" / "not-run.txt"
+    note.parent.mkdir(parents=True, exist_ok=True)
+    if not _not_run:
+        note.unlink(missing_ok=True)
+        return
+    reason = f" ({_not_run_reason[0]})" if _not_run_reason else ""
+    line = (
+        f"NOT RUN: {len(_not_run)} real-Nextcloud tests{reason} "
+        "(set NEXTCLOUD_DIST=/path/to/nextcloud-29.0.6-deck-1.13.10-appapi-3.2.3.tar.xz)"
+    )
+    terminalreporter.write_line(line, yellow=True, bold=True)
+    note.write_text(line + "\n")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{REAL_MARK}: needs the real Nextcloud 29 + Deck 1.13 (nextcloud_server)"
+    )

@@ -1,9 +1,11 @@
-"""The real engine with the Deck adapter against the Deck double: council workflows end to end.
+"""The real engine with the Deck adapter against the Deck double and the real Nextcloud 29 +
+Deck 1.13 (tests/deck_sites.py): council workflows end to end.
 
 Two rules share one Nextcloud target: the cohort's applications on the council board (the
 council decides by moving cards between stacks) and the council's tasks on a task board
 (cards may be added by hand, archived or deleted there). The double's clock moves one second
-after every pass, as passes minutes apart would; "a person" acts as bob through raw HTTP.
+after every pass, as passes minutes apart would (on the real server the test waits for the
+next second); "a person" acts as bob through raw HTTP.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from typing import Any
 import pytest
 
 from connector.deck import DeckTarget
+from connector.errors import ConfigError
 from connector.testing.deck_server import DeckServer
 from mappings.schema import MappingFile
 from sync.engine import Engine, Options, RuleResult
 from sync.factory import build_engine
 from sync.model import Application, Cohort, Entity, Organisation, Person, Task
 from sync.store import Store
-from tests.test_deck import GROUPS, PASSWORDS, Clock
+from tests.deck_sites import BOTH, DoubleSite, Site, either_site
+from tests.test_deck import GROUPS, PASSWORDS
 from tests.test_deck import Person as Someone
 
 APPLICATIONS = "Mentoring 10 – Beirat"
@@ -36,12 +40,12 @@ TODAY = date(2026, 3, 1)
 ACL = [{"group": "beirat", "edit": True}]
 
 
-def mapping(url: str, title_policy: str = "ask") -> MappingFile:
+def mapping(url: str, title_policy: str = "ask", group: str = "beirat") -> MappingFile:
     """Applications and tasks of cohort mim-10 on two boards of one Nextcloud."""
     applications = {
         "name": "bewerbungen", "entity": "application", "target": "nextcloud",
         "deck": {"board": APPLICATIONS, "stacks": list(STATUS_STACKS.values()),
-                 "organisation_labels": True, "acl": ACL},
+                 "organisation_labels": True, "acl": [{"group": group, "edit": True}]},
         "fields": [
             {"remote": "title", "direction": "out",
              "template": "{applicant.name} ({applicant.organisation.short_name})"},
@@ -99,23 +103,22 @@ def cohort() -> list[Entity]:
 
 @dataclass
 class World:
-    """The double, the store, and the engine of one test."""
+    """The Deck site, the store, and the engine of one test."""
 
-    srv: DeckServer
-    clock: Clock
+    site: Site
     store: Store
     target: DeckTarget
     title_policy: str = "ask"
     passes: list[dict[str, RuleResult]] = field(default_factory=list)
 
     def engine(self) -> Engine:
-        rules = mapping(self.srv.url, self.title_policy)
+        rules = mapping(self.site.url, self.title_policy)
         return build_engine(self.store, rules, {"nextcloud": self.target}, Options(today=TODAY))
 
     def sync(self, *, clean: bool = True) -> dict[str, RuleResult]:
         """One pass; the clock then moves on a second."""
         results = {r.rule: r for r in self.engine().sync()}
-        self.clock.tick()
+        self.site.tick()
         self.passes.append(results)
         if clean:
             assert [(r.rule, r.error, r.problems) for r in results.values()] == [
@@ -136,17 +139,13 @@ class World:
 
     def card(self, rule: str, uid: str) -> dict[str, Any]:
         remote_id = self.links(rule)[uid].remote_id
-        board = next(b for b in self.srv.state.boards.values() if b.title == board_of(rule))
-        return Someone(self.srv, "admin").card(board.id, int(remote_id))
+        return self.site.card(self.board(rule), int(remote_id))
 
     def board(self, rule: str) -> int:
-        return next(b.id for b in self.srv.state.boards.values() if b.title == board_of(rule))
+        return self.site.board_id(board_of(rule))
 
     def stack(self, rule: str, title: str) -> int:
-        board = self.board(rule)
-        return next(
-            s.id for s in self.srv.state.stacks.values() if s.board_id == board and s.title == title
-        )
+        return self.site.stack_id(board_of(rule), title)
 
     def entity(self, uid: str) -> Any:
         return self.store.get(uid)
@@ -159,23 +158,33 @@ def board_of(rule: str) -> str:
     return APPLICATIONS if rule == "bewerbungen" else TASKS
 
 
+@pytest.fixture(params=BOTH)
+def site(request: pytest.FixtureRequest) -> Iterator[Site]:
+    """A fresh double with its clock, or the session's real Nextcloud (cleaned)."""
+    yield from either_site(request, PASSWORDS, GROUPS)
+
+
 @pytest.fixture
-def world(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[World]:
-    clock = Clock()
-    with DeckServer(PASSWORDS, GROUPS, "1.13", clock=clock) as srv:
-        store = Store.open(tmp_path / "store.db")
-        for entity in cohort():
-            store.put(entity)
-        target = DeckTarget(srv.url, "admin", PASSWORDS["admin"], sleep=lambda _: None)
-        policy = getattr(request, "param", "ask")
-        yield World(srv, clock, store, target, policy)
-        target.close()
-        store.close()
+def world(tmp_path: Path, request: pytest.FixtureRequest, site: Site) -> Iterator[World]:
+    store = Store.open(tmp_path / "store.db")
+    for entity in cohort():
+        store.put(entity)
+    target = DeckTarget(site.url, site.writer, site.password(site.writer), sleep=site.sleep)
+    policy = getattr(request, "param", "ask")
+    yield World(site, store, target, policy)
+    target.close()
+    store.close()
 
 
 @pytest.fixture
 def bob(world: World) -> Someone:
-    return Someone(world.srv)
+    return Someone(world.site)
+
+
+def double(world: World) -> DeckServer:
+    """The double behind ``world`` (for tests that inject errors)."""
+    assert isinstance(world.site, DoubleSite)
+    return world.site.server
 
 
 # -- (1) a cohort onto a fresh board, then quiet passes ---------------------------------------
@@ -186,14 +195,10 @@ def test_applications_land_on_a_fresh_board_and_a_noop_pass_is_cheap(world: Worl
     assert first["bewerbungen"].counts == {"create": 2} and first["aufgaben"].counts == {
         "create": 1
     }
-    state = world.srv.state
-    board = world.board("bewerbungen")
-    stacks = [s.title for s in state.stacks.values() if s.board_id == board]
-    assert stacks == list(STATUS_STACKS.values())
-    assert {"Greven", "Rheine"} <= {
-        lb.title for lb in state.labels.values() if lb.board_id == board
-    }
-    assert [(a.type, a.participant) for a in state.acls.values()] == [(1, "beirat")] * 2
+    site = world.site
+    assert site.stack_titles(APPLICATIONS) == list(STATUS_STACKS.values())
+    assert {"Greven", "Rheine"} <= {lb["title"] for lb in site.board(APPLICATIONS)["labels"]}
+    assert site.acl(APPLICATIONS) == site.acl(TASKS) == [(1, "beirat")]
     anna = world.card("bewerbungen", "app-anna")
     assert anna["title"] == "Anna Beispiel (Greven)"
     assert [lb["title"] for lb in anna["labels"]] == ["Greven"]
@@ -204,13 +209,15 @@ def test_applications_land_on_a_fresh_board_and_a_noop_pass_is_cheap(world: Worl
     world.settle()
     rows = []
     for _ in range(2):
-        world.srv.reset_requests()
+        world.site.reset_requests()
         results = world.sync()
-        rows.append((len(world.srv.requests), {r.rule: r.requests for r in results.values()}))
+        seen = len(world.site.requests())
+        rows.append((seen, {r.rule: r.requests for r in results.values()}))
         assert not any(r.counts for r in results.values())
-        assert len(world.srv.requests) == sum(r.requests for r in results.values())
+        assert seen == sum(r.requests for r in results.values())
         assert all(r.requests <= 2 for r in results.values())
-    print("\nno-op passes, 2 boards: (requests seen by the double, per rule)", *rows, sep="\n  ")
+    where = "real server" if world.site.real else "double"
+    print(f"\nno-op passes, 2 boards, {where}: (requests seen, per rule)", *rows, sep="\n  ")
 
 
 # -- (2) simultaneous edits of one card ------------------------------------------------------
@@ -225,7 +232,7 @@ def test_simultaneous_edits_of_the_same_card_both_survive(world: World, bob: Som
     task = world.card("aufgaben", "task-raum")
     bob.edit(world.board("aufgaben"), task["id"], title="Großen Raum für den Auftakt buchen")
     world.put(world.entity("task-raum").touched(due=date(2026, 3, 12)))
-    world.clock.tick()
+    world.site.tick()
     results = world.sync()
     assert results["bewerbungen"].counts == {"update": 1} and results["aufgaben"].counts == {
         "update": 1
@@ -254,16 +261,16 @@ def _both_edit_the_title(world: World, bob: Someone, canonical_at: datetime | No
     world.put(edited)
     card = world.card("aufgaben", "task-raum")
     bob.edit(world.board("aufgaben"), card["id"], title="Saal buchen (Beirat)")
-    world.clock.tick()
+    world.site.tick()
 
 
 @pytest.mark.parametrize("world", ["ask"], indirect=True)
 def test_same_field_with_policy_ask_parks_a_conflict(world: World, bob: Someone) -> None:
     _both_edit_the_title(world, bob, None)
-    world.srv.reset_requests()
+    world.site.reset_requests()
     results = world.sync()
     assert results["aufgaben"].counts == {"conflict": 1}
-    assert [m for m, _ in world.srv.requests if m != "GET"] == [], "no side was written"
+    assert [m for m, _ in world.site.requests() if m != "GET"] == [], "no side was written"
     [conflict] = world.store.conflicts()
     assert (conflict.uid, conflict.field) == ("task-raum", "title")
     assert world.entity("task-raum").title == "Saal buchen (Kanzlei)"
@@ -290,7 +297,7 @@ def test_same_field_with_policy_newest_follows_the_timestamps(
     world: World, bob: Someone, canonical_later: bool, winner: str
 ) -> None:
     offset = 3600 if canonical_later else -3600
-    canonical_at = datetime.fromtimestamp(world.clock.now + offset, UTC)
+    canonical_at = datetime.fromtimestamp(world.site.now() + offset, UTC)
     _both_edit_the_title(world, bob, canonical_at)
     world.sync()
     assert world.card("aufgaben", "task-raum")["title"] == winner
@@ -310,7 +317,7 @@ def test_a_card_added_by_hand_in_the_intake_stack_becomes_a_task(
                {"title": "Catering anfragen", "description": "für 40 Personen"})  # fmt: skip
     bob("POST", f"/boards/{board}/stacks/{world.stack('aufgaben', 'Erledigt')}/cards",
         {"title": "Alte Notiz"})  # fmt: skip
-    world.clock.tick()
+    world.site.tick()
     assert world.sync()["aufgaben"].counts == {"import": 1}
     imported = [t for t in world.store.entities("task") if t.uid != "task-raum"]
     assert [(t.title, t.notes, t.cohort) for t in imported] == [  # type: ignore[attr-defined]
@@ -330,15 +337,13 @@ def test_archiving_sets_done_and_deleting_tombstones_the_task(world: World, bob:
     raum, flyer = world.card("aufgaben", "task-raum"), world.card("aufgaben", "task-flyer")
     bob.edit(board, raum["id"], archived=True)
     bob("DELETE", f"/boards/{board}/stacks/0/cards/{flyer['id']}")
-    world.clock.tick()
+    world.site.tick()
     counts = world.sync()["aufgaben"].counts
     assert counts == {"update": 1, "tombstone": 1}
     assert world.entity("task-raum").done is True
     assert world.store.is_deleted("task-flyer") and world.entity("task-flyer") is None
-    assert (
-        world.srv.state.cards[raum["id"]].archived
-        and not world.srv.state.cards[raum["id"]].deleted_at
-    )
+    stored = world.site.card(board, raum["id"])
+    assert stored["archived"] and not stored["deletedAt"]
     assert not any(r.counts for r in world.sync().values())
     world.put(world.entity("task-raum").touched(done=False, notes="doch noch offen"))
     world.sync()
@@ -349,6 +354,7 @@ def test_archiving_sets_done_and_deleting_tombstones_the_task(world: World, bob:
 # -- a bad card does not stop the pass --------------------------------------------------------
 
 
+@pytest.mark.parametrize("site", ["double"], indirect=True)
 def test_a_card_deck_refuses_is_reported_and_the_pass_goes_on(world: World) -> None:
     world.settle()
     for uid in ("app-anna", "app-bernd"):
@@ -356,7 +362,7 @@ def test_a_card_deck_refuses_is_reported_and_the_pass_goes_on(world: World) -> N
     bad = world.links("bewerbungen")["app-anna"].remote_id
     # 4 attempts of the PUT, in both rounds of the pass (a failed item is tried again within
     # the pass while the others wrote something).
-    world.srv.fail_next("PUT", rf"/cards/{bad}$", 500, times=8)
+    double(world).fail_next("PUT", rf"/cards/{bad}$", 500, times=8)
     results = world.sync(clean=False)
     assert results["bewerbungen"].error is None and results["bewerbungen"].counts["update"] >= 1
     [problem] = results["bewerbungen"].problems
@@ -367,3 +373,21 @@ def test_a_card_deck_refuses_is_reported_and_the_pass_goes_on(world: World) -> N
     assert "**Fachbereich:** Neu" in world.card("bewerbungen", "app-bernd")["description"]
     world.sync()
     assert "**Fachbereich:** Neu" in world.card("bewerbungen", "app-anna")["description"]
+
+
+# -- a share with a group Nextcloud does not know ----------------------------------------------
+
+
+def test_a_misspelt_group_stops_its_rule_before_any_write_and_the_others_go_on(
+    world: World,
+) -> None:
+    misspelt = mapping(world.site.url, group="Beirat")
+    engine = Engine(world.store, misspelt, {"nextcloud": world.target}, Options(today=TODAY))
+    world.site.reset_requests()
+    results = {r.rule: r for r in engine.sync()}
+    error = results["bewerbungen"].error
+    assert isinstance(error, ConfigError) and error.exit_code == 3
+    assert "shared with group 'Beirat'" in str(error) and "deck.acl" in str(error)
+    assert results["aufgaben"].error is None and results["aufgaben"].counts == {"create": 1}
+    boards = [b["title"] for b in world.site.call("GET", "/boards") if not b["deletedAt"]]
+    assert APPLICATIONS not in boards, "nothing was written for the rule"

@@ -220,10 +220,15 @@ class DeckModel:
     def _board_changed(self, board_id: int) -> None:
         self.boards[board_id].last_modified = self.now()
 
-    def _card_changed(self, card: Card, update_card: bool = True) -> None:
-        """Bump the card (optionally), its current stack and its board (19, 22, 34)."""
+    def _card_changed(
+        self, card: Card, update_card: bool = True, editor: str | None = None
+    ) -> None:
+        """Bump the card (optionally), its current stack and its board (19, 22, 34); an
+        ``editor`` (label and user assignments) becomes the card's ``lastEditor``."""
         if update_card:
             card.last_modified = self.now()
+        if editor is not None:
+            card.last_editor = editor
         stack = self.stacks[card.stack_id]
         stack.last_modified = self.now()
         self._board_changed(stack.board_id)
@@ -309,23 +314,28 @@ class DeckModel:
 
     # --- rendering ---
 
-    def label_json(self, label: Label, card_id: int | None = None, fresh: bool = False) -> Json:
-        """``lastModified`` is ``null`` only in the answer that created the label (02, 08)."""
-        modified = None if fresh else 0
+    def label_json(
+        self, label: Label, card_id: int | None = None, fresh: bool = False, bare: bool = False
+    ) -> Json:
+        """``lastModified`` is ``null`` only in the answer that created the label (02, 08);
+        ``bare`` (a card in ``/stacks/archived``) has ``boardId`` and ``lastModified`` null."""
+        modified = None if fresh or bare else 0
         return {
             "id": label.id,
             "title": label.title,
             "color": label.color,
-            "boardId": label.board_id,
+            "boardId": None if bare else label.board_id,
             "cardId": card_id,
             "lastModified": modified,
             "ETag": etag_of(modified),
         }
 
     def acl_json(self, acl: Acl) -> Json:
+        """A share; one with a user or group that does not exist names it as a plain string."""
+        known = acl.participant in (self.passwords if acl.type == 0 else self.groups)
         return {
             "id": acl.id,
-            "participant": self.principal(acl.participant, acl.type),
+            "participant": self.principal(acl.participant, acl.type) if known else acl.participant,
             "type": acl.type,
             "boardId": acl.board_id,
             "permissionEdit": acl.edit,
@@ -405,7 +415,8 @@ class DeckModel:
         (/stacks, 12) and ``single`` (GET card, 13) carry ``overdue`` instead.
         """
         read = mode in ("listed", "single")
-        labels: Json = [self.label_json(self.labels[i], card.id) for i in card.label_ids]
+        bare = mode == "archived"
+        labels: Json = [self.label_json(self.labels[i], card.id, bare=bare) for i in card.label_ids]
         if mode == "raw" or (mode == "archived" and not labels):
             labels = None
         assigned: Json = None

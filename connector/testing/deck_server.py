@@ -48,8 +48,7 @@ log = logging.getLogger(__name__)
 
 DECK_BASE = "/apps/deck/api/v1.0"
 OCS_BASE = "/ocs/v2.php/apps/deck/api/v1.0"
-CLOUD_BASE = "/ocs/v2.php/cloud/"
-SHAREES = "/ocs/v2.php/apps/files_sharing/api/v1/sharees"
+CLOUD_PATHS = ("/ocs/v2.php/cloud/", "/ocs/v2.php/apps/files_sharing/")
 JSON_CT = "application/json; charset=utf-8"
 HTML_CT = "text/html; charset=UTF-8"
 VERSIONS = ("1.13", "1.17")
@@ -208,9 +207,9 @@ class DeckServer:
     ``groups`` maps group id to member logins, ``display_names`` overrides the display name
     (default: the login). ``version`` "1.13" answers any ``If-Modified-Since`` with 500,
     "1.17" filters by it. ``clock`` returns unix seconds; replace it any time via
-    :attr:`clock`. With ``require_ocs_header`` (default) a request without
-    ``OCS-APIRequest: true`` is refused with 412 "CSRF check failed" (not recorded: it makes
-    a connector that forgets the header fail loudly).
+    :attr:`clock`. Like the real server, a request without ``OCS-APIRequest: true`` is
+    served; with ``require_ocs_header`` it is refused with 412 "CSRF check failed" (so a
+    test can prove a client sends the header).
     """
 
     def __init__(
@@ -223,7 +222,7 @@ class DeckServer:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] | None = None,
-        require_ocs_header: bool = True,
+        require_ocs_header: bool = False,
     ) -> None:
         if version not in VERSIONS:
             raise ValueError(f"version must be one of {VERSIONS}, not {version!r}")
@@ -350,8 +349,8 @@ class DeckServer:
         split = urlsplit(raw_path)
         path = split.path.removeprefix("/index.php")
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        if split.path.startswith((CLOUD_BASE, SHAREES)):
-            return self._directory(split.path, query, headers)
+        if split.path.startswith(CLOUD_PATHS):
+            return self._cloud(method, split.path.removeprefix("/ocs/v2.php"), query, headers)
         is_ocs = split.path.startswith(OCS_BASE)
         if is_ocs:
             rel, routes = split.path[len(OCS_BASE) :], _OCS
@@ -400,41 +399,52 @@ class DeckServer:
             return Response(304, b"", JSON_CT, extra)  # (14, 14d)
         return json_response(reply.status, reply.body, extra)
 
-    def _directory(self, path: str, query: dict[str, str], headers: Message) -> Response:
-        """Nextcloud's user and group directory, as far as ``connector doctor`` asks it (not
-        recorded): the provisioning API answers the admin only (others get 403, as on a real
-        server without group-admin rights); the sharee search answers everyone."""
-        accept_json = "json" in (headers.get("Accept") or "") or query.get("format") == "json"
-        user, _problem = self._authenticate(headers.get("Authorization"))
+    def _cloud(self, method: str, rel: str, query: dict[str, str], headers: Message) -> Response:
+        """The slice of OCS the adapter reads to check shares (not recorded; as probed on the
+        real server): group search and user lookup need an admin ("admin" here), the
+        sharing search answers everyone with exact matches."""
+        user, _ = self._authenticate(headers.get("Authorization"))
         if user is None:
-            return ocs_response(401, [], "Current user is not logged in", accept_json)
+            return ocs_response(401, [], "Current user is not logged in", True)
+        search = query.get("search", "")
         with self.state.lock:
-            groups = {g: list(m) for g, m in self.state.groups.items()}
-            users = set(self.state.passwords)
-        if path.startswith(SHAREES):
-            wanted, kind = query.get("search", ""), query.get("shareType[]", "0")
-            names = sorted(groups) if kind == "1" else sorted(users)
-            exact = [{"label": n, "value": {"shareType": int(kind), "shareWith": n}}
-                     for n in names if n == wanted]  # fmt: skip
+            users, groups = set(self.state.passwords), set(self.state.groups)
+        if method == "GET" and rel == "/cloud/groups":
+            if user != "admin":
+                return ocs_response(403, [], "Logged in account must be at least a sub admin", True)
+            return ocs_response(
+                200, {"groups": sorted(g for g in groups if search in g)}, "OK", True
+            )
+        if method == "GET" and rel.startswith("/cloud/groups/"):
+            if user != "admin":
+                return ocs_response(403, [], "Logged in account must be a subadmin", True)
+            name = unquote(rel.removeprefix("/cloud/groups/"))
+            if name not in groups:
+                return ocs_response(404, [], "The requested group could not be found", True)
+            with self.state.lock:
+                members = list(self.state.groups[name])
+            return ocs_response(200, {"users": members}, "OK", True)
+        if method == "GET" and rel.startswith("/cloud/users/"):
+            uid = unquote(rel.removeprefix("/cloud/users/"))
+            if uid not in users:
+                return ocs_response(404, [], "User does not exist", True)
+            if user not in ("admin", uid):
+                meta = {"status": "failure", "statuscode": 998, "message": ""}
+                return json_response(404, {"ocs": {"meta": meta, "data": []}})
+            return ocs_response(200, {"id": uid, "enabled": True}, "OK", True)
+        if method == "GET" and rel == "/apps/files_sharing/api/v1/sharees":
+            kind = query.get("shareType[]", "0")
+            names = groups if kind == "1" else users
             key = "groups" if kind == "1" else "users"
-            data = {"exact": {key: exact}, key: []}
-            return ocs_response(200, data, "OK", accept_json)
-        if user != "admin":
-            return ocs_response(403, [], "Logged in account must be a subadmin", accept_json)
-        kind, _, name = unquote(path[len(CLOUD_BASE) :]).partition("/")
-        if kind == "groups" and name in groups:
-            return ocs_response(200, {"users": groups[name]}, "OK", accept_json)
-        if kind == "users" and name in users:
-            return ocs_response(200, {"id": name, "enabled": True}, "OK", accept_json)
-        missing = (
-            "The requested group could not be found" if kind == "groups" else "User does not exist"
-        )
-        return ocs_response(404, [], missing, accept_json)
+            exact = [{"label": search, "value": {"shareType": int(kind), "shareWith": search}}]
+            found = {"users": [], "groups": [], key: exact if search in names else []}
+            return ocs_response(200, {"exact": found, "users": [], "groups": []}, "OK", True)
+        return ocs_response(404, [], "Not found", True)
 
     def _authenticate(self, authorization: str | None) -> tuple[str | None, str]:
         """HTTP basic auth: a wrong password gives 401 ``{"message": ""}`` (36)."""
         if not authorization or not authorization.lower().startswith("basic "):
-            return None, "Current user is not logged in"  # not recorded
+            return None, "CORS requires basic auth"
         try:
             decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):

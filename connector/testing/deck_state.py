@@ -98,7 +98,11 @@ def as_int(value: Any) -> int:
 
 
 def parse_date(value: Any) -> datetime | None:
-    """PHP ``new DateTime($value)``: anything unparsable is an uncaught exception, so 500."""
+    """PHP ``new DateTime($value)``: anything unparsable is an uncaught exception, so 500.
+
+    Deck 1.13 stores the wall time and reads it back as UTC: an offset is dropped
+    (``12:00:00+01:00`` comes back as ``12:00:00+00:00``), so clients must send UTC.
+    """
     if value is None or value == "":
         return None
     if not isinstance(value, str):
@@ -107,7 +111,7 @@ def parse_date(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise internal_error() from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.replace(tzinfo=UTC)
 
 
 class DeckState(DeckModel):
@@ -243,9 +247,12 @@ class DeckState(DeckModel):
             ("manage", manage, ("not_null",)),
         )
         kind = as_int(kind)
-        known = self.passwords if kind == 0 else self.groups if kind == 1 else {}
-        if str(participant) not in known:
-            raise bad_request("Invalid participant")  # not recorded
+        # Deck 1.13 checks neither that the user or group exists nor that the share is new:
+        # an unknown one is stored (and every assignUser then fails), a repeated one breaks
+        # the unique constraint.
+        for existing in self._board_acls(board_id):
+            if (existing.type, existing.participant) == (kind, str(participant)):
+                raise internal_error()
         acl = Acl(
             self._next_id("acl"),
             board_id,
@@ -486,22 +493,20 @@ class DeckState(DeckModel):
             raise status_error(CARD_ARCHIVED)
         return card
 
-    def _assign_label(self, card: Card, label_id: int) -> None:
+    def _assign_label(self, card: Card, label_id: int, editor: str | None = None) -> None:
         label = self.labels.get(label_id)
         if label is None:
             raise forbidden()
         if label.board_id != self.stacks[card.stack_id].board_id:
             raise status_error("Operation not allowed. Label does not exist.")  # not recorded
-        if label_id in card.label_ids:
-            raise internal_error()  # unique constraint violation (not recorded)
-        card.label_ids.append(label_id)
-        self._card_changed(card)
+        card.label_ids.append(label_id)  # twice if assigned twice, as Deck 1.13 does
+        self._card_changed(card, editor=editor)
 
     def assign_label(self, user: str, card_id: int, body: Body) -> Reply:
         """Answers JSON ``null``; bumps card, stack and board (20)."""
         label_id = body.get("labelId")
         check(("labelId", label_id, ("numeric",)))
-        self._assign_label(self._editable_card(user, card_id), as_int(label_id))
+        self._assign_label(self._editable_card(user, card_id), as_int(label_id), user)
         return Reply(None)
 
     def remove_label(self, user: str, card_id: int, body: Body) -> Reply:
@@ -509,14 +514,19 @@ class DeckState(DeckModel):
         label_id = body.get("labelId")
         check(("labelId", label_id, ("numeric",)))
         card = self._editable_card(user, card_id)
-        if as_int(label_id) not in self.labels:
+        label = self.labels.get(as_int(label_id))
+        if label is None:
             raise forbidden()
-        if as_int(label_id) in card.label_ids:
-            card.label_ids.remove(as_int(label_id))
-        self._card_changed(card)
+        if label.board_id != self.stacks[card.stack_id].board_id:
+            raise status_error("Operation not allowed. Label does not exist.")
+        while label.id in card.label_ids:
+            card.label_ids.remove(label.id)
+        self._card_changed(card, editor=user)
         return Reply(None)
 
-    def _assign_user(self, card: Card, uid: str, kind: int) -> Assignment:
+    def _assign_user(
+        self, card: Card, uid: str, kind: int, editor: str | None = None
+    ) -> Assignment:
         board = self.boards[self.stacks[card.stack_id].board_id]
         members = self._board_member_ids(board) if kind == 0 else list(self.groups)
         if uid not in members:
@@ -526,7 +536,7 @@ class DeckState(DeckModel):
                 raise bad_request("The user is already assigned to the card")  # not recorded
         assignment = Assignment(self._next_id("assignment"), card.id, uid, kind)
         self.assignments[assignment.id] = assignment
-        self._card_changed(card)
+        self._card_changed(card, editor=editor)
         return assignment
 
     def assign_user(self, user: str, card_id: int, body: Body) -> Reply:
@@ -534,17 +544,19 @@ class DeckState(DeckModel):
         uid, kind = body.get("userId"), body.get("type", 0)
         check(("userId", uid, TEXT), ("type", kind, ("numeric",)))
         card = self._editable_card(user, card_id)
-        return Reply(self.assignment_json(self._assign_user(card, str(uid), as_int(kind))))
+        assignment = self._assign_user(card, str(uid), as_int(kind), user)
+        return Reply(self.assignment_json(assignment))
 
     def unassign_user(self, user: str, card_id: int, body: Body) -> Reply:
-        """Answers the removed assignment (24)."""
+        """Answers the removed assignment (24); archived cards too (unlike assigning)."""
         uid = body.get("userId")
         check(("userId", uid, TEXT))
-        card = self._editable_card(user, card_id)
+        card = self.card_for(user, card_id, EDIT)
+        self._writable_board(user, self.stacks[card.stack_id].board_id, EDIT)
         for assignment in list(self.assignments.values()):
             if assignment.card_id == card.id and assignment.participant == uid:
                 del self.assignments[assignment.id]
-                self._card_changed(card)
+                self._card_changed(card, editor=user)
                 return Reply(self.assignment_json(assignment))
         raise DeckError(404, f"No assignment for {uid}found.")  # not recorded
 
@@ -559,10 +571,10 @@ class DeckState(DeckModel):
         """
         card = self.card_for(user, card_id)
         message = body.get("message")
-        if not isinstance(message, str) or not message.strip():
-            raise bad_request("The comment must not be empty")  # not recorded
-        if len(message) > COMMENT_MAX_LENGTH:
-            raise bad_request("The comment is too long")  # not recorded
+        if not isinstance(message, str):
+            raise internal_error()  # a missing message is a TypeError in Deck 1.13
+        if len(message) > COMMENT_MAX_LENGTH:  # an empty one is stored
+            raise bad_request(f"Message exceeds allowed character limit of {COMMENT_MAX_LENGTH}")
         comment = Comment(self._next_id("comment"), card.id, user, message, self.now())
         self.comments[comment.id] = comment
         card.last_editor = user
