@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -24,7 +25,10 @@ import typer
 from connector.errors import ConfigError, ConnectorError, InputError
 from mappings.load import load_mapping
 from mappings.report import check_files, print_show, show_json, target_warnings
+from sync.cells import parse_decimal
 from sync.config import CONFIG_NAME, Config, render_config, resolve_config
+from sync.costs import cohort_costs
+from sync.costs_format import BOM, costs_csv, costs_json, costs_lines
 from sync.daemon import Stopper, store_lock
 from sync.daemon import watch as watch_loop
 from sync.engine import RuleResult
@@ -583,6 +587,50 @@ def announce(
         echo_json(asdict(result))
         return
     typer.echo(announcement_text(result))
+
+
+# -- report -------------------------------------------------------------------------------
+
+report_app = typer.Typer(help="Reports from the store for the council.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("costs")
+def report_costs(
+    ctx: typer.Context,
+    cohort: Annotated[str, typer.Option("--cohort", help="Cohort uid, e.g. mim-10.")],
+    total: Annotated[
+        str | None,
+        typer.Option("--total", help="Split this total (EUR) instead of the cohort's own rule."),
+    ] = None,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Write CSV for Excel (German locale) here; '-' for stdout."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Costs per organisation: participants, fee per head or share of a total, amount due."""
+    override = _amount(total) if total is not None else None
+    with options(ctx).open_store() as store:
+        report = cohort_costs(store, cohort, override)
+    if csv_file is not None:
+        text = costs_csv(report)
+        if str(csv_file) == "-":
+            sys.stdout.write(BOM + text)
+        else:
+            csv_file.write_text(BOM + text, encoding="utf-8", newline="")
+            typer.echo(f"wrote {csv_file} ({len(report.lines)} organisations)", err=True)
+    elif as_json:
+        echo_json(costs_json(report))
+    else:
+        typer.echo("\n".join(costs_lines(report)))
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        return parse_decimal(text)
+    except ValueError as exc:
+        raise InputError(f"--total: {exc}") from None
 
 
 # -- the error handler at the edge --------------------------------------------------------

@@ -172,6 +172,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("period_end", ("Ende", "Bis"), "date"),
         Column("reveal_on", ("Bekanntgabe", "Startworkshop"), "date"),
         Column("fee_per_mentee", ("Gebühr", "Teilnahmegebühr"), "decimal"),
+        Column("total_cost", ("Gesamtkosten", "Kosten gesamt"), "decimal"),
         Column(
             "organisations", ("Organisationen", "Kommunen", "Verwaltungen"), "refs", "organisation"
         ),

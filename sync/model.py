@@ -195,7 +195,10 @@ class Cohort(Entity):
     reveal_on: date | None = Field(
         default=None, description="Start workshop: tandems are secret before this day"
     )
-    fee_per_mentee: Decimal = Field(default=Decimal("0"), ge=0, description="EUR")
+    fee_per_mentee: Decimal = Field(default=Decimal("500.00"), ge=0, description="EUR")
+    total_cost: Decimal | None = Field(
+        default=None, ge=0, description="EUR; if set, split by participants instead of the fee"
+    )
     organisations: list[Uid] = Field(default_factory=list)
     council: list[Uid] = Field(default_factory=list)
 
