@@ -33,6 +33,8 @@ from sync.daemon import Stopper, store_lock
 from sync.daemon import watch as watch_loop
 from sync.engine import RuleResult
 from sync.importer import ImportReport, import_file
+from sync.matching import candidates, check_cohort
+from sync.matching_format import candidate_lines, check_lines
 from sync.model import ENTITY_TYPES
 from sync.report import (
     announcement_text,
@@ -631,6 +633,56 @@ def _amount(text: str) -> Decimal:
         return parse_decimal(text)
     except ValueError as exc:
         raise InputError(f"--total: {exc}") from None
+
+
+# -- match --------------------------------------------------------------------------------
+
+match_app = typer.Typer(
+    help="Matching support: the council matches, the tool assists.", no_args_is_help=True
+)
+app.add_typer(match_app, name="match")
+
+
+@match_app.command("candidates")
+def match_candidates(
+    ctx: typer.Context,
+    mentee: Annotated[str, typer.Argument(metavar="MENTEE", help="The mentee's e-mail or uid.")],
+    cohort: Annotated[
+        str | None, typer.Option("--cohort", help="Cohort uid (needed if several).")
+    ] = None,
+    everyone: Annotated[
+        bool, typer.Option("--all", help="Also list mentors the rules exclude, with the reason.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Mentors who could be paired with MENTEE, beside the mentee's goals. Pairs nobody."""
+    with options(ctx).open_store() as store:
+        found = candidates(store, mentee, cohort, everyone=everyone)
+    if as_json:
+        echo_json(asdict(found))
+    else:
+        typer.echo("\n".join(candidate_lines(found)))
+
+
+@match_app.command("check")
+def match_check(
+    ctx: typer.Context,
+    cohort: Annotated[str, typer.Option("--cohort", help="Cohort uid, e.g. mim-10.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Check every tandem of a cohort against the rules; exit 3 if any breaks one."""
+    with options(ctx).open_store() as store:
+        result = check_cohort(store, cohort)
+    if as_json:
+        echo_json(asdict(result))
+    else:
+        typer.echo("\n".join(check_lines(result)))
+    if result.problems:
+        count = len(result.problems)
+        raise InputError(
+            f"{cohort}: {count} problem{'s' if count != 1 else ''} in the tandems",
+            problems=[] if as_json else [str(p) for p in result.problems],
+        )
 
 
 # -- the error handler at the edge --------------------------------------------------------

@@ -369,4 +369,7 @@ REFERENCES: dict[tuple[str, str], str] = {
 }
 
 #: Read-only values computed from an entity, usable in paths and templates.
-COMPUTED: dict[str, tuple[str, ...]] = {"person": ("name",), "event": ("attendee_emails",)}
+COMPUTED: dict[str, tuple[str, ...]] = {
+    "person": ("name", "match_candidates"),
+    "event": ("attendee_emails",),
+}
