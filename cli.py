@@ -23,6 +23,7 @@ from typing import Annotated, Any
 import typer
 
 from connector.errors import ConfigError, ConnectorError, InputError
+from mappings.fahrplan import find_template, inspect_template, load_template
 from mappings.load import load_mapping
 from mappings.report import check_files, print_show, show_json, target_warnings
 from sync.cells import parse_decimal
@@ -32,10 +33,12 @@ from sync.costs_format import BOM, costs_csv, costs_json, costs_lines
 from sync.daemon import Stopper, store_lock
 from sync.daemon import watch as watch_loop
 from sync.engine import RuleResult
+from sync.fahrplan import apply_template
+from sync.fahrplan_format import fahrplan_lines, template_folders, template_name
 from sync.importer import ImportReport, import_file
 from sync.matching import candidates, check_cohort
 from sync.matching_format import candidate_lines, check_lines
-from sync.model import ENTITY_TYPES
+from sync.model import ENTITY_TYPES, Programme
 from sync.report import (
     announcement_text,
     collection_lines,
@@ -633,6 +636,72 @@ def _amount(text: str) -> Decimal:
         return parse_decimal(text)
     except ValueError as exc:
         raise InputError(f"--total: {exc}") from None
+
+
+# -- cohort -------------------------------------------------------------------------------
+
+cohort_app = typer.Typer(
+    help="Cohorts from their programme's Fahrplan template.", no_args_is_help=True
+)
+app.add_typer(cohort_app, name="cohort")
+
+
+@cohort_app.command("new")
+def cohort_new(
+    ctx: typer.Context,
+    programme: Annotated[str, typer.Option("--programme", help="Programme uid, e.g. mim.")],
+    number: Annotated[int, typer.Option("--number", min=1, help="Number of the cohort.")],
+    start: Annotated[str, typer.Option("--start", help="First day of the cohort, YYYY-MM-DD.")],
+    template: Annotated[
+        Path | None,
+        typer.Option("--template", help="Fahrplan template file (default: the programme's)."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show, write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Create cohort PROGRAMME-NUMBER with the events and tasks of its Fahrplan template.
+
+    Run again after the template changed: items are updated, never duplicated, and what the
+    council changed is left alone.
+    """
+    first_day = _day("--start", start)
+    opts = options(ctx)
+    path = template or find_template(programme, template_folders(opts.resolve()))
+    loaded = load_template(path)
+    if loaded.programme != programme:
+        raise InputError(f"{path}: the template is for programme {loaded.programme!r}")
+    with opts.open_store(create=True) as store:
+        if not isinstance(store.get(programme), Programme):
+            raise InputError(f"there is no programme {programme!r} (import programmes first)")
+        report = apply_template(
+            store, loaded, template_name(path), number=number, start=first_day, dry_run=dry_run
+        )
+    if as_json:
+        echo_json(asdict(report) | {"counts": report.counts()})
+    else:
+        typer.echo("\n".join(fahrplan_lines(report)))
+
+
+@cohort_app.command("check")
+def cohort_check(
+    files: Annotated[list[Path], typer.Argument(help="Fahrplan template files.")],
+) -> None:
+    """Check Fahrplan template files; every problem as FILE:LINE: field: message."""
+    problems = [str(p) for f in files for p in inspect_template(f)[1]]
+    if problems:
+        raise ConfigError(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in "
+            f"{len(files)} Fahrplan template{'s' if len(files) != 1 else ''}",
+            problems=problems,
+        )
+    typer.echo(f"{len(files)} Fahrplan template{'s' if len(files) != 1 else ''}: OK")
+
+
+def _day(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option}: {text!r} is not a date (write YYYY-MM-DD)") from None
 
 
 # -- match --------------------------------------------------------------------------------
