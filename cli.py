@@ -33,6 +33,7 @@ from sync.costs_format import BOM, costs_csv, costs_json, costs_lines
 from sync.daemon import Stopper, store_lock
 from sync.daemon import watch as watch_loop
 from sync.engine import RuleResult
+from sync.erasure_cli import forget_command
 from sync.fahrplan import apply_template
 from sync.fahrplan_format import fahrplan_lines, template_folders, template_name
 from sync.importer import ImportReport, import_file
@@ -752,6 +753,44 @@ def match_check(
             f"{cohort}: {count} problem{'s' if count != 1 else ''} in the tandems",
             problems=[] if as_json else [str(p) for p in result.problems],
         )
+
+
+# -- forget -------------------------------------------------------------------------------
+
+
+@app.command()
+def forget(
+    ctx: typer.Context,
+    person: Annotated[
+        str | None,
+        typer.Argument(metavar="PERSON", help="E-mail or uid; omit to finish pending erasures."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show, delete nothing.")] = False,
+    due: Annotated[
+        bool, typer.Option("--due", help="Applicants not selected, past their retention period.")
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="With --due: erase them (also past the mass-deletion guard)."),
+    ] = False,
+    today: TodayOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Erase a person from the store and from every target; keep a receipt without names."""
+    config = options(ctx).resolve()
+    with store_lock(config.store):
+        run = _prepare(ctx, today)
+        try:
+            output = forget_command(
+                run, config, person, dry_run=dry_run, due=due, yes=yes, today=_today(today)
+            )
+        finally:
+            run.close()
+            run.store.close()
+    if as_json:
+        echo_json(output.data)
+    else:
+        typer.echo("\n".join(output.lines))
 
 
 # -- the error handler at the edge --------------------------------------------------------

@@ -156,6 +156,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("name", ("Name", "Programm", "Bezeichnung")),
         Column("programme_kind", ("Art", "Typ"), "choice", choices=PROGRAMME_KINDS),
         Column("lead_organisation", ("Federführung", "Hauptverantwortlich"), "ref", "organisation"),
+        Column("retention_days", ("Aufbewahrung (Tage)", "Aufbewahrungsfrist"), "int"),
     ),
     "organisation": (
         _UID,

@@ -168,6 +168,11 @@ class Programme(Entity):
     name: str = Field(min_length=1)
     programme_kind: ProgrammeKind
     lead_organisation: Uid | None = None
+    retention_days: int | None = Field(
+        default=None,
+        ge=0,
+        description="days the data of applicants not selected is kept after the decision",
+    )
 
 
 class Organisation(Entity):
