@@ -50,7 +50,10 @@ def _preview(run: Run, plan: ErasurePlan) -> list[str]:
     per_rule: dict[str, int] = {}
     for engine, rule, _uid, _remote in remote_records(run.store, run.engines, plan):
         per_rule[engine.key(rule)] = per_rule.get(engine.key(rule), 0) + 1
-    lines += [f"  {rule}: {n} records to delete" for rule, n in sorted(per_rule.items())]
+    lines += [
+        f"  {rule}: {n} record{'s' if n != 1 else ''} to delete"
+        for rule, n in sorted(per_rule.items())
+    ]
     lines.append("  and the Mailman users owning the address, with all their addresses")
     return lines
 
