@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -22,20 +23,29 @@ import typer
 
 from connector import logsafe
 from connector.errors import ConfigError, ConnectorError, InputError
+from mappings.fahrplan import find_template, inspect_template, load_template
 from mappings.load import load_mapping
 from mappings.report import check_files, print_show, show_json, target_warnings
+from sync.cells import parse_decimal
 from sync.config import CONFIG_NAME, Config, render_config, resolve_config
 from sync.coverage import store_warnings
+from sync.costs import cohort_costs
+from sync.costs_format import BOM, costs_csv, costs_json, costs_lines
 from sync.daemon import Stopper, store_lock
 from sync.daemon import watch as watch_loop
 from sync.doctor import doctor as run_doctor
 from sync.doctor import worst as doctor_worst
 from sync.engine import RuleResult
+from sync.erasure_cli import forget_command
+from sync.fahrplan import apply_template
+from sync.fahrplan_format import fahrplan_lines, template_folders, template_name
 from sync.health import check as health_check
 from sync.importer import ImportReport, import_file
 from sync.logs import FORMATS
 from sync.logs import configure as configure_logs
-from sync.model import ENTITY_TYPES
+from sync.matching import candidates, check_cohort
+from sync.matching_format import candidate_lines, check_lines
+from sync.model import ENTITY_TYPES, Programme
 from sync.optin import opt_in
 from sync.outcome import Outcome, log_pass
 from sync.report import (
@@ -725,6 +735,204 @@ def doctor(
         )
     if code:
         raise typer.Exit(code)
+
+
+# -- report -------------------------------------------------------------------------------
+
+report_app = typer.Typer(help="Reports from the store for the council.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("costs")
+def report_costs(
+    ctx: typer.Context,
+    cohort: Annotated[str, typer.Option("--cohort", help="Cohort uid, e.g. mim-10.")],
+    total: Annotated[
+        str | None,
+        typer.Option("--total", help="Split this total (EUR) instead of the cohort's own rule."),
+    ] = None,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Write CSV for Excel (German locale) here; '-' for stdout."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Costs per organisation: participants, fee per head or share of a total, amount due."""
+    override = _amount(total) if total is not None else None
+    with options(ctx).open_store() as store:
+        report = cohort_costs(store, cohort, override)
+    if csv_file is not None:
+        text = costs_csv(report)
+        if str(csv_file) == "-":
+            sys.stdout.write(BOM + text)
+        else:
+            csv_file.write_text(BOM + text, encoding="utf-8", newline="")
+            typer.echo(f"wrote {csv_file} ({len(report.lines)} organisations)", err=True)
+    elif as_json:
+        echo_json(costs_json(report))
+    else:
+        typer.echo("\n".join(costs_lines(report)))
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        return parse_decimal(text)
+    except ValueError as exc:
+        raise InputError(f"--total: {exc}") from None
+
+
+# -- cohort -------------------------------------------------------------------------------
+
+cohort_app = typer.Typer(
+    help="Cohorts from their programme's Fahrplan template.", no_args_is_help=True
+)
+app.add_typer(cohort_app, name="cohort")
+
+
+@cohort_app.command("new")
+def cohort_new(
+    ctx: typer.Context,
+    programme: Annotated[str, typer.Option("--programme", help="Programme uid, e.g. mim.")],
+    number: Annotated[int, typer.Option("--number", min=1, help="Number of the cohort.")],
+    start: Annotated[str, typer.Option("--start", help="First day of the cohort, YYYY-MM-DD.")],
+    template: Annotated[
+        Path | None,
+        typer.Option("--template", help="Fahrplan template file (default: the programme's)."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show, write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Create cohort PROGRAMME-NUMBER with the events and tasks of its Fahrplan template.
+
+    Run again after the template changed: items are updated, never duplicated, and what the
+    council changed is left alone.
+    """
+    first_day = _day("--start", start)
+    opts = options(ctx)
+    path = template or find_template(programme, template_folders(opts.resolve()))
+    loaded = load_template(path)
+    if loaded.programme != programme:
+        raise InputError(f"{path}: the template is for programme {loaded.programme!r}")
+    with opts.open_store(create=True) as store:
+        if not isinstance(store.get(programme), Programme):
+            raise InputError(f"there is no programme {programme!r} (import programmes first)")
+        report = apply_template(
+            store, loaded, template_name(path), number=number, start=first_day, dry_run=dry_run
+        )
+    if as_json:
+        echo_json(asdict(report) | {"counts": report.counts()})
+    else:
+        typer.echo("\n".join(fahrplan_lines(report)))
+
+
+@cohort_app.command("check")
+def cohort_check(
+    files: Annotated[list[Path], typer.Argument(help="Fahrplan template files.")],
+) -> None:
+    """Check Fahrplan template files; every problem as FILE:LINE: field: message."""
+    problems = [str(p) for f in files for p in inspect_template(f)[1]]
+    if problems:
+        raise ConfigError(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in "
+            f"{len(files)} Fahrplan template{'s' if len(files) != 1 else ''}",
+            problems=problems,
+        )
+    typer.echo(f"{len(files)} Fahrplan template{'s' if len(files) != 1 else ''}: OK")
+
+
+def _day(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{option}: {text!r} is not a date (write YYYY-MM-DD)") from None
+
+
+# -- match --------------------------------------------------------------------------------
+
+match_app = typer.Typer(
+    help="Matching support: the council matches, the tool assists.", no_args_is_help=True
+)
+app.add_typer(match_app, name="match")
+
+
+@match_app.command("candidates")
+def match_candidates(
+    ctx: typer.Context,
+    mentee: Annotated[str, typer.Argument(metavar="MENTEE", help="The mentee's e-mail or uid.")],
+    cohort: Annotated[
+        str | None, typer.Option("--cohort", help="Cohort uid (needed if several).")
+    ] = None,
+    everyone: Annotated[
+        bool, typer.Option("--all", help="Also list mentors the rules exclude, with the reason.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Mentors who could be paired with MENTEE, beside the mentee's goals. Pairs nobody."""
+    with options(ctx).open_store() as store:
+        found = candidates(store, mentee, cohort, everyone=everyone)
+    if as_json:
+        echo_json(asdict(found))
+    else:
+        typer.echo("\n".join(candidate_lines(found)))
+
+
+@match_app.command("check")
+def match_check(
+    ctx: typer.Context,
+    cohort: Annotated[str, typer.Option("--cohort", help="Cohort uid, e.g. mim-10.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Check every tandem of a cohort against the rules; exit 3 if any breaks one."""
+    with options(ctx).open_store() as store:
+        result = check_cohort(store, cohort)
+    if as_json:
+        echo_json(asdict(result))
+    else:
+        typer.echo("\n".join(check_lines(result)))
+    if result.problems:
+        count = len(result.problems)
+        raise InputError(
+            f"{cohort}: {count} problem{'s' if count != 1 else ''} in the tandems",
+            problems=[] if as_json else [str(p) for p in result.problems],
+        )
+
+
+# -- forget -------------------------------------------------------------------------------
+
+
+@app.command()
+def forget(
+    ctx: typer.Context,
+    person: Annotated[
+        str | None,
+        typer.Argument(metavar="PERSON", help="E-mail or uid; omit to finish pending erasures."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show, delete nothing.")] = False,
+    due: Annotated[
+        bool, typer.Option("--due", help="Applicants not selected, past their retention period.")
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="With --due: erase them (also past the mass-deletion guard)."),
+    ] = False,
+    today: TodayOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Erase a person from the store and from every target; keep a receipt without names."""
+    config = options(ctx).resolve()
+    with store_lock(config.store):
+        run = _prepare(ctx, today)
+        try:
+            output = forget_command(
+                run, config, person, dry_run=dry_run, due=due, yes=yes, today=_today(today)
+            )
+        finally:
+            run.close()
+            run.store.close()
+    if as_json:
+        echo_json(output.data)
+    else:
+        typer.echo("\n".join(output.lines))
 
 
 # -- the error handler at the edge --------------------------------------------------------

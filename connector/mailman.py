@@ -18,7 +18,7 @@ removed for that.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -43,7 +43,7 @@ from connector.errors import (
     TargetError,
 )
 from connector.http import HttpClient
-from connector.mailman_api import MailmanApi, last_segment
+from connector.mailman_api import MailmanApi, last_segment, quote
 
 _LIST_TEXT_OPTIONS = ("display_name", "description", "subject_prefix")
 
@@ -272,6 +272,33 @@ class MailmanTarget(Target):
             return
         _, _, list_id = list_address(collection)
         self.api.unsubscribe(list_id, str(entry["email"]))
+
+    def erase_addresses(self, emails: Iterable[str]) -> int:
+        """Delete the Mailman users that own ``emails``, with every address they hold.
+
+        Changing a member's address keeps the old one on the same user, so erasing a person
+        goes through the user to find them all. Returns how many addresses were deleted.
+        """
+        removed: set[str] = set()
+        for email in emails:
+            address = self.api.get_json(f"/addresses/{quote(email)}")
+            if address is None:
+                continue
+            user = address.get("user")
+            user_id = last_segment(str(user)) if user else None
+            owned = [email]
+            if user_id is not None:
+                listing = self.api.get_json(f"/users/{user_id}/addresses") or {}
+                owned += [str(entry["email"]) for entry in listing.get("entries", [])]
+            for item in dict.fromkeys(owned):
+                response = self.api.call(
+                    "DELETE", f"/addresses/{quote(item)}", allow=frozenset({404})
+                )
+                if response.status_code < 300:
+                    removed.add(item.lower())
+            if user_id is not None:
+                self.api.call("DELETE", f"/users/{user_id}", allow=frozenset({404}))
+        return len(removed)
 
     def announce(
         self, collection: Collection, subject: str, body: str, *, sender: str, dry_run: bool = True

@@ -10,6 +10,7 @@ not hide the problems of the others.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from enum import Enum
 from functools import cache
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
@@ -17,10 +18,11 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from connector.base import RemoteField
+from mappings.derived import COUNCIL_ONLY
 from mappings.paths import check_path, referenced_kind, target_kind
 from mappings.schema import EntityKind, FieldSpec, Rule, TargetSpec, collection_name
-from mappings.templates import check_template
-from sync.model import COMPUTED, Role, entity_type
+from mappings.templates import check_template, placeholders
+from sync.model import COMPUTED, Audience, Role, entity_type
 
 Loc = tuple[str | int, ...]
 Found = list[tuple[Loc, str]]
@@ -231,6 +233,7 @@ class RuleCheck(FieldCheck):
         self.board()
         self.adoption()
         self.creation()
+        self.council_only()
         return self.found
 
     def target(self) -> None:
@@ -300,6 +303,28 @@ class RuleCheck(FieldCheck):
         if self.rule.on_remote_delete == "opt_out" and self.entity != "person":
             message = 'opt_out is for people leaving a list (entity = "person"); use '
             self.add(("on_remote_delete",), message + "tombstone, restore or unlink")
+
+    def council_only(self) -> None:
+        """Council-only values (matching ideas) appear only on rules the council alone sees."""
+        spec = self.targets.get(self.rule.target)
+        audience = self.rule.audience or (spec.audience if isinstance(spec, TargetSpec) else None)
+        if audience is None or audience == Audience.COUNCIL:
+            return
+        for index, field in enumerate(self.rule.fields):
+            used = [("canonical", field.canonical)] if field.canonical else []
+            if field.template is not None:
+                with suppress(ValueError):
+                    used += [("template", p) for p, _ in placeholders(field.template) if p]
+            for key, path in used:
+                if check_path(self.entity, path) is None and target_kind(self.entity, path) in (
+                    COUNCIL_ONLY
+                ):
+                    where = f"{{{path}}}: " if key == "template" else ""
+                    self.add(
+                        ("fields", index, key),
+                        f"{where}{path} is for the council only (matching ideas); this rule's "
+                        f'audience is {audience}. Use it on a rule with audience = "council"',
+                    )
 
     def creation(self) -> None:
         """``create_from_remote`` gives every required field a value; its helpers need it."""

@@ -110,9 +110,9 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
-def _schema_at(loc: Loc) -> Any:
+def _schema_at(loc: Loc, root: Any = MappingFile) -> Any:
     """The annotation of the schema field at ``loc`` (None where the schema has none)."""
-    node: Any = MappingFile
+    node: Any = root
     for part in loc:
         node = _unwrap(node)
         if isinstance(node, type) and issubclass(node, BaseModel):
@@ -169,19 +169,19 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _explain(loc: Loc, items: list[ErrorDetails]) -> tuple[Loc, str]:
-    """One readable message for the pydantic errors at ``loc``."""
+def _explain(loc: Loc, items: list[ErrorDetails], root: Any = MappingFile) -> tuple[Loc, str]:
+    """One readable message for the pydantic errors at ``loc`` (in a file of model ``root``)."""
     first = items[0]
     kind, message = first["type"], first["msg"].removeprefix("Value error, ")
     if loc and loc[-1] == "[key]":
         return loc[:-1], f"invalid key: {message}"
-    expected = _describe(_schema_at(loc))
+    expected = _describe(_schema_at(loc, root))
     if expected == "an array of tables":
         expected += f" [[{'.'.join(p for p in loc if isinstance(p, str))}]]"
     if kind == "missing":
         return loc, f"required key is missing; expected {expected}"
     if kind == "extra_forbidden":
-        return loc, _unknown_key(loc)
+        return loc, _unknown_key(loc, root)
     if kind == "value_error" and (prefix := _PREFIX.match(message)):
         return loc + _parse_loc(prefix.group(1)), prefix.group(2)
     if len(items) > 1 or kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum"):
@@ -189,8 +189,8 @@ def _explain(loc: Loc, items: list[ErrorDetails]) -> tuple[Loc, str]:
     return loc, message
 
 
-def _unknown_key(loc: Loc) -> str:
-    model = _schema_at(loc[:-1])
+def _unknown_key(loc: Loc, root: Any = MappingFile) -> str:
+    model = _schema_at(loc[:-1], root)
     keys = [info.alias or name for name, info in model.model_fields.items()] if model else []
     guess = get_close_matches(str(loc[-1]), keys, n=1)
     hint = f"did you mean {guess[0]!r}? " if guess else ""
@@ -204,12 +204,15 @@ def _parse_loc(text: str) -> Loc:
     return tuple(loc)
 
 
-def _validation_problems(data: dict[str, Any], error: ValidationError) -> list[tuple[Loc, str]]:
+def _validation_problems(
+    data: dict[str, Any], error: ValidationError, root: Any = MappingFile
+) -> list[tuple[Loc, str]]:
+    """(location, message) of each problem pydantic found in ``data`` (a file of ``root``)."""
     grouped: dict[Loc, list[ErrorDetails]] = {}
     for item in error.errors():
         loc = _data_loc(item["loc"], data, item["type"] == "missing")
         grouped.setdefault(loc, []).append(item)
-    return [_explain(loc, items) for loc, items in grouped.items()]
+    return [_explain(loc, items, root) for loc, items in grouped.items()]
 
 
 def _inline_secrets(node: Any, loc: Loc = ()) -> list[Loc]:

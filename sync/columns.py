@@ -156,6 +156,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("name", ("Name", "Programm", "Bezeichnung")),
         Column("programme_kind", ("Art", "Typ"), "choice", choices=PROGRAMME_KINDS),
         Column("lead_organisation", ("Federführung", "Hauptverantwortlich"), "ref", "organisation"),
+        Column("retention_days", ("Aufbewahrung (Tage)", "Aufbewahrungsfrist"), "int"),
     ),
     "organisation": (
         _UID,
@@ -172,6 +173,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("period_end", ("Ende", "Bis"), "date"),
         Column("reveal_on", ("Bekanntgabe", "Startworkshop"), "date"),
         Column("fee_per_mentee", ("Gebühr", "Teilnahmegebühr"), "decimal"),
+        Column("total_cost", ("Gesamtkosten", "Kosten gesamt"), "decimal"),
         Column(
             "organisations", ("Organisationen", "Kommunen", "Verwaltungen"), "refs", "organisation"
         ),

@@ -169,6 +169,11 @@ class Programme(Entity):
     name: str = Field(min_length=1)
     programme_kind: ProgrammeKind
     lead_organisation: Uid | None = None
+    retention_days: int | None = Field(
+        default=None,
+        ge=0,
+        description="days the data of applicants not selected is kept after the decision",
+    )
 
 
 class Organisation(Entity):
@@ -196,7 +201,10 @@ class Cohort(Entity):
     reveal_on: date | None = Field(
         default=None, description="Start workshop: tandems are secret before this day"
     )
-    fee_per_mentee: Decimal = Field(default=Decimal("0"), ge=0, description="EUR")
+    fee_per_mentee: Decimal = Field(default=Decimal("500.00"), ge=0, description="EUR")
+    total_cost: Decimal | None = Field(
+        default=None, ge=0, description="EUR; if set, split by participants instead of the fee"
+    )
     organisations: list[Uid] = Field(default_factory=list)
     council: list[Uid] = Field(default_factory=list)
 
@@ -410,6 +418,6 @@ REFERENCES: dict[tuple[str, str], str] = {
 
 #: Read-only values computed from an entity, usable in paths and templates.
 COMPUTED: dict[str, tuple[str, ...]] = {
-    "person": ("name", "roles", "cohorts"),
+    "person": ("name", "roles", "cohorts", "match_candidates"),
     "event": ("attendee_emails",),
 }

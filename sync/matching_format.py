@@ -1,0 +1,50 @@
+"""Matching support as text for the terminal."""
+
+from __future__ import annotations
+
+from sync.matching import Candidates, CohortCheck
+
+
+def candidate_lines(found: Candidates) -> list[str]:
+    """The mentee's goals, then one line per candidate with its flags."""
+    goals = found.goals
+    lines = [
+        f"Candidates for {found.mentee_name} ({found.organisation}) in {found.cohort}",
+        f"  position:  {goals.position or '-'}"
+        + (f", {goals.department}" if goals.department else "")
+        + (f" ({goals.leadership_role})" if goals.leadership_role else ""),
+        f"  goals:     {goals.goals or '-'}",
+        f"  topics:    {', '.join(goals.topics) or '-'}",
+    ]
+    lines += [f"  ! {flag}" for flag in found.mentee_flags]
+    lines.append("")
+    if not found.candidates:
+        lines.append("No mentor of this cohort can be paired with this mentee.")
+        return lines
+    rows = [
+        (c.name, c.organisation, c.position or "-", c.regional_group or "")
+        for c in found.candidates
+    ]
+    widths = [
+        max(len(r[i]) for r in [("mentor", "organisation", "function", ""), *rows])
+        for i in range(3)
+    ]
+    header = f"{'mentor':<{widths[0]}}  {'organisation':<{widths[1]}}  function"
+    lines += [header, "-" * (len(header) + widths[2] - len("function"))]
+    for candidate, row in zip(found.candidates, rows, strict=True):
+        line = f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}"
+        lines.append(line.rstrip())
+        lines += [f"    ! {flag}" for flag in candidate.flags]
+    lines.append("")
+    lines.append(f"{len(found.candidates)} candidates; nothing was paired (the council decides).")
+    return lines
+
+
+def check_lines(result: CohortCheck) -> list[str]:
+    """A summary; the problems themselves go to stderr with the error."""
+    lines = [f"{result.cohort}: {result.tandems} tandems checked, {len(result.problems)} problems"]
+    if result.unpaired:
+        lines.append(
+            f"mentees without a mentor yet: {len(result.unpaired)} ({', '.join(result.unpaired)})"
+        )
+    return lines
