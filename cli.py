@@ -481,8 +481,18 @@ def show(
 
 # -- conflicts ----------------------------------------------------------------------------
 
-conflicts_app = typer.Typer(help="Fields both sides changed differently, waiting for a person.")
+conflicts_app = typer.Typer(
+    help="Fields both sides changed differently, waiting for a person.",
+    invoke_without_command=True,
+)
 app.add_typer(conflicts_app, name="conflicts")
+
+
+@conflicts_app.callback()
+def _conflicts(ctx: typer.Context) -> None:
+    """Fields both sides changed differently; alone, it lists the open ones."""
+    if ctx.invoked_subcommand is None:
+        conflicts_list(ctx, all_=False, as_json=False)
 
 
 @conflicts_app.command("list")
@@ -583,6 +593,100 @@ def announce(
         echo_json(asdict(result))
         return
     typer.echo(announcement_text(result))
+
+
+# -- servers ------------------------------------------------------------------------------
+
+servers_app = typer.Typer(
+    help="Local servers to try the tool on: a Deck double, Radicale and Mailman 3.",
+    no_args_is_help=True,
+)
+app.add_typer(servers_app, name="servers")
+
+ServersDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir",
+        help="Folder for their data, logs and state (default: servers/ next to the config).",
+        show_default=False,
+    ),
+]
+
+
+def _servers_dir(ctx: typer.Context, directory: Path | None) -> Path:
+    if directory is not None:
+        return directory
+    config = options(ctx).resolve()
+    return (config.path.parent if config.path else Path.cwd()) / "servers"
+
+
+@servers_app.command("start")
+def servers_start(
+    ctx: typer.Context,
+    directory: ServersDirOption = None,
+    deck_user: Annotated[
+        list[str] | None,
+        typer.Option("--deck-user", help="Council account for the Deck double (default: store)."),
+    ] = None,
+) -> None:
+    """Start the local servers (free ports, made-up passwords); print the export lines.
+
+    Use it as: eval "$(connector servers start)". Ports come from CONNECTOR_DECK_PORT,
+    CONNECTOR_RADICALE_PORT and CONNECTOR_MAILMAN_PORT when set. Servers of an earlier start
+    in the same folder are reused when running, else stopped first.
+    """
+    from connector.testing import demo_servers as local
+
+    config = options(ctx).resolve()
+    users = list(deck_user or [])
+    if not users and config.store.exists():
+        with Store.open(config.store) as store:
+            users = local.council_users(store)
+    state, new = local.start(_servers_dir(ctx, directory), users)
+    mappings = [load_mapping(path) for path in config.mappings]
+    lines = local.export_lines(state, local.target_needs(mappings))
+    env_file = local.write_env(state, lines)
+    for row in local.status_rows(state):
+        verb = "started" if new else "already running"
+        label = local.LABELS[row["server"]]
+        typer.echo(f"{label}: {verb} at {row['url']} (user {row['user']})", err=True)
+    typer.echo(
+        f'Set the secrets in your shell with: eval "$(connector servers start)" '
+        f"or: source {env_file}",
+        err=True,
+    )
+    for line in lines:
+        typer.echo(line)
+
+
+@servers_app.command("stop")
+def servers_stop(ctx: typer.Context, directory: ServersDirOption = None) -> None:
+    """Stop the local servers started from this folder."""
+    from connector.testing import demo_servers as local
+
+    stopped = local.stop(_servers_dir(ctx, directory))
+    typer.echo(f"Stopped: {', '.join(stopped)}" if stopped else "No local servers were running.")
+
+
+@servers_app.command("status")
+def servers_status(
+    ctx: typer.Context,
+    directory: ServersDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show which local servers run, where, and their logs."""
+    from connector.testing import demo_servers as local
+
+    rows = local.status_rows(local.Servers.load(_servers_dir(ctx, directory).resolve()))
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        typer.echo("No local servers started here: connector servers start")
+    for row in rows:
+        state = "running" if row["running"] else "NOT running"
+        typer.echo(f"{local.LABELS[row['server']]}: {state}, {row['url']} (pid {row['pid']})")
+        typer.echo(f"  log: {row['log']}")
 
 
 # -- the error handler at the edge --------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +19,7 @@ from sync.config import Config
 from sync.engine import Engine, Options, RuleResult, field_keys, rule_key
 from sync.model import Entity, Person, Tandem
 from sync.store import Conflict, Store
-from sync.targets import build_targets
+from sync.targets import build_targets, target_url
 
 
 def domain_consequences(entity: Entity, catalog: Catalog) -> list[Entity]:
@@ -128,6 +129,31 @@ def load_mappings(config: Config) -> list[MappingFile]:
     return [load_mapping(path) for path in config.mappings]
 
 
+def check_secrets(mappings: list[MappingFile]) -> None:
+    """Refuse to start when secrets from the environment are missing: name all of them."""
+    missing: dict[str, list[str]] = {}
+    for mapping in mappings:
+        for name, spec in mapping.targets.items():
+            env = spec.secret.env if spec.secret is not None else None
+            if env and not os.environ.get(env):
+                missing.setdefault(env, []).append(f"{name} ({target_url(name, spec)})")
+    if not missing:
+        return
+    problems = [
+        f"{env}: the password of target {', '.join(dict.fromkeys(where))}"
+        for env, where in missing.items()
+    ]
+    error = ConfigError(
+        f"{len(missing)} secret(s) are not set in the environment: {', '.join(missing)}",
+        problems,
+    )
+    error.hint = (
+        "set each with `export NAME=...` (or use `secret = { command = ... }` in the mapping); "
+        'for the local demo servers: eval "$(connector servers start)"'
+    )
+    raise error
+
+
 def prepare(
     config: Config,
     store: Store,
@@ -144,7 +170,10 @@ def prepare(
         min_delete_count=config.sync.min_delete_count,
     )
     engines = []
-    for mapping in load_mappings(config):
+    mappings = load_mappings(config)
+    if secret is resolve_secret:
+        check_secrets(mappings)
+    for mapping in mappings:
         targets = build_targets(mapping, secret)
         engines.append(
             Engine(

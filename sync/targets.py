@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
 from typing import Any
 
 from connector.base import Target
 from connector.registry import make_target
 from mappings.schema import MappingFile, TargetSpec
+
+
+def url_variable(target: str) -> str:
+    """The environment variable that overrides target ``target``'s URL.
+
+    ``CONNECTOR_URL_NEXTCLOUD`` for target ``nextcloud``: local servers on free ports (the
+    demo, `connector servers start`) are reached without editing the mapping.
+    """
+    return "CONNECTOR_URL_" + re.sub(r"[^A-Za-z0-9]", "_", target).upper()
+
+
+def target_url(name: str, spec: TargetSpec) -> str:
+    """Where target ``name`` is: its override from the environment, else the mapping's URL."""
+    return os.environ.get(url_variable(name), "").strip() or spec.url
 
 
 def build_targets(mapping: MappingFile, secret: Callable[[TargetSpec], str]) -> dict[str, Target]:
@@ -20,5 +36,6 @@ def build_targets(mapping: MappingFile, secret: Callable[[TargetSpec], str]) -> 
         if spec.kind == "caldav":
             options["uid_domain"] = spec.uid_domain
         password = secret(spec) if spec.secret is not None else ""
-        targets[name] = make_target(spec.kind, spec.url, spec.user, password, **options)
+        url = target_url(name, spec)
+        targets[name] = make_target(spec.kind, url, spec.user, password, **options)
     return targets
