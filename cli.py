@@ -24,12 +24,19 @@ import typer
 from connector.errors import ConfigError, ConnectorError, InputError
 from mappings.load import load_mapping
 from mappings.report import check_files, print_show, show_json, target_warnings
+from sync.cells import parse_date
 from sync.config import CONFIG_NAME, Config, render_config, resolve_config
 from sync.daemon import Stopper, store_lock
 from sync.daemon import watch as watch_loop
+from sync.display import local_time, set_zone
 from sync.engine import RuleResult
+from sync.helptext import install as install_readable_help
+from sync.i18n import _
 from sync.importer import ImportReport, import_file
 from sync.model import ENTITY_TYPES
+from sync.records import find as find_record
+from sync.records import labels as record_labels
+from sync.records import record_data, record_lines
 from sync.report import (
     announcement_text,
     collection_lines,
@@ -54,6 +61,9 @@ app = typer.Typer(
 )
 
 
+install_readable_help()
+
+
 @dataclass
 class Options:
     """The global options, as given (resolved into a :class:`Config` on demand)."""
@@ -63,8 +73,10 @@ class Options:
     verbose: bool = False
 
     def resolve(self) -> Config:
-        """The configuration these options select."""
-        return resolve_config(self.config, self.store)
+        """The configuration these options select (it also sets the zone times are shown in)."""
+        config = resolve_config(self.config, self.store)
+        set_zone(config.timezone)
+        return config
 
     def open_store(self, *, create: bool = False) -> Store:
         """Open the configured store (it must exist unless ``create``)."""
@@ -178,6 +190,8 @@ def _print_report(report: ImportReport) -> None:
     verb = "Imported" if report.written else "Checked (dry run, nothing written)"
     rows = f"{report.rows} row{'s' if report.rows != 1 else ''}"
     typer.echo(f"{verb} {report.file}: {rows} ({report.encoding}, separator {separator})")
+    if report.ignored:
+        typer.echo(_("  left out: column {names}").format(names=", ".join(report.ignored)))
     for kind, outcome in report.outcomes.items():
         why = "" if kind == report.kind else " (follows from these rows)"
         typer.echo(
@@ -193,6 +207,14 @@ def import_(
     file: Annotated[Path, typer.Argument(help="CSV file (UTF-8 or Excel's ';' Windows-1252).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    ignore_column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore-column",
+            metavar="NAME",
+            help="Leave this column of the file out (repeatable); only the columns named.",
+        ),
+    ] = None,
 ) -> None:
     """Import a CSV file of organisations, people, applications, events and so on.
 
@@ -200,7 +222,9 @@ def import_(
     printed as file:line: column: message. Importing the same file again changes nothing.
     """
     with options(ctx).open_store(create=True) as store:
-        report = import_file(store, kind.value, file, dry_run=dry_run)
+        report = import_file(
+            store, kind.value, file, dry_run=dry_run, ignore_columns=ignore_column or []
+        )
     if as_json:
         echo_json(asdict(report))
     else:
@@ -248,7 +272,7 @@ def _print_status(data: dict[str, Any]) -> None:
     passes = data["last_passes"]
     typer.echo("Last sync pass per target: " + ("none yet" if not passes else ""))
     for done in passes:
-        typer.echo(f"  {done['target']}: {done['outcome']} at {done['finished_at']}")
+        typer.echo(f"  {done['target']}: {done['outcome']} at {local_time(done['finished_at'])}")
     typer.echo(f"Open conflicts: {data['open_conflicts']}")
 
 
@@ -311,7 +335,7 @@ TodayOption = Annotated[
     typer.Option(
         "--today",
         envvar="CONNECTOR_TODAY",
-        help="Pretend it is this day (YYYY-MM-DD), e.g. to preview the reveal date.",
+        help="Pretend it is this day (2026-03-10 or 10.03.2026), e.g. to preview the reveal date.",
         show_default=False,
     ),
 ]
@@ -321,9 +345,11 @@ def _today(value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        return parse_date(value)
     except ValueError:
-        raise InputError(f"--today: {value!r} is not a date like 2026-03-10") from None
+        raise InputError(
+            _("--today: {value!r} is not a date like 2026-03-10 or 10.03.2026").format(value=value)
+        ) from None
 
 
 def _prepare(ctx: typer.Context, today: str | None, allow: list[str] | None = None) -> Run:
@@ -350,6 +376,8 @@ def plan(
     run = _prepare(ctx, today)
     try:
         results = run.plan()
+        uids = [i.uid for r in results if r.plan for i in r.plan.items if i.uid]
+        names = record_labels(run.store, uids)
     finally:
         run.close()
         run.store.close()
@@ -357,7 +385,7 @@ def plan(
         echo_json([plan_data(r) for r in results])
     else:
         for result in results:
-            for line in plan_lines(result, limit):
+            for line in plan_lines(result, limit, names):
                 typer.echo(line)
     _raise_first_error(results)
 
@@ -397,7 +425,9 @@ def sync(
     allow_mass_delete: Annotated[
         list[str] | None,
         typer.Option(
-            "--allow-mass-delete", help="Let RULE lose many records this pass ('*': all)."
+            "--allow-mass-delete",
+            metavar="RULE",
+            help="Let RULE lose many records this pass ('*': all).",
         ),
     ] = None,
     today: TodayOption = None,
@@ -479,6 +509,25 @@ def show(
         typer.echo(line)
 
 
+# -- record -------------------------------------------------------------------------------
+
+
+@app.command()
+def record(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(metavar="UID|E-MAIL", help="A record's uid or e-mail.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show one person, application, tandem, event or task: fields, links, conflicts."""
+    with options(ctx).open_store() as store:
+        data = record_data(store, find_record(store, key))
+    if as_json:
+        echo_json(data)
+        return
+    for line in record_lines(data):
+        typer.echo(line)
+
+
 # -- conflicts ----------------------------------------------------------------------------
 
 conflicts_app = typer.Typer(
@@ -504,13 +553,14 @@ def conflicts_list(
     """List open conflicts."""
     with options(ctx).open_store() as store:
         found = store.conflicts(open_only=not all_)
+        names = record_labels(store, [c.uid for c in found])
     if as_json:
         echo_json([asdict(c) for c in found])
         return
     if not found:
         typer.echo("No open conflicts.")
     for conflict in found:
-        typer.echo(conflict_line(conflict))
+        typer.echo(conflict_line(conflict, names))
 
 
 @conflicts_app.command("show")
@@ -522,10 +572,11 @@ def conflicts_show(
     """Show one conflict: the agreed value and both sides' values."""
     with options(ctx).open_store() as store:
         conflict = _conflict(store, conflict_id)
+        names = record_labels(store, [conflict.uid])
     if as_json:
         echo_json(asdict(conflict))
         return
-    for line in conflict_details(conflict):
+    for line in conflict_details(conflict, names):
         typer.echo(line)
 
 

@@ -120,9 +120,8 @@ class HttpClient:
             try:
                 response = self.session.request(method, url, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                raise _Retryable(
-                    None, f"cannot reach {self.base_url}: {type(exc).__name__}"
-                ) from exc
+                why = "no answer in time" if isinstance(exc, requests.Timeout) else "no connection"
+                raise _Retryable(None, f"cannot reach {self.base_url} ({why})") from exc
             log.debug("%s %s -> %s", method, _redact(path), response.status_code)
             asked = retry_after_seconds(response)
             if response.status_code in RETRY_STATUS and asked is not None and asked > self.max_wait:

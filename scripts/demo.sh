@@ -75,8 +75,9 @@ step "4. The same field changed on both sides: a conflict is parked"
 council move demo/servers "$board" "$declined" "Abgelehnt"
 connector import applications examples/tour/vorstellung.csv
 say "The council declined $declined on the board, while the office's file says he was presented."
-code=0; connector sync || code=$?
-say "Exit code $code: the status field's policy is \`ask\`, so both sides stay as they are."
+connector sync
+say "The status field's policy is \`ask\`: the pass parks a conflict, and both sides stay as"
+say "they are until a person decides. \`connector conflicts\` lists what waits:"
 connector conflicts
 
 step "5. The coordinator resolves it: the council's decision stands"

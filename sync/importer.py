@@ -12,7 +12,7 @@ markers on boards.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from connector.errors import InputError
-from sync import integrity
+from sync import cells, integrity
 from sync.columns import Column
 from sync.csvread import Row, Table, read_table
 from sync.integrity import Overlay
@@ -102,6 +102,8 @@ class ImportReport:
     delimiter: str
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     written: bool = False
+    #: Columns left out with ``--ignore-column``, as written in the file.
+    ignored: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -238,22 +240,68 @@ class _Batch:
         return rows + list(self.derived.values())
 
 
+def _normalised(names: Iterable[str]) -> set[str]:
+    return {cells.normalise(name) for name in names}
+
+
+def _missing_first(store: Store, columns: dict[str, Column]) -> dict[str, str]:
+    """Reference columns whose kind the store has none of yet: header → that kind."""
+    return {
+        header: column.ref
+        for header, column in columns.items()
+        if column.type in ("ref", "refs") and column.ref and not store.entities(column.ref)
+    }
+
+
+def _order_error(table: Table, missing: dict[str, str], others: list[str]) -> InputError:
+    plural = {entity: name for name, entity in KINDS.items()}
+    first = [plural.get(kind, kind) for kind in dict.fromkeys(missing.values())]
+    error = InputError(
+        f"{table.name}: the store has no {' and no '.join(first)} yet, which this file refers "
+        f"to (column {', '.join(repr(h) for h in missing)}); nothing was imported",
+        others,
+    )
+    error.hint = (
+        f"import the {' and '.join(first)} first: connector import {first[0]} FILE "
+        f"(the order: {', '.join(KINDS)})"
+    )
+    return error
+
+
 def import_file(
-    store: Store, kind: str, path: str | Path, *, dry_run: bool = False
+    store: Store,
+    kind: str,
+    path: str | Path,
+    *,
+    dry_run: bool = False,
+    ignore_columns: Iterable[str] = (),
 ) -> ImportReport:
     """Import the CSV file at ``path`` as entities of ``kind`` (a key of :data:`KINDS` or an
-    entity kind). Raises :class:`InputError` listing every problem; then nothing is written."""
+    entity kind). Raises :class:`InputError` listing every problem; then nothing is written.
+
+    ``ignore_columns`` are headers of the file to leave out (an office's extra columns).
+    """
     entity_kind = KINDS.get(kind, kind)
     if entity_kind not in KINDS.values():
         raise InputError(f"unknown import kind {kind!r}; choose one of: {', '.join(KINDS)}")
     table = read_table(path)
-    batch = _Batch(store, table, entity_kind, match_columns(table, entity_kind))
+    ignore_columns = list(ignore_columns)
+    columns = match_columns(table, entity_kind, ignore_columns)
+    batch = _Batch(store, table, entity_kind, columns)
     for row in table.rows:
         batch.add(row)
     batch.settle()
     if batch.problems:
         order = {header: i for i, header in enumerate(table.header)}
         problems = sorted(batch.problems, key=lambda p: (p.line, order.get(p.column, len(order))))
+        missing = {
+            header: ref
+            for header, ref in _missing_first(store, columns).items()
+            if any(p.column == header for p in problems)
+        }
+        if missing:
+            others = [p.render(table.name) for p in problems if p.column not in missing]
+            raise _order_error(table, missing, others)
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         error = InputError(
             f"{table.name}: {count}; nothing was imported",
@@ -262,6 +310,7 @@ def import_file(
         error.hint = "fix these lines, then run the same import again"
         raise error
     report = ImportReport(table.name, entity_kind, len(table.rows), table.encoding, table.delimiter)
+    report.ignored = [h for h in table.header if cells.normalise(h) in _normalised(ignore_columns)]
     batch.report(report)
     if not dry_run:
         with store.transaction():

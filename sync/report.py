@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from connector.base import RemoteRecord
 from connector.mailman import Announcement
 from mappings.schema import Rule
+from sync.display import local_time, shown_value
 from sync.engine import RuleResult
+from sync.i18n import ngettext
 from sync.plan import Item
 from sync.store import Conflict
 
@@ -38,8 +41,13 @@ _VERB = {
 
 
 def _short(value: Any, width: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return shown_value(value, width)
+
+
+def _named(uid: str, labels: Mapping[str, str] | None) -> str:
+    """A record as people name it, with its uid: ``Till Gövert (Greven) – application [app-…]``."""
+    name = (labels or {}).get(uid)
+    return f"{name} [{uid}]" if name and name != uid else uid
 
 
 def item_data(item: Item) -> dict[str, Any]:
@@ -90,10 +98,10 @@ def _counts_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
 
 
-def item_lines(item: Item) -> list[str]:
-    """An item as indented lines: what changes on which side."""
+def item_lines(item: Item, labels: Mapping[str, str] | None = None) -> list[str]:
+    """An item as indented lines: what changes on which side (``labels``: names by uid)."""
     head = f"  {_SYMBOL.get(item.action, '?')} {_VERB.get(item.action, item.action)} "
-    head += item.uid or f"remote {item.remote_id}"
+    head += _named(item.uid, labels) if item.uid else f"remote {item.remote_id}"
     lines = [head]
     if item.action in ("update", "adopt"):
         lines += [f"      platform {k}: → {_short(v)}" for k, v in item.remote.items()]
@@ -108,15 +116,17 @@ def item_lines(item: Item) -> list[str]:
     return lines
 
 
-def plan_lines(result: RuleResult, limit: int = 20) -> list[str]:
-    """A rule's plan as text."""
+def plan_lines(
+    result: RuleResult, limit: int = 20, labels: Mapping[str, str] | None = None
+) -> list[str]:
+    """A rule's plan as text (``labels``: how people name each uid)."""
     head = f"{result.rule} → {result.target} / {result.collection}"
     if result.error is not None:
         return [f"{head}: NOT PLANNED: {result.error}"]
     items = [i for i in result.plan.items if i.writes] if result.plan else []
     lines = [f"{head}: {_counts_text(_counts(items))}"]
     for item in items[:limit]:
-        lines += item_lines(item)
+        lines += item_lines(item, labels)
     if len(items) > limit:
         lines.append(f"  … and {len(items) - limit} more (--limit, or --json for all)")
     unlinked = result.plan.unlinked_remote if result.plan else []
@@ -139,7 +149,8 @@ def summary_lines(
         if quiet and not (result.counts or result.error or result.problems or result.notes):
             continue
         state = f"ERROR: {result.error}" if result.error else _counts_text(result.counts)
-        extra = f"  [{result.requests} requests]" if stats else ""
+        requests = ngettext("{n} request", "{n} requests", result.requests)
+        extra = f"  [{requests.format(n=result.requests)}]" if stats else ""
         lines.append(f"{result.rule} → {result.target} / {result.collection}: {state}{extra}")
         lines += [f"  problem: {p}" for p in result.problems]
         lines += [f"  note: {n}" for n in result.notes]
@@ -168,28 +179,32 @@ def pass_line(results: list[RuleResult], when: str, wait: float) -> str:
     return f"{when} pass over {len(results)} rules: {state}; next pass in {wait:.0f} s"
 
 
-def conflict_line(conflict: Conflict) -> str:
-    """One line per conflict for `conflicts list`."""
+def conflict_line(conflict: Conflict, labels: Mapping[str, str] | None = None) -> str:
+    """One line per conflict for `conflicts list` (``labels``: names by uid)."""
     state = "open" if conflict.resolved_at is None else "settled"
     return (
-        f"#{conflict.id} [{state}] {conflict.rule} {conflict.uid} {conflict.field}: "
+        f"#{conflict.id} [{state}] {conflict.rule} {_named(conflict.uid, labels)} "
+        f"{conflict.field}: "
         f"here {_short(conflict.canonical, 30)} vs there {_short(conflict.remote, 30)}"
     )
 
 
-def conflict_details(conflict: Conflict) -> list[str]:
-    """The full story of one conflict."""
+def conflict_details(conflict: Conflict, labels: Mapping[str, str] | None = None) -> list[str]:
+    """The full story of one conflict (``labels``: names by uid)."""
     return [
         f"Conflict #{conflict.id} ({'open' if conflict.resolved_at is None else 'settled'})",
         f"  rule:          {conflict.rule}",
-        f"  record:        {conflict.uid}",
+        f"  record:        {_named(conflict.uid, labels)}",
         f"  field:         {conflict.field}",
-        f"  agreed before: {conflict.base!r}",
-        f"  canonical now: {conflict.canonical!r}",
-        f"  platform now:  {conflict.remote!r}",
-        f"  noticed:       {conflict.created_at}",
+        f"  agreed before: {_short(conflict.base, 200)}",
+        f"  canonical now: {_short(conflict.canonical, 200)}",
+        f"  platform now:  {_short(conflict.remote, 200)}",
+        f"  noticed:       {local_time(conflict.created_at)}",
         *(
-            [f"  resolved:      {conflict.resolution!r} at {conflict.resolved_at}"]
+            [
+                f"  resolved:      {_short(conflict.resolution)} at "
+                f"{local_time(conflict.resolved_at)}"
+            ]
             if conflict.resolved_at
             else [
                 f"  resolve with:  connector conflicts resolve {conflict.id} "
@@ -226,7 +241,7 @@ def _card(record: RemoteRecord) -> str:
     if fields.get("assignees"):
         extras.append("@" + ", @".join(fields["assignees"]))
     if fields.get("due"):
-        extras.append(f"fällig {str(fields['due'])[:10]}")
+        extras.append(f"fällig {local_time(fields['due'])}")
     if fields.get("archived"):
         extras.append("archiviert")
     shown = "; ".join(e for e in extras if e)
@@ -257,7 +272,7 @@ def collection_lines(rule: Rule, records: list[RemoteRecord]) -> list[str]:
         lines = [f"Kalender »{rule.calendar.display_name}« ({len(records)} Termine)"]
         ordered = sorted(records, key=lambda r: str(r.fields.get("start")))
         for r in ordered:
-            start, summary = str(r.fields.get("start"))[:16], r.fields.get("summary", "")
+            start, summary = local_time(r.fields.get("start")), r.fields.get("summary", "")
             lines.append(f"    {start}  {summary}  {r.fields.get('location', '')}".rstrip())
         return lines
     assert rule.mailing_list is not None

@@ -4,6 +4,8 @@ resolve references (organisations by short name or uid, people by e-mail or uid)
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Iterable
 from copy import copy
 from dataclasses import dataclass
 from functools import cache
@@ -30,14 +32,22 @@ class CellProblem:
         return f"{name}:{self.line}: {self.column}: {self.message}"
 
 
-def match_columns(table: Table, kind: str) -> dict[str, Column]:
+def match_columns(table: Table, kind: str, ignore: Iterable[str] = ()) -> dict[str, Column]:
     """The column each header of ``table`` fills; InputError listing unknown, doubled and
-    missing required columns."""
+    missing required columns. Headers named in ``ignore`` are left out (each must exist)."""
     known = by_name(kind)
     matched: dict[str, Column] = {}
     problems = []
+    ignored = {cells.normalise(name): name for name in ignore}
+    present = {cells.normalise(header) for header in table.header}
+    problems += [
+        CellProblem(table.header_line, name, "--ignore-column: the file has no such column")
+        for key, name in ignored.items()
+        if key not in present
+    ]
+    unknown = []
     for header in table.header:
-        if not header:
+        if not header or cells.normalise(header) in ignored:
             continue
         column = known.get(cells.normalise(header))
         if column is None:
@@ -45,6 +55,7 @@ def match_columns(table: Table, kind: str) -> dict[str, Column]:
             problems.append(
                 CellProblem(table.header_line, header, f"unknown column; expected: {expected}")
             )
+            unknown.append(header)
         elif column in matched.values():
             other = next(h for h, c in matched.items() if c == column)
             problems.append(CellProblem(table.header_line, header, f"same column as {other!r}"))
@@ -56,10 +67,17 @@ def match_columns(table: Table, kind: str) -> dict[str, Column]:
         if column not in matched.values()
     ]
     if problems:
-        raise InputError(
+        error = InputError(
             f"{table.name}: the header does not fit a {kind} file; nothing was imported",
             [p.render(table.name) for p in problems],
         )
+        if unknown:
+            options = " ".join(f"--ignore-column {shlex.quote(header)}" for header in unknown)
+            error.hint = (
+                f"rename the column, or leave it out of the import with {options} "
+                "(only the columns named are left out)"
+            )
+        raise error
     return matched
 
 
