@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer.exceptions import Abort
 
 from connector.errors import ConfigError, ConnectorError, InputError
 from mappings.load import load_mapping
@@ -31,7 +33,9 @@ from sync.daemon import watch as watch_loop
 from sync.display import local_time, set_zone
 from sync.engine import RuleResult
 from sync.helptext import install as install_readable_help
-from sync.i18n import _
+from sync.helptext import usage_message
+from sync.i18n import _, kind_label, ngettext
+from sync.i18n import install as install_language
 from sync.importer import ImportReport, import_file
 from sync.model import ENTITY_TYPES
 from sync.records import find as find_record
@@ -61,6 +65,7 @@ app = typer.Typer(
 )
 
 
+install_language()
 install_readable_help()
 
 
@@ -149,15 +154,19 @@ def init(
     config, mapping = directory / CONFIG_NAME, directory / "mapping.toml"
     for path in (config, mapping) if has_mapping else (config,):
         if path.exists():
-            error = InputError(f"{path} already exists; not overwriting it")
-            error.hint = "Choose a new folder, or edit the existing files."
+            error = InputError(_("{path} already exists; not overwriting it").format(path=path))
+            error.hint = _("Choose a new folder, or edit the existing files.")
             raise error
     directory.mkdir(parents=True, exist_ok=True)
     if has_mapping:
         mapping.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
-        typer.echo(f"Created {mapping} (a copy of the shipped {SHIPPED_MAPPING})")
+        typer.echo(
+            _("Created {path} (a copy of the shipped {name})").format(
+                path=mapping, name=SHIPPED_MAPPING
+            )
+        )
     config.write_text(render_config(["mapping.toml"] if has_mapping else []), encoding="utf-8")
-    typer.echo(f"Created {config}")
+    typer.echo(_("Created {path}").format(path=config))
     if not has_mapping:
         typer.echo(
             f"No mapping ships with this installation yet ({SHIPPED_MAPPING}); "
@@ -165,8 +174,8 @@ def init(
         )
     store_path = resolve_config(config).store
     Store.open(store_path).close()
-    typer.echo(f"Created {store_path} (empty store)")
-    typer.echo(f"Next: connector --config {config} import organisations FILE")
+    typer.echo(_("Created {path} (empty store)").format(path=store_path))
+    typer.echo(_("Next: connector --config {path} import organisations FILE").format(path=config))
 
 
 # -- import -------------------------------------------------------------------------------
@@ -187,17 +196,26 @@ class ImportKind(StrEnum):
 
 def _print_report(report: ImportReport) -> None:
     separator = {";": "';'", ",": "','", "\t": "tab"}[report.delimiter]
-    verb = "Imported" if report.written else "Checked (dry run, nothing written)"
-    rows = f"{report.rows} row{'s' if report.rows != 1 else ''}"
-    typer.echo(f"{verb} {report.file}: {rows} ({report.encoding}, separator {separator})")
+    separator = _("tab") if separator == "tab" else separator
+    line = (
+        _("Imported {file}: {rows} ({encoding}, separator {separator})")
+        if report.written
+        else _(
+            "Checked (dry run, nothing written) {file}: {rows} ({encoding}, separator {separator})"
+        )
+    )
+    rows = ngettext("{n} row", "{n} rows", report.rows).format(n=report.rows)
+    typer.echo(
+        line.format(file=report.file, rows=rows, encoding=report.encoding, separator=separator)
+    )
     if report.ignored:
         typer.echo(_("  left out: column {names}").format(names=", ".join(report.ignored)))
     for kind, outcome in report.outcomes.items():
-        why = "" if kind == report.kind else " (follows from these rows)"
-        typer.echo(
-            f"  {kind}: {outcome.created} created, {outcome.updated} updated, "
-            f"{outcome.unchanged} unchanged{why}"
+        why = "" if kind == report.kind else " " + _("(follows from these rows)")
+        counts = _("{created} created, {updated} updated, {unchanged} unchanged").format(
+            created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged
         )
+        typer.echo(f"  {kind_label(kind)}: {counts}{why}")
 
 
 @app.command("import")
@@ -255,25 +273,33 @@ def status_data(store: Store) -> dict[str, Any]:
 
 
 def _print_status(data: dict[str, Any]) -> None:
-    typer.echo(f"Store: {data['store']}")
+    typer.echo(_("Store: {path}").format(path=data["store"]))
     present = {k for c in data["cohorts"] for k in c["counts"]}
     kinds = [k for k in _KIND_ORDER if k in present]
     if not kinds:
-        typer.echo("The store is empty: start with `connector import organisations FILE`.")
+        typer.echo(_("The store is empty: start with `connector import organisations FILE`."))
     else:
-        labels = [c["cohort"] or "(no cohort)" for c in data["cohorts"]]
-        width = max(len(label) for label in [*labels, "cohort"]) + 2
+        labels = [c["cohort"] or _("(no cohort)") for c in data["cohorts"]]
+        heading = _("cohort")
+        width = max(len(label) for label in [*labels, heading]) + 2
         typer.echo("")
-        typer.echo(f"{'cohort':<{width}}" + "".join(f"{k:>{len(k) + 2}}" for k in kinds))
+        names = {k: kind_label(k) for k in kinds}
+        typer.echo(
+            f"{heading:<{width}}" + "".join(f"{names[k]:>{len(names[k]) + 2}}" for k in kinds)
+        )
         for label, cohort in zip(labels, data["cohorts"], strict=True):
-            row = "".join(f"{cohort['counts'].get(k, 0):>{len(k) + 2}}" for k in kinds)
+            row = "".join(f"{cohort['counts'].get(k, 0):>{len(names[k]) + 2}}" for k in kinds)
             typer.echo(f"{label:<{width}}{row}")
     typer.echo("")
     passes = data["last_passes"]
-    typer.echo("Last sync pass per target: " + ("none yet" if not passes else ""))
+    typer.echo(_("Last sync pass per target:") + (" " + _("none yet") if not passes else ""))
     for done in passes:
-        typer.echo(f"  {done['target']}: {done['outcome']} at {local_time(done['finished_at'])}")
-    typer.echo(f"Open conflicts: {data['open_conflicts']}")
+        when = local_time(done["finished_at"])
+        typer.echo(
+            f"  {done['target']}: "
+            + _("{outcome} at {when}").format(outcome=done["outcome"], when=when)
+        )
+    typer.echo(_("Open conflicts: {count}").format(count=data["open_conflicts"]))
 
 
 @app.command()
@@ -306,9 +332,11 @@ def mappings_check(
         typer.echo(line)
     if problems:
         failed = len(files) - sum(line.startswith("ok: ") for line in ok)
+        count = ngettext("{n} problem", "{n} problems", len(problems)).format(n=len(problems))
         raise ConfigError(
-            f"{len(problems)} problem{'s' * (len(problems) != 1)} in "
-            f"{failed} mapping file{'s' * (failed != 1)}",
+            ngettext("{count} in {n} mapping file", "{count} in {n} mapping files", failed).format(
+                count=count, n=failed
+            ),
             problems=problems,
         )
 
@@ -324,7 +352,7 @@ def mappings_show(
         echo_json(show_json(mapping))
         return
     for warning in target_warnings(mapping):
-        typer.echo(f"warning: {warning}", err=True)
+        typer.echo(_("warning: {message}").format(message=warning), err=True)
     print_show(mapping)
 
 
@@ -426,7 +454,7 @@ def sync(
         list[str] | None,
         typer.Option(
             "--allow-mass-delete",
-            metavar="RULE",
+            metavar=_("RULE"),
             help="Let RULE lose many records this pass ('*': all).",
         ),
     ] = None,
@@ -475,7 +503,10 @@ def _watch(run: Run, interval: int, *, stats: bool, as_json: bool) -> None:
         for engine in run.engines:
             engine.stop_requested = lambda: stopper.stopped
         passes = watch_loop(run.sync, interval, stopper, report=report)
-    typer.echo(f"stopped after {passes} pass{'es' if passes != 1 else ''}", err=True)
+    typer.echo(
+        ngettext("stopped after {n} pass", "stopped after {n} passes", passes).format(n=passes),
+        err=True,
+    )
 
 
 def _raise_first_error(results: list[RuleResult]) -> None:
@@ -484,7 +515,11 @@ def _raise_first_error(results: list[RuleResult]) -> None:
         first = failed[0]
         assert first.error is not None
         names = ", ".join(r.rule for r in failed)
-        error = type(first.error)(f"{len(failed)} rule(s) did not finish ({names}): {first.error}")
+        error = type(first.error)(
+            _("{count} rule(s) did not finish ({names}): {error}").format(
+                count=len(failed), names=names, error=first.error
+            )
+        )
         error.hint = first.error.hint
         raise error
 
@@ -558,7 +593,7 @@ def conflicts_list(
         echo_json([asdict(c) for c in found])
         return
     if not found:
-        typer.echo("No open conflicts.")
+        typer.echo(_("No open conflicts."))
     for conflict in found:
         typer.echo(conflict_line(conflict, names))
 
@@ -592,20 +627,23 @@ def conflicts_resolve(
     with options(ctx).open_store() as store:
         conflict = _conflict(store, conflict_id)
         if conflict.applied_at is not None:
-            raise InputError(f"conflict {conflict_id} is already settled")
+            raise InputError(_("conflict {id} is already settled").format(id=conflict_id))
         value = resolution_value(conflict, take)
         check_resolution(options(ctx).resolve(), conflict, value)
         store.resolve_conflict(conflict_id, value)
     typer.echo(
-        f"Conflict {conflict_id}: {conflict.field} will be {value!r} on both sides "
-        "after the next `connector sync`."
+        _(
+            "Conflict {id}: {field} will be {value} on both sides after the next `connector sync`."
+        ).format(id=conflict_id, field=conflict.field, value=repr(value))
     )
 
 
 def _conflict(store: Store, conflict_id: int) -> Conflict:
     conflict = store.conflict(conflict_id)
     if conflict is None:
-        raise InputError(f"no conflict with id {conflict_id} (see `connector conflicts list`)")
+        raise InputError(
+            _("no conflict with id {id} (see `connector conflicts list`)").format(id=conflict_id)
+        )
     return conflict
 
 
@@ -632,7 +670,11 @@ def announce(
     try:
         body = body_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{body_file}: cannot read the message body: {exc}") from None
+        raise InputError(
+            _("{path}: cannot read the message body: {reason}").format(
+                path=body_file, reason=getattr(exc, "strerror", None) or exc
+            )
+        ) from None
     run = _prepare(ctx, None)
     try:
         target, collection = find_list(run, mailing_list)
@@ -698,12 +740,18 @@ def servers_start(
     lines = local.export_lines(state, local.target_needs(mappings))
     env_file = local.write_env(state, lines)
     for row in local.status_rows(state):
-        verb = "started" if new else "already running"
+        verb = _("started") if new else _("already running")
         label = local.LABELS[row["server"]]
-        typer.echo(f"{label}: {verb} at {row['url']} (user {row['user']})", err=True)
+        typer.echo(
+            _("{server}: {state} at {url} (user {user})").format(
+                server=label, state=verb, url=row["url"], user=row["user"]
+            ),
+            err=True,
+        )
     typer.echo(
-        f'Set the secrets in your shell with: eval "$(connector servers start)" '
-        f"or: source {env_file}",
+        _(
+            'Set the secrets in your shell: eval "$(connector servers start)" or: source {path}'
+        ).format(path=env_file),
         err=True,
     )
     for line in lines:
@@ -716,7 +764,11 @@ def servers_stop(ctx: typer.Context, directory: ServersDirOption = None) -> None
     from connector.testing import demo_servers as local
 
     stopped = local.stop(_servers_dir(ctx, directory))
-    typer.echo(f"Stopped: {', '.join(stopped)}" if stopped else "No local servers were running.")
+    typer.echo(
+        _("Stopped: {names}").format(names=", ".join(stopped))
+        if stopped
+        else _("No local servers were running.")
+    )
 
 
 @servers_app.command("status")
@@ -733,11 +785,11 @@ def servers_status(
         echo_json(rows)
         return
     if not rows:
-        typer.echo("No local servers started here: connector servers start")
+        typer.echo(_("No local servers started here: connector servers start"))
     for row in rows:
-        state = "running" if row["running"] else "NOT running"
+        state = _("running") if row["running"] else _("NOT running")
         typer.echo(f"{local.LABELS[row['server']]}: {state}, {row['url']} (pid {row['pid']})")
-        typer.echo(f"  log: {row['log']}")
+        typer.echo("  " + _("log: {path}").format(path=row["log"]))
 
 
 # -- the error handler at the edge --------------------------------------------------------
@@ -745,11 +797,11 @@ def servers_status(
 
 def report_error(error: ConnectorError) -> None:
     """Print ``error`` on stderr: the message, each problem on its own line, the hint."""
-    typer.echo(f"error: {error}", err=True)
+    typer.echo(_("error: {message}").format(message=error), err=True)
     for problem in getattr(error, "problems", []):
         typer.echo(problem, err=True)
     if error.hint:
-        typer.echo(f"hint: {error.hint}", err=True)
+        typer.echo(_("hint: {hint}").format(hint=error.hint), err=True)
 
 
 def main() -> None:
@@ -758,16 +810,45 @@ def main() -> None:
     Usage errors (unknown option, bad KIND) are typer's own and exit 2 before any command runs.
     """
     try:
-        app()
+        code = app(standalone_mode=False)
+    except ClickException as error:
+        _report_usage_error(error)
+        sys.exit(error.exit_code)
+    except Abort:
+        typer.echo(_("Aborted."), err=True)
+        sys.exit(1)
     except ConnectorError as error:
         report_error(error)
         sys.exit(error.exit_code)
     except Exception as error:
         if OPTIONS.verbose:
             raise
-        typer.echo(f"error: internal error: {type(error).__name__}: {error}", err=True)
-        typer.echo("hint: this is a bug; run again with --verbose to see the traceback", err=True)
+        message = _("internal error: {kind}: {error}").format(
+            kind=type(error).__name__, error=error
+        )
+        typer.echo(_("error: {message}").format(message=message), err=True)
+        typer.echo(
+            _("hint: {hint}").format(
+                hint=_("this is a bug; run again with --verbose to see the traceback")
+            ),
+            err=True,
+        )
         sys.exit(70)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _report_usage_error(error: ClickException) -> None:
+    """A wrong command line (exit 2), as typer would show it, in the user's language."""
+    if isinstance(error, NoArgsIsHelpError):
+        typer.echo(error.message, err=True)
+        return
+    context = getattr(error, "ctx", None)
+    command = context.command_path if context is not None else "connector"
+    typer.echo(
+        _("error: {message}").format(message=usage_message(error.format_message())), err=True
+    )
+    hint = _("see `{command} --help`").format(command=command)
+    typer.echo(_("hint: {hint}").format(hint=hint), err=True)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from rich.table import Table
 from mappings.load import inspect_mapping
 from mappings.schema import FieldSpec, MappingFile, Rule, collection_name
 from mappings.templates import placeholders
+from sync.i18n import ngettext
 from sync.model import REFERENCES, Audience
 
 #: How each audience is named in the table ("visible to").
@@ -49,7 +50,12 @@ def check_files(paths: Iterable[str | Path]) -> tuple[list[str], list[str]]:
             problems += [str(problem) for problem in found]
             continue
         rules, targets = len(mapping.rules), len(mapping.targets)
-        ok.append(f"ok: {path} ({rules} rule{'s' * (rules != 1)}, {targets} targets)")
+        ok.append(
+            "ok: "
+            + ngettext(
+                "{path} ({n} rule, {t} targets)", "{path} ({n} rules, {t} targets)", rules
+            ).format(path=path, n=rules, t=targets)
+        )
         ok += [f"warning: {path}: {warning}" for warning in target_warnings(mapping)]
     return ok, problems
 

@@ -38,6 +38,36 @@ def ngettext(singular: str, plural: str, count: int) -> str:
     return translation().ngettext(singular, plural, count)
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalog; translate it later with ``_(message)``."""
+    return message
+
+
+#: How each entity kind is named in tables and summaries.
+KIND_LABELS = {
+    "programme": N_("programme"),
+    "organisation": N_("organisation"),
+    "cohort": N_("cohort"),
+    "person": N_("person"),
+    "application": N_("application"),
+    "tandem": N_("tandem"),
+    "event": N_("event"),
+    "task": N_("task"),
+}
+
+
+def kind_label(kind: str) -> str:
+    """The entity kind ``kind`` as a person reads it, in the user's language."""
+    return _(KIND_LABELS.get(kind, kind))
+
+
 def is_german() -> bool:
     """Whether messages are shown in German."""
     return _("en") == "de"
+
+
+def install() -> None:
+    """Make this catalog the process's gettext domain, so that typer's own texts (panel
+    titles, "[required]", …) are looked up in it too. Call before any help is shown."""
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    gettext.textdomain(DOMAIN)

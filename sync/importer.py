@@ -23,6 +23,7 @@ from connector.errors import InputError
 from sync import cells, integrity
 from sync.columns import Column
 from sync.csvread import Row, Table, read_table
+from sync.i18n import N_, _, ngettext
 from sync.integrity import Overlay
 from sync.model import (
     Application,
@@ -53,12 +54,12 @@ KINDS: dict[str, str] = {
 _PREFIX = {"organisation": "org", "person": "person", "application": "app"}
 #: Per kind: the field a duplicate is reported on, and how the natural key reads.
 _KEY = {
-    "organisation": ("short_name", "short name"),
-    "person": ("email", "e-mail"),
-    "application": ("applicant", "cohort and applicant"),
-    "tandem": ("mentee", "cohort and mentee"),
-    "event": ("title", "cohort, title and start"),
-    "task": ("title", "cohort and title"),
+    "organisation": ("short_name", N_("short name")),
+    "person": ("email", N_("e-mail")),
+    "application": ("applicant", N_("cohort and applicant")),
+    "tandem": ("mentee", N_("cohort and mentee")),
+    "event": ("title", N_("cohort, title and start")),
+    "task": ("title", N_("cohort and title")),
 }
 #: Where a problem of the whole record (no field) is reported.
 _RECORD_FIELD = {"cohort": "period_end", "event": "end", "tandem": "mentor"}
@@ -172,7 +173,8 @@ class _Batch:
             if seen is not None and seen in self.seen:
                 field, words = _KEY.get(self.kind, ("uid", "uid"))
                 what = "uid" if seen[0] == "uid" else words
-                self.problem(line, field, f"same {what} as line {self.seen[seen]}")
+                message = _("same {what} as line {line}").format(what=_(what), line=self.seen[seen])
+                self.problem(line, field, message)
                 return False
         self.seen[key] = line
         if uid:
@@ -257,14 +259,19 @@ def _order_error(table: Table, missing: dict[str, str], others: list[str]) -> In
     plural = {entity: name for name, entity in KINDS.items()}
     first = [plural.get(kind, kind) for kind in dict.fromkeys(missing.values())]
     error = InputError(
-        f"{table.name}: the store has no {' and no '.join(first)} yet, which this file refers "
-        f"to (column {', '.join(repr(h) for h in missing)}); nothing was imported",
+        _(
+            "{file}: the store has no {kinds} yet, which this file refers to (column "
+            "{columns}); nothing was imported"
+        ).format(
+            file=table.name,
+            kinds=" / ".join(first),
+            columns=", ".join(repr(h) for h in missing),
+        ),
         others,
     )
-    error.hint = (
-        f"import the {' and '.join(first)} first: connector import {first[0]} FILE "
-        f"(the order: {', '.join(KINDS)})"
-    )
+    error.hint = _(
+        "import the {kinds} first: connector import {kind} FILE (the order: {order})"
+    ).format(kinds=" / ".join(first), kind=first[0], order=", ".join(KINDS))
     return error
 
 
@@ -302,12 +309,12 @@ def import_file(
         if missing:
             others = [p.render(table.name) for p in problems if p.column not in missing]
             raise _order_error(table, missing, others)
-        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        count = ngettext("{n} problem", "{n} problems", len(problems)).format(n=len(problems))
         error = InputError(
-            f"{table.name}: {count}; nothing was imported",
+            _("{file}: {count}; nothing was imported").format(file=table.name, count=count),
             [p.render(table.name) for p in problems],
         )
-        error.hint = "fix these lines, then run the same import again"
+        error.hint = _("fix these lines, then run the same import again")
         raise error
     report = ImportReport(table.name, entity_kind, len(table.rows), table.encoding, table.delimiter)
     report.ignored = [h for h in table.header if cells.normalise(h) in _normalised(ignore_columns)]

@@ -33,13 +33,14 @@ def label(store: Store, entity: Entity | None, uid: str = "") -> str:
     if isinstance(entity, Person):
         return _person(store, entity.uid)
     if isinstance(entity, Application):
-        return f"{_person(store, entity.applicant)} – {_('application')}"
+        return _person(store, entity.applicant) + " – " + _("application")
     if isinstance(entity, Tandem):
-        return f"{_('tandem')} {_person(store, entity.mentee)} – {_person(store, entity.mentor)}"
+        pair = f"{_person(store, entity.mentee)} – {_person(store, entity.mentor)}"
+        return _("tandem") + " " + pair
     if isinstance(entity, Event):
         return f"{entity.title}, {local_time(entity.start)}"
     if isinstance(entity, TaskEntity):
-        return f"{_('task')} »{entity.title}«"
+        return _("task") + f" »{entity.title}«"
     if isinstance(entity, Cohort):
         return entity.title
     if isinstance(entity, Organisation | Programme):

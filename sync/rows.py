@@ -15,6 +15,7 @@ from connector.errors import InputError
 from sync import cells
 from sync.columns import COLUMNS, Column, by_name
 from sync.csvread import Row, Table
+from sync.i18n import _
 from sync.integrity import Lookup
 from sync.model import Organisation, Person, entity_type
 
@@ -41,7 +42,7 @@ def match_columns(table: Table, kind: str, ignore: Iterable[str] = ()) -> dict[s
     ignored = {cells.normalise(name): name for name in ignore}
     present = {cells.normalise(header) for header in table.header}
     problems += [
-        CellProblem(table.header_line, name, "--ignore-column: the file has no such column")
+        CellProblem(table.header_line, name, _("--ignore-column: the file has no such column"))
         for key, name in ignored.items()
         if key not in present
     ]
@@ -53,30 +54,40 @@ def match_columns(table: Table, kind: str, ignore: Iterable[str] = ()) -> dict[s
         if column is None:
             expected = "; ".join(c.display() for c in COLUMNS[kind])
             problems.append(
-                CellProblem(table.header_line, header, f"unknown column; expected: {expected}")
+                CellProblem(
+                    table.header_line,
+                    header,
+                    _("unknown column; expected: {columns}").format(columns=expected),
+                )
             )
             unknown.append(header)
         elif column in matched.values():
             other = next(h for h, c in matched.items() if c == column)
-            problems.append(CellProblem(table.header_line, header, f"same column as {other!r}"))
+            problems.append(
+                CellProblem(
+                    table.header_line, header, _("same column as {other}").format(other=repr(other))
+                )
+            )
         else:
             matched[header] = column
     problems += [
-        CellProblem(table.header_line, column.display(), "this required column is missing")
+        CellProblem(table.header_line, column.display(), _("this required column is missing"))
         for column in required_columns(kind)
         if column not in matched.values()
     ]
     if problems:
         error = InputError(
-            f"{table.name}: the header does not fit a {kind} file; nothing was imported",
+            _("{file}: the header does not fit a {kind} file; nothing was imported").format(
+                file=table.name, kind=kind
+            ),
             [p.render(table.name) for p in problems],
         )
         if unknown:
             options = " ".join(f"--ignore-column {shlex.quote(header)}" for header in unknown)
-            error.hint = (
-                f"rename the column, or leave it out of the import with {options} "
+            error.hint = _(
+                "rename the column, or leave it out of the import with {options} "
                 "(only the columns named are left out)"
-            )
+            ).format(options=options)
         raise error
     return matched
 
@@ -104,11 +115,17 @@ class Resolver:
         if found is not None:
             return found
         if kind == "organisation":
-            raise ValueError(f"{text!r} is neither the short name nor the uid of an organisation")
+            raise ValueError(
+                _("{text} is neither the short name nor the uid of an organisation").format(
+                    text=repr(text)
+                )
+            )
         if kind == "person":
-            what = "e-mail" if "@" in text else "uid"
-            raise ValueError(f"there is no person with the {what} {text!r}")
-        raise ValueError(f"there is no {kind} {text!r}")
+            what = _("e-mail") if "@" in text else _("uid")
+            raise ValueError(
+                _("there is no person with the {what} {text}").format(what=what, text=repr(text))
+            )
+        raise ValueError(_("there is no {kind} {text}").format(kind=kind, text=repr(text)))
 
     def _of(self, kind: str) -> dict[str, str]:
         if kind not in self._index:

@@ -17,6 +17,7 @@ from sync import integrity
 from sync.catalog import Catalog
 from sync.config import Config
 from sync.engine import Engine, Options, RuleResult, field_keys, rule_key
+from sync.i18n import _
 from sync.model import Entity, Person, Tandem
 from sync.store import Conflict, Store
 from sync.targets import build_targets, target_url
@@ -140,17 +141,21 @@ def check_secrets(mappings: list[MappingFile]) -> None:
     if not missing:
         return
     problems = [
-        f"{env}: the password of target {', '.join(dict.fromkeys(where))}"
+        _("{variable}: the password of target {targets}").format(
+            variable=env, targets=", ".join(dict.fromkeys(where))
+        )
         for env, where in missing.items()
     ]
     error = ConfigError(
-        f"{len(missing)} secret(s) are not set in the environment: {', '.join(missing)}",
+        _("{n} secret(s) are not set in the environment: {names}").format(
+            n=len(missing), names=", ".join(missing)
+        ),
         problems,
     )
-    error.hint = (
-        "set each with `export NAME=...` (or use `secret = { command = ... }` in the mapping); "
+    error.hint = _(
+        "set each with `export NAME=...` (or use `secret = {{ command = ... }}` in the mapping); "
         'for the local demo servers: eval "$(connector servers start)"'
-    )
+    ).format()
     raise error
 
 
