@@ -20,19 +20,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer.exceptions import Abort
 
 from connector import logsafe
 from connector.errors import ConfigError, ConnectorError, InputError
 from mappings.fahrplan import find_template, inspect_template, load_template
 from mappings.load import load_mapping
 from mappings.report import check_files, print_show, show_json, target_warnings
-from sync.cells import parse_decimal
+from sync.cells import parse_date, parse_decimal
 from sync.config import CONFIG_NAME, Config, render_config, resolve_config
 from sync.coverage import store_warnings
 from sync.costs import cohort_costs
 from sync.costs_format import BOM, costs_csv, costs_json, costs_lines
 from sync.daemon import Stopper, store_lock
 from sync.daemon import watch as watch_loop
+from sync.display import local_time, set_zone
 from sync.doctor import doctor as run_doctor
 from sync.doctor import worst as doctor_worst
 from sync.engine import RuleResult
@@ -40,6 +43,10 @@ from sync.erasure_cli import forget_command
 from sync.fahrplan import apply_template
 from sync.fahrplan_format import fahrplan_lines, template_folders, template_name
 from sync.health import check as health_check
+from sync.helptext import install as install_readable_help
+from sync.helptext import usage_message
+from sync.i18n import _, kind_label, ngettext
+from sync.i18n import install as install_language
 from sync.importer import ImportReport, import_file
 from sync.logs import FORMATS
 from sync.logs import configure as configure_logs
@@ -48,6 +55,9 @@ from sync.matching_format import candidate_lines, check_lines
 from sync.model import ENTITY_TYPES, Programme
 from sync.optin import opt_in
 from sync.outcome import Outcome, log_pass
+from sync.records import find as find_record
+from sync.records import labels as record_labels
+from sync.records import record_data, record_lines
 from sync.report import (
     announcement_text,
     collection_lines,
@@ -72,6 +82,10 @@ app = typer.Typer(
 )
 
 
+install_language()
+install_readable_help()
+
+
 @dataclass
 class Options:
     """The global options, as given (resolved into a :class:`Config` on demand)."""
@@ -81,8 +95,10 @@ class Options:
     verbose: bool = False
 
     def resolve(self) -> Config:
-        """The configuration these options select."""
-        return resolve_config(self.config, self.store)
+        """The configuration these options select (it also sets the zone times are shown in)."""
+        config = resolve_config(self.config, self.store)
+        set_zone(config.timezone)
+        return config
 
     def open_store(self, *, create: bool = False) -> Store:
         """Open the configured store (it must exist unless ``create``)."""
@@ -164,15 +180,19 @@ def init(
     config, mapping = directory / CONFIG_NAME, directory / "mapping.toml"
     for path in (config, mapping) if has_mapping else (config,):
         if path.exists():
-            error = InputError(f"{path} already exists; not overwriting it")
-            error.hint = "Choose a new folder, or edit the existing files."
+            error = InputError(_("{path} already exists; not overwriting it").format(path=path))
+            error.hint = _("Choose a new folder, or edit the existing files.")
             raise error
     directory.mkdir(parents=True, exist_ok=True)
     if has_mapping:
         mapping.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
-        typer.echo(f"Created {mapping} (a copy of the shipped {SHIPPED_MAPPING})")
+        typer.echo(
+            _("Created {path} (a copy of the shipped {name})").format(
+                path=mapping, name=SHIPPED_MAPPING
+            )
+        )
     config.write_text(render_config(["mapping.toml"] if has_mapping else []), encoding="utf-8")
-    typer.echo(f"Created {config}")
+    typer.echo(_("Created {path}").format(path=config))
     if not has_mapping:
         typer.echo(
             f"No mapping ships with this installation yet ({SHIPPED_MAPPING}); "
@@ -180,8 +200,8 @@ def init(
         )
     store_path = resolve_config(config).store
     Store.open(store_path).close()
-    typer.echo(f"Created {store_path} (empty store)")
-    typer.echo(f"Next: connector --config {config} import organisations FILE")
+    typer.echo(_("Created {path} (empty store)").format(path=store_path))
+    typer.echo(_("Next: connector --config {path} import organisations FILE").format(path=config))
 
 
 # -- import -------------------------------------------------------------------------------
@@ -202,15 +222,26 @@ class ImportKind(StrEnum):
 
 def _print_report(report: ImportReport) -> None:
     separator = {";": "';'", ",": "','", "\t": "tab"}[report.delimiter]
-    verb = "Imported" if report.written else "Checked (dry run, nothing written)"
-    rows = f"{report.rows} row{'s' if report.rows != 1 else ''}"
-    typer.echo(f"{verb} {report.file}: {rows} ({report.encoding}, separator {separator})")
-    for kind, outcome in report.outcomes.items():
-        why = "" if kind == report.kind else " (follows from these rows)"
-        typer.echo(
-            f"  {kind}: {outcome.created} created, {outcome.updated} updated, "
-            f"{outcome.unchanged} unchanged{why}"
+    separator = _("tab") if separator == "tab" else separator
+    line = (
+        _("Imported {file}: {rows} ({encoding}, separator {separator})")
+        if report.written
+        else _(
+            "Checked (dry run, nothing written) {file}: {rows} ({encoding}, separator {separator})"
         )
+    )
+    rows = ngettext("{n} row", "{n} rows", report.rows).format(n=report.rows)
+    typer.echo(
+        line.format(file=report.file, rows=rows, encoding=report.encoding, separator=separator)
+    )
+    if report.ignored:
+        typer.echo(_("  left out: column {names}").format(names=", ".join(report.ignored)))
+    for kind, outcome in report.outcomes.items():
+        why = "" if kind == report.kind else " " + _("(follows from these rows)")
+        counts = _("{created} created, {updated} updated, {unchanged} unchanged").format(
+            created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged
+        )
+        typer.echo(f"  {kind_label(kind)}: {counts}{why}")
 
 
 @app.command("import")
@@ -220,6 +251,14 @@ def import_(
     file: Annotated[Path, typer.Argument(help="CSV file (UTF-8 or Excel's ';' Windows-1252).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check only; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    ignore_column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ignore-column",
+            metavar="NAME",
+            help="Leave this column of the file out (repeatable); only the columns named.",
+        ),
+    ] = None,
 ) -> None:
     """Import a CSV file of organisations, people, applications, events and so on.
 
@@ -227,7 +266,9 @@ def import_(
     printed as file:line: column: message. Importing the same file again changes nothing.
     """
     with options(ctx).open_store(create=True) as store:
-        report = import_file(store, kind.value, file, dry_run=dry_run)
+        report = import_file(
+            store, kind.value, file, dry_run=dry_run, ignore_columns=ignore_column or []
+        )
     if as_json:
         echo_json(asdict(report))
     else:
@@ -258,31 +299,39 @@ def status_data(store: Store) -> dict[str, Any]:
 
 
 def _print_status(data: dict[str, Any]) -> None:
-    typer.echo(f"Store: {data['store']}")
+    typer.echo(_("Store: {path}").format(path=data["store"]))
     present = {k for c in data["cohorts"] for k in c["counts"]}
     kinds = [k for k in _KIND_ORDER if k in present]
     if not kinds:
-        typer.echo("The store is empty: start with `connector import organisations FILE`.")
+        typer.echo(_("The store is empty: start with `connector import organisations FILE`."))
     else:
-        labels = [c["cohort"] or "(no cohort)" for c in data["cohorts"]]
-        width = max(len(label) for label in [*labels, "cohort"]) + 2
+        labels = [c["cohort"] or _("(no cohort)") for c in data["cohorts"]]
+        heading = _("cohort")
+        width = max(len(label) for label in [*labels, heading]) + 2
         typer.echo("")
-        typer.echo(f"{'cohort':<{width}}" + "".join(f"{k:>{len(k) + 2}}" for k in kinds))
+        names = {k: kind_label(k) for k in kinds}
+        typer.echo(
+            f"{heading:<{width}}" + "".join(f"{names[k]:>{len(names[k]) + 2}}" for k in kinds)
+        )
         for label, cohort in zip(labels, data["cohorts"], strict=True):
-            row = "".join(f"{cohort['counts'].get(k, 0):>{len(k) + 2}}" for k in kinds)
+            row = "".join(f"{cohort['counts'].get(k, 0):>{len(names[k]) + 2}}" for k in kinds)
             typer.echo(f"{label:<{width}}{row}")
     typer.echo("")
     passes = data["last_passes"]
-    typer.echo("Last sync pass per target: " + ("none yet" if not passes else ""))
+    typer.echo(_("Last sync pass per target:") + (" " + _("none yet") if not passes else ""))
     for done in passes:
-        typer.echo(f"  {done['target']}: {done['outcome']} at {done['finished_at']}")
+        when = local_time(done["finished_at"])
+        typer.echo(
+            f"  {done['target']}: "
+            + _("{outcome} at {when}").format(outcome=done["outcome"], when=when)
+        )
         if done.get("duration") is not None:
             typer.echo(
                 f"    {done['duration']:.1f} s, {done['requests']} requests, "
                 f"{done['changes']} changes, {done['conflicts']} conflicts, "
                 f"{done['failures']} failed, {done['withheld']} withheld"
             )
-    typer.echo(f"Open conflicts: {data['open_conflicts']}")
+    typer.echo(_("Open conflicts: {count}").format(count=data["open_conflicts"]))
 
 
 @app.command()
@@ -357,9 +406,11 @@ def mappings_check(
         typer.echo(line)
     if problems:
         failed = len(files) - sum(line.startswith("ok: ") for line in ok)
+        count = ngettext("{n} problem", "{n} problems", len(problems)).format(n=len(problems))
         raise ConfigError(
-            f"{len(problems)} problem{'s' * (len(problems) != 1)} in "
-            f"{failed} mapping file{'s' * (failed != 1)}",
+            ngettext("{count} in {n} mapping file", "{count} in {n} mapping files", failed).format(
+                count=count, n=failed
+            ),
             problems=problems,
         )
 
@@ -375,7 +426,7 @@ def mappings_show(
         echo_json(show_json(mapping))
         return
     for warning in target_warnings(mapping):
-        typer.echo(f"warning: {warning}", err=True)
+        typer.echo(_("warning: {message}").format(message=warning), err=True)
     print_show(mapping)
 
 
@@ -386,7 +437,7 @@ TodayOption = Annotated[
     typer.Option(
         "--today",
         envvar="CONNECTOR_TODAY",
-        help="Pretend it is this day (YYYY-MM-DD), e.g. to preview the reveal date.",
+        help="Pretend it is this day (2026-03-10 or 10.03.2026), e.g. to preview the reveal date.",
         show_default=False,
     ),
 ]
@@ -396,9 +447,11 @@ def _today(value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        return parse_date(value)
     except ValueError:
-        raise InputError(f"--today: {value!r} is not a date like 2026-03-10") from None
+        raise InputError(
+            _("--today: {value!r} is not a date like 2026-03-10 or 10.03.2026").format(value=value)
+        ) from None
 
 
 def _prepare(ctx: typer.Context, today: str | None, allow: list[str] | None = None) -> Run:
@@ -425,6 +478,8 @@ def plan(
     run = _prepare(ctx, today)
     try:
         results = run.plan()
+        uids = [i.uid for r in results if r.plan for i in r.plan.items if i.uid]
+        names = record_labels(run.store, uids)
     finally:
         run.close()
         run.store.close()
@@ -432,7 +487,7 @@ def plan(
         echo_json([plan_data(r) for r in results])
     else:
         for result in results:
-            for line in plan_lines(result, limit):
+            for line in plan_lines(result, limit, names):
                 typer.echo(line)
     _raise_first_error(results)
 
@@ -472,7 +527,9 @@ def sync(
     allow_mass_delete: Annotated[
         list[str] | None,
         typer.Option(
-            "--allow-mass-delete", help="Let RULE lose many records this pass ('*': all)."
+            "--allow-mass-delete",
+            metavar=_("RULE"),
+            help="Let RULE lose many records this pass ('*': all).",
         ),
     ] = None,
     today: TodayOption = None,
@@ -543,7 +600,10 @@ def _watch(run: Run, interval: int, max_backoff: int, *, stats: bool, as_json: b
             max_backoff=max_backoff,
             report=report,
         )
-    typer.echo(f"stopped after {passes} pass{'es' if passes != 1 else ''}", err=True)
+    typer.echo(
+        ngettext("stopped after {n} pass", "stopped after {n} passes", passes).format(n=passes),
+        err=True,
+    )
 
 
 def _raise_first_error(results: list[RuleResult]) -> None:
@@ -552,7 +612,11 @@ def _raise_first_error(results: list[RuleResult]) -> None:
         first = failed[0]
         assert first.error is not None
         names = ", ".join(r.rule for r in failed)
-        error = type(first.error)(f"{len(failed)} rule(s) did not finish ({names}): {first.error}")
+        error = type(first.error)(
+            _("{count} rule(s) did not finish ({names}): {error}").format(
+                count=len(failed), names=names, error=first.error
+            )
+        )
         error.hint = first.error.hint
         raise error
 
@@ -577,10 +641,39 @@ def show(
         typer.echo(line)
 
 
+# -- record -------------------------------------------------------------------------------
+
+
+@app.command()
+def record(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(metavar="UID|E-MAIL", help="A record's uid or e-mail.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show one person, application, tandem, event or task: fields, links, conflicts."""
+    with options(ctx).open_store() as store:
+        data = record_data(store, find_record(store, key))
+    if as_json:
+        echo_json(data)
+        return
+    for line in record_lines(data):
+        typer.echo(line)
+
+
 # -- conflicts ----------------------------------------------------------------------------
 
-conflicts_app = typer.Typer(help="Fields both sides changed differently, waiting for a person.")
+conflicts_app = typer.Typer(
+    help="Fields both sides changed differently, waiting for a person.",
+    invoke_without_command=True,
+)
 app.add_typer(conflicts_app, name="conflicts")
+
+
+@conflicts_app.callback()
+def _conflicts(ctx: typer.Context) -> None:
+    """Fields both sides changed differently; alone, it lists the open ones."""
+    if ctx.invoked_subcommand is None:
+        conflicts_list(ctx, all_=False, as_json=False)
 
 
 @conflicts_app.command("list")
@@ -592,13 +685,14 @@ def conflicts_list(
     """List open conflicts."""
     with options(ctx).open_store() as store:
         found = store.conflicts(open_only=not all_)
+        names = record_labels(store, [c.uid for c in found])
     if as_json:
         echo_json([asdict(c) for c in found])
         return
     if not found:
-        typer.echo("No open conflicts.")
+        typer.echo(_("No open conflicts."))
     for conflict in found:
-        typer.echo(conflict_line(conflict))
+        typer.echo(conflict_line(conflict, names))
 
 
 @conflicts_app.command("show")
@@ -610,10 +704,11 @@ def conflicts_show(
     """Show one conflict: the agreed value and both sides' values."""
     with options(ctx).open_store() as store:
         conflict = _conflict(store, conflict_id)
+        names = record_labels(store, [conflict.uid])
     if as_json:
         echo_json(asdict(conflict))
         return
-    for line in conflict_details(conflict):
+    for line in conflict_details(conflict, names):
         typer.echo(line)
 
 
@@ -629,20 +724,23 @@ def conflicts_resolve(
     with options(ctx).open_store() as store:
         conflict = _conflict(store, conflict_id)
         if conflict.applied_at is not None:
-            raise InputError(f"conflict {conflict_id} is already settled")
+            raise InputError(_("conflict {id} is already settled").format(id=conflict_id))
         value = resolution_value(conflict, take)
         check_resolution(options(ctx).resolve(), conflict, value)
         store.resolve_conflict(conflict_id, value)
     typer.echo(
-        f"Conflict {conflict_id}: {conflict.field} will be {value!r} on both sides "
-        "after the next `connector sync`."
+        _(
+            "Conflict {id}: {field} will be {value} on both sides after the next `connector sync`."
+        ).format(id=conflict_id, field=conflict.field, value=repr(value))
     )
 
 
 def _conflict(store: Store, conflict_id: int) -> Conflict:
     conflict = store.conflict(conflict_id)
     if conflict is None:
-        raise InputError(f"no conflict with id {conflict_id} (see `connector conflicts list`)")
+        raise InputError(
+            _("no conflict with id {id} (see `connector conflicts list`)").format(id=conflict_id)
+        )
     return conflict
 
 
@@ -692,7 +790,11 @@ def announce(
     try:
         body = body_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{body_file}: cannot read the message body: {exc}") from None
+        raise InputError(
+            _("{path}: cannot read the message body: {reason}").format(
+                path=body_file, reason=getattr(exc, "strerror", None) or exc
+            )
+        ) from None
     run = _prepare(ctx, None)
     try:
         target, collection = find_list(run, mailing_list)
@@ -935,16 +1037,120 @@ def forget(
         typer.echo("\n".join(output.lines))
 
 
+# -- servers ------------------------------------------------------------------------------
+
+servers_app = typer.Typer(
+    help="Local servers to try the tool on: a Deck double, Radicale and Mailman 3.",
+    no_args_is_help=True,
+)
+app.add_typer(servers_app, name="servers")
+
+ServersDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir",
+        help="Folder for their data, logs and state (default: servers/ next to the config).",
+        show_default=False,
+    ),
+]
+
+
+def _servers_dir(ctx: typer.Context, directory: Path | None) -> Path:
+    if directory is not None:
+        return directory
+    config = options(ctx).resolve()
+    return (config.path.parent if config.path else Path.cwd()) / "servers"
+
+
+@servers_app.command("start")
+def servers_start(
+    ctx: typer.Context,
+    directory: ServersDirOption = None,
+    deck_user: Annotated[
+        list[str] | None,
+        typer.Option("--deck-user", help="Council account for the Deck double (default: store)."),
+    ] = None,
+) -> None:
+    """Start the local servers (free ports, made-up passwords); print the export lines.
+
+    Use it as: eval "$(connector servers start)". Ports come from CONNECTOR_DECK_PORT,
+    CONNECTOR_RADICALE_PORT and CONNECTOR_MAILMAN_PORT when set. Servers of an earlier start
+    in the same folder are reused when running, else stopped first.
+    """
+    from connector.testing import demo_servers as local
+
+    config = options(ctx).resolve()
+    users = list(deck_user or [])
+    if not users and config.store.exists():
+        with Store.open(config.store) as store:
+            users = local.council_users(store)
+    state, new = local.start(_servers_dir(ctx, directory), users)
+    mappings = [load_mapping(path) for path in config.mappings]
+    lines = local.export_lines(state, local.target_needs(mappings))
+    env_file = local.write_env(state, lines)
+    for row in local.status_rows(state):
+        verb = _("started") if new else _("already running")
+        label = local.LABELS[row["server"]]
+        typer.echo(
+            _("{server}: {state} at {url} (user {user})").format(
+                server=label, state=verb, url=row["url"], user=row["user"]
+            ),
+            err=True,
+        )
+    typer.echo(
+        _(
+            'Set the secrets in your shell: eval "$(connector servers start)" or: source {path}'
+        ).format(path=env_file),
+        err=True,
+    )
+    for line in lines:
+        typer.echo(line)
+
+
+@servers_app.command("stop")
+def servers_stop(ctx: typer.Context, directory: ServersDirOption = None) -> None:
+    """Stop the local servers started from this folder."""
+    from connector.testing import demo_servers as local
+
+    stopped = local.stop(_servers_dir(ctx, directory))
+    typer.echo(
+        _("Stopped: {names}").format(names=", ".join(stopped))
+        if stopped
+        else _("No local servers were running.")
+    )
+
+
+@servers_app.command("status")
+def servers_status(
+    ctx: typer.Context,
+    directory: ServersDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show which local servers run, where, and their logs."""
+    from connector.testing import demo_servers as local
+
+    rows = local.status_rows(local.Servers.load(_servers_dir(ctx, directory).resolve()))
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        typer.echo(_("No local servers started here: connector servers start"))
+    for row in rows:
+        state = _("running") if row["running"] else _("NOT running")
+        typer.echo(f"{local.LABELS[row['server']]}: {state}, {row['url']} (pid {row['pid']})")
+        typer.echo("  " + _("log: {path}").format(path=row["log"]))
+
+
 # -- the error handler at the edge --------------------------------------------------------
 
 
 def report_error(error: ConnectorError) -> None:
     """Print ``error`` on stderr: the message, each problem on its own line, the hint."""
-    typer.echo(f"error: {error}", err=True)
+    typer.echo(_("error: {message}").format(message=error), err=True)
     for problem in getattr(error, "problems", []):
         typer.echo(problem, err=True)
     if error.hint:
-        typer.echo(f"hint: {error.hint}", err=True)
+        typer.echo(_("hint: {hint}").format(hint=error.hint), err=True)
 
 
 def main() -> None:
@@ -953,16 +1159,45 @@ def main() -> None:
     Usage errors (unknown option, bad KIND) are typer's own and exit 2 before any command runs.
     """
     try:
-        app()
+        code = app(standalone_mode=False)
+    except ClickException as error:
+        _report_usage_error(error)
+        sys.exit(error.exit_code)
+    except Abort:
+        typer.echo(_("Aborted."), err=True)
+        sys.exit(1)
     except ConnectorError as error:
         report_error(error)
         sys.exit(error.exit_code)
     except Exception as error:
         if OPTIONS.verbose:
             raise
-        typer.echo(f"error: internal error: {type(error).__name__}: {error}", err=True)
-        typer.echo("hint: this is a bug; run again with --verbose to see the traceback", err=True)
+        message = _("internal error: {kind}: {error}").format(
+            kind=type(error).__name__, error=error
+        )
+        typer.echo(_("error: {message}").format(message=message), err=True)
+        typer.echo(
+            _("hint: {hint}").format(
+                hint=_("this is a bug; run again with --verbose to see the traceback")
+            ),
+            err=True,
+        )
         sys.exit(70)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _report_usage_error(error: ClickException) -> None:
+    """A wrong command line (exit 2), as typer would show it, in the user's language."""
+    if isinstance(error, NoArgsIsHelpError):
+        typer.echo(error.message, err=True)
+        return
+    context = getattr(error, "ctx", None)
+    command = context.command_path if context is not None else "connector"
+    typer.echo(
+        _("error: {message}").format(message=usage_message(error.format_message())), err=True
+    )
+    hint = _("see `{command} --help`").format(command=command)
+    typer.echo(_("hint: {hint}").format(hint=hint), err=True)
 
 
 if __name__ == "__main__":

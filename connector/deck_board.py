@@ -28,6 +28,7 @@ from connector.errors import (
     RetryLater,
 )
 from connector.http import HttpClient
+from sync.i18n import _
 
 if TYPE_CHECKING:
     from connector.deck_cards import DeckCursor
@@ -104,8 +105,10 @@ class DeckClient:
             return client.request(method, API + path, json=body, headers=dict(headers or {}))
         except CredentialsError:
             raise CredentialsError(
-                f"Nextcloud at {client.base_url} refused user {self.user} (401): "
-                f"check the Deck app password for user {self.user}"
+                _(
+                    "Nextcloud at {url} refused user {user} (401): "
+                    "check the Deck app password for user {user}"
+                ).format(url=client.base_url, user=self.user)
             ) from None
         finally:
             self._count(client.requests - before)

@@ -25,6 +25,7 @@ from tenacity import (
 )
 
 from connector.errors import CredentialsError, Fatal, RetryLater
+from sync.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -168,9 +169,10 @@ class HttpClient:
             except requests.exceptions.SSLError as exc:
                 raise Fatal(tls_problem(self.base_url, exc)) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
-                raise _Retryable(
-                    None, f"cannot reach {self.base_url}: {type(exc).__name__}"
-                ) from exc
+                timeout = isinstance(exc, requests.Timeout)
+                why = _("no answer in time") if timeout else _("no connection")
+                message = _("cannot reach {url} ({why})").format(url=self.base_url, why=why)
+                raise _Retryable(None, message) from exc
             log.debug("%s %s -> %s", method, _redact(path), response.status_code)
             asked = retry_after_seconds(response)
             if response.status_code in RETRY_STATUS and asked is not None and asked > self.max_wait:
@@ -200,7 +202,9 @@ class HttpClient:
             raise RetryLater(str(exc), retry_after_seconds(exc.response)) from None
         if response.status_code == 401:
             raise CredentialsError(
-                f"{self.base_url} refused the credentials for user {self.user} (401)"
+                _("{url} refused the credentials for user {user} (401)").format(
+                    url=self.base_url, user=self.user
+                )
             )
         return response
 

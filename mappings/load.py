@@ -28,6 +28,7 @@ from connector.errors import ConfigError
 from mappings import checks
 from mappings.lines import MAX_NESTING, LineIndex, Loc, bracket_overflow, deepest_key, dotted
 from mappings.schema import LOADER_CHECKS_REFERENCES, MappingFile, TargetSpec
+from sync.i18n import ngettext
 
 SECRET_TIMEOUT = 30.0
 SECRET_MESSAGE = (
@@ -311,7 +312,11 @@ def load_mapping(path: str | Path) -> MappingFile:
     if mapping is None:
         count = len(problems)
         raise ConfigError(
-            f"{path}: {count} problem{'s' if count != 1 else ''} in the mapping file",
+            ngettext(
+                "{path}: {n} problem in the mapping file",
+                "{path}: {n} problems in the mapping file",
+                count,
+            ).format(path=path, n=count),
             problems=[str(problem) for problem in problems],
         )
     return mapping

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from mappings.derived import DERIVED
+from sync.i18n import _
 from sync.model import COMPUTED, REFERENCES, Entity, entity_type
 
 
@@ -39,11 +40,15 @@ def check_path(kind: str, path: str) -> str | None:
         if part not in fields and part not in COMPUTED.get(current, ()):
             valid = sorted([*fields, *COMPUTED.get(current, ())])
             where = ".".join(parts[:index]) or current
-            return f"{where} has no field {part!r}; valid: {', '.join(valid)}"
+            return _("{where} has no field {field}; valid: {valid}").format(
+                where=where, field=repr(part), valid=", ".join(valid)
+            )
         ref = REFERENCES.get((current, part))
         if index < len(parts) - 1:
             if ref is None:
-                return f"{'.'.join(parts[: index + 1])} is a value, not a reference"
+                return _("{path} is a value, not a reference").format(
+                    path=".".join(parts[: index + 1])
+                )
             current = ref
     return None
 

@@ -8,7 +8,9 @@ who sees them. Rules that carry tandems to a non-council audience get the embarg
 from __future__ import annotations
 
 import ipaddress
+import os
 import sys
+import textwrap
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +23,7 @@ from rich.table import Table
 from mappings.load import inspect_mapping
 from mappings.schema import FieldSpec, MappingFile, Rule, collection_name
 from mappings.templates import placeholders
+from sync.i18n import ngettext
 from sync.model import REFERENCES, Audience
 
 #: How each audience is named in the table ("visible to").
@@ -47,7 +50,12 @@ def check_files(paths: Iterable[str | Path]) -> tuple[list[str], list[str]]:
             problems += [str(problem) for problem in found]
             continue
         rules, targets = len(mapping.rules), len(mapping.targets)
-        ok.append(f"ok: {path} ({rules} rule{'s' * (rules != 1)}, {targets} targets)")
+        ok.append(
+            "ok: "
+            + ngettext(
+                "{path} ({n} rule, {t} targets)", "{path} ({n} rules, {t} targets)", rules
+            ).format(path=path, n=rules, t=targets)
+        )
         ok += [f"warning: {path}: {warning}" for warning in target_warnings(mapping)]
     return ok, problems
 
@@ -226,8 +234,55 @@ def show_table(mapping: MappingFile) -> Table:
     return table
 
 
+#: Below this terminal width the table does not read; one block per rule is shown instead.
+TABLE_WIDTH = 140
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def show_blocks(mapping: MappingFile, width: int = 80) -> list[str]:
+    """:func:`show` as one block per rule, each line at most ``width`` characters."""
+    lines = [mapping.name]
+    previous = None
+    canonical_width = max(16, width - 31)
+    for row in show(mapping):
+        if row.rule != previous:
+            previous = row.rule
+            entity = f"{row.entity} ({row.filter})" if row.filter else row.entity
+            lines += ["", *textwrap.wrap(f"{row.rule}: {entity}", width, subsequent_indent="    ")]
+            where = f"{row.target} ({row.target_kind}): {row.collection}"
+            lines += textwrap.wrap(
+                f"  → {where}; visible to {row.visible_to}", width, subsequent_indent="    "
+            )
+            if row.note:
+                lines.append(_fit(f"  note: {row.note}", width))
+        policy = row.policy if row.direction == "both" else ""
+        remote = f"{ARROWS[row.direction]} {row.remote}"
+        line = (
+            f"    {_fit(row.canonical, canonical_width):<{canonical_width}} {remote:<16} {policy}"
+        )
+        lines.append(_fit(line.rstrip(), width))
+    return lines
+
+
 def print_show(mapping: MappingFile, console: Console | None = None) -> None:
-    """Print :func:`show_table` (to stdout unless ``console`` says otherwise)."""
+    """Print :func:`show_table`, or :func:`show_blocks` where the table does not fit.
+
+    A terminal narrower than :data:`TABLE_WIDTH` (or ``COLUMNS`` below it) gets the blocks.
+    """
+    columns = os.environ.get("COLUMNS", "")
+    if console is None and sys.stdout.isatty():
+        console = Console()
+    width = console.width if console is not None else int(columns) if columns.isdigit() else 0
+    if 0 < width < TABLE_WIDTH:
+        for line in show_blocks(mapping, width):
+            (console.print if console is not None else print)(line, **_plain(console))
+        return
     # Piped output (a file, a pager, a CI log) gets room for every column instead of 80.
-    console = console or (Console() if sys.stdout.isatty() else Console(width=170))
-    console.print(show_table(mapping))
+    (console or Console(width=170)).print(show_table(mapping))
+
+
+def _plain(console: Console | None) -> dict[str, Any]:
+    return {"markup": False, "highlight": False, "soft_wrap": True} if console else {}

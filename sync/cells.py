@@ -9,6 +9,8 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from sync.i18n import _
+
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{2}|\d{4})$")
 _GERMAN_TIME = re.compile(r"^(\d{1,2})[:.](\d{2})(?::(\d{2}))?(?:\s*Uhr)?$", re.IGNORECASE)
 _MULTI = re.compile(r"[,|]")
@@ -33,12 +35,14 @@ def parse_date(text: str) -> date:
             return date(year + 2000 if year < 100 else year, month, day)
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a date (write it as 31.12.2025)") from None
+        raise ValueError(
+            _("{text} is not a date (write it as 31.12.2025)").format(text=repr(text))
+        ) from None
 
 
 def parse_datetime(text: str) -> datetime | date:
     """``31.12.2025 09:00`` (Berlin time), ``2025-12-31T09:00[+01:00]``, or a bare date."""
-    day_part, _, time_part = text.replace("T", " ", 1).partition(" ")
+    day_part, _sep, time_part = text.replace("T", " ", 1).partition(" ")
     try:
         day = parse_date(day_part.strip().rstrip(","))
     except ValueError:
@@ -67,7 +71,7 @@ def parse_bool(text: str) -> bool:
         return True
     if key in _FALSE:
         return False
-    raise ValueError(f"{text!r} is not yes or no (write ja or nein)")
+    raise ValueError(_("{text} is not yes or no (write ja or nein)").format(text=repr(text)))
 
 
 def parse_int(text: str) -> int:
@@ -75,7 +79,7 @@ def parse_int(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a whole number") from None
+        raise ValueError(_("{text} is not a whole number").format(text=repr(text))) from None
 
 
 def parse_decimal(text: str) -> Decimal:
@@ -86,7 +90,9 @@ def parse_decimal(text: str) -> Decimal:
     try:
         return Decimal(cleaned)
     except InvalidOperation:
-        raise ValueError(f"{text!r} is not an amount (write it as 500,00)") from None
+        raise ValueError(
+            _("{text} is not an amount (write it as 500,00)").format(text=repr(text))
+        ) from None
 
 
 def split_multi(text: str) -> list[str]:

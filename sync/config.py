@@ -58,6 +58,7 @@ class _File(BaseModel):
     store: str = DEFAULT_STORE
     mappings: list[str] = Field(default_factory=list)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    timezone: str = "Europe/Berlin"
 
 
 class Config(BaseModel):
@@ -69,6 +70,7 @@ class Config(BaseModel):
     store: Path = Path(DEFAULT_STORE)
     mappings: list[Path] = Field(default_factory=list)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    timezone: str = Field(default="Europe/Berlin", description="zone times are shown in")
 
 
 def _nesting(path: Path, text: str, data: object | None) -> None:
@@ -114,6 +116,7 @@ def load_config(path: str | Path) -> Config:
         store=here / raw.store,
         mappings=[here / m for m in raw.mappings],
         sync=raw.sync,
+        timezone=raw.timezone,
     )
 
 

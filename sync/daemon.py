@@ -24,6 +24,7 @@ from types import FrameType
 from connector.errors import ConnectorError, LockHeld, RetryLater, StoreError
 from sync.engine import RuleResult
 from sync.logs import event
+from sync.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,9 @@ def store_lock(store_path: Path) -> Iterator[None]:
     """Hold the store's lock for the duration; ``LockHeld`` if another process has it."""
     if not store_path.exists():
         raise StoreError(
-            f"{store_path}: no store here (run `connector import` or `connector init`)"
+            _("{path}: no store here (run `connector import` or `connector init`)").format(
+                path=store_path
+            )
         )
     lock_path = store_path.with_name(store_path.name + ".lock")
     handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole block

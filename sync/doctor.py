@@ -61,7 +61,7 @@ def _check_target(
 ) -> list[Finding]:
     subject = f"{spec.kind} {spec.url}"
     try:
-        target = build_target(spec, secret)
+        target = build_target(name, spec, secret)
     except ConfigError as exc:
         return [Finding(subject, str(exc), exc.exit_code, "set it, then run doctor again")]
     try:

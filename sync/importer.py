@@ -14,7 +14,7 @@ in markers on boards.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -23,9 +23,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from connector.errors import InputError
-from sync import integrity, rowmerge
+from sync import cells, integrity, rowmerge
 from sync.columns import COLUMNS, Column
 from sync.csvread import Row, Table, read_table
+from sync.i18n import N_, _, ngettext
 from sync.integrity import Overlay
 from sync.model import (
     BERLIN,
@@ -58,12 +59,12 @@ KINDS: dict[str, str] = {
 _PREFIX = {"organisation": "org", "person": "person", "application": "app"}
 #: Per kind: the field a duplicate is reported on, and how the natural key reads.
 _KEY = {
-    "organisation": ("short_name", "short name"),
-    "person": ("email", "e-mail"),
-    "application": ("applicant", "cohort and applicant"),
-    "tandem": ("mentee", "cohort and mentee"),
-    "event": ("title", "cohort, title and start"),
-    "task": ("title", "cohort and title"),
+    "organisation": ("short_name", N_("short name")),
+    "person": ("email", N_("e-mail")),
+    "application": ("applicant", N_("cohort and applicant")),
+    "tandem": ("mentee", N_("cohort and mentee")),
+    "event": ("title", N_("cohort, title and start")),
+    "task": ("title", N_("cohort and title")),
 }
 #: The column a model field that no column fills is reported under.
 _CELL_OF = {"memberships": "cohorts"}
@@ -131,6 +132,8 @@ class ImportReport:
     delimiter: str
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     written: bool = False
+    #: Columns left out with ``--ignore-column``, as written in the file.
+    ignored: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -217,7 +220,8 @@ class _Batch:
             if seen is not None and seen in self.seen:
                 field, words = _KEY.get(self.kind, ("uid", "uid"))
                 what = "uid" if seen[0] == "uid" else words
-                self.problem(line, field, f"same {what} as line {self.seen[seen]}")
+                message = _("same {what} as line {line}").format(what=_(what), line=self.seen[seen])
+                self.problem(line, field, message)
                 return False
         self.seen[key] = line
         if uid:
@@ -297,20 +301,66 @@ class _Batch:
         return rows + list(self.derived.values())
 
 
+def _normalised(names: Iterable[str]) -> set[str]:
+    return {cells.normalise(name) for name in names}
+
+
+def _missing_first(store: Store, columns: dict[str, Column]) -> dict[str, str]:
+    """Reference columns whose kind the store has none of yet: header → that kind."""
+    return {
+        header: column.ref
+        for header, column in columns.items()
+        if column.type in ("ref", "refs") and column.ref and not store.entities(column.ref)
+    }
+
+
+def _order_error(table: Table, missing: dict[str, str], others: list[str]) -> InputError:
+    plural = {entity: name for name, entity in KINDS.items()}
+    first = [plural.get(kind, kind) for kind in dict.fromkeys(missing.values())]
+    error = InputError(
+        _(
+            "{file}: the store has no {kinds} yet, which this file refers to (column "
+            "{columns}); nothing was imported"
+        ).format(
+            file=table.name,
+            kinds=" / ".join(first),
+            columns=", ".join(repr(h) for h in missing),
+        ),
+        others,
+    )
+    error.hint = _(
+        "import the {kinds} first: connector import {kind} FILE (the order: {order})"
+    ).format(kinds=" / ".join(first), kind=first[0], order=", ".join(KINDS))
+    return error
+
+
 def import_file(
-    store: Store, kind: str, path: str | Path, *, dry_run: bool = False
+    store: Store,
+    kind: str,
+    path: str | Path,
+    *,
+    dry_run: bool = False,
+    ignore_columns: Iterable[str] = (),
 ) -> ImportReport:
     """Import the CSV file at ``path`` as entities of ``kind`` (a key of :data:`KINDS` or an
     entity kind). Raises :class:`InputError` listing every problem; then nothing is written.
 
+    ``ignore_columns`` are headers of the file to leave out (an office's extra columns).
+
     The import reads and writes the store in one transaction, so no other writer (a sync
-    pass) writes in between and nothing either of them wrote is lost."""
+    pass) writes in between and nothing either of them wrote is lost.
+    """
     with store.transaction():
-        return _import_file(store, kind, path, dry_run=dry_run)
+        return _import_file(store, kind, path, dry_run=dry_run, ignore_columns=ignore_columns)
 
 
 def _import_file(
-    store: Store, kind: str, path: str | Path, *, dry_run: bool = False
+    store: Store,
+    kind: str,
+    path: str | Path,
+    *,
+    dry_run: bool = False,
+    ignore_columns: Iterable[str] = (),
 ) -> ImportReport:
     entity_kind = KINDS.get(kind, kind)
     if entity_kind not in KINDS.values():
@@ -318,23 +368,36 @@ def _import_file(
     table = read_table(path)
     if not table.rows:
         raise InputError(
-            f"{table.name}: only a header (line {table.header_line}), no rows; nothing was imported"
+            _("{file}: only a header (line {line}), no rows; nothing was imported").format(
+                file=table.name, line=table.header_line
+            )
         )
-    batch = _Batch(store, table, entity_kind, match_columns(table, entity_kind))
+    ignore_columns = list(ignore_columns)
+    columns = match_columns(table, entity_kind, ignore_columns)
+    batch = _Batch(store, table, entity_kind, columns)
     for row in table.rows:
         batch.add(row)
     batch.settle()
     if batch.problems:
         order = {header: i for i, header in enumerate(table.header)}
         problems = sorted(batch.problems, key=lambda p: (p.line, order.get(p.column, len(order))))
-        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        missing = {
+            header: ref
+            for header, ref in _missing_first(store, columns).items()
+            if any(p.column == header for p in problems)
+        }
+        if missing:
+            others = [p.render(table.name) for p in problems if p.column not in missing]
+            raise _order_error(table, missing, others)
+        count = ngettext("{n} problem", "{n} problems", len(problems)).format(n=len(problems))
         error = InputError(
-            f"{table.name}: {count}; nothing was imported",
+            _("{file}: {count}; nothing was imported").format(file=table.name, count=count),
             listed([p.render(table.name) for p in problems]),
         )
-        error.hint = "fix these lines, then run the same import again"
+        error.hint = _("fix these lines, then run the same import again")
         raise error
     report = ImportReport(table.name, entity_kind, len(table.rows), table.encoding, table.delimiter)
+    report.ignored = [h for h in table.header if cells.normalise(h) in _normalised(ignore_columns)]
     batch.report(report)
     if not dry_run:
         with store.transaction():

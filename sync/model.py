@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from sync.i18n import _
+
 BERLIN = ZoneInfo("Europe/Berlin")
 
 _UID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
@@ -48,9 +50,9 @@ def _check_uid(value: str) -> str:
 def _check_email(value: str) -> str:
     value = value.strip()
     if not _EMAIL.match(value):
-        raise ValueError(f"{value!r} is not an e-mail address")
+        raise ValueError(_("{value} is not an e-mail address").format(value=repr(value)))
     # The domain part is case-insensitive; the local part is kept as written.
-    local, _, domain = value.rpartition("@")
+    local, _at, domain = value.rpartition("@")
     return f"{local}@{domain.lower()}"
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from connector.base import RemoteRecord
 from connector.mailman import Announcement
 from mappings.schema import Rule
+from sync.display import local_time, shown_value
 from sync.engine import RuleResult
+from sync.i18n import N_, _, ngettext
 from sync.plan import Item
 from sync.store import Conflict
 
@@ -24,22 +27,32 @@ _SYMBOL = {
     "detach": ".",
 }
 _VERB = {
-    "create": "create",
-    "restore": "re-create (deleted on the platform)",
-    "update": "update",
-    "adopt": "adopt existing record",
-    "delete": "delete",
-    "import": "import new record",
-    "tombstone": "tombstone (deleted on the platform)",
-    "opt_out": "record opt-out (left the list)",
-    "unlink": "forget link",
-    "detach": "detach",
+    "create": N_("create"),
+    "restore": N_("re-create (deleted on the platform)"),
+    "update": N_("update"),
+    "adopt": N_("adopt existing record"),
+    "delete": N_("delete"),
+    "import": N_("import new record"),
+    "tombstone": N_("tombstone (deleted on the platform)"),
+    "opt_out": N_("record opt-out (left the list)"),
+    "unlink": N_("forget link"),
+    "detach": N_("detach"),
 }
+#: The words of a rule's counts ("40 create, 1 conflict"), for the catalog.
+_COUNT_WORDS = (
+    *(N_("restore"), N_("adopt"), N_("import"), N_("tombstone")),
+    *(N_("opt_out"), N_("unlink"), N_("conflict")),
+)
 
 
 def _short(value: Any, width: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return shown_value(value, width)
+
+
+def _named(uid: str, labels: Mapping[str, str] | None) -> str:
+    """A record as people name it, with its uid: ``Till Gövert (Greven) – application [app-…]``."""
+    name = (labels or {}).get(uid)
+    return f"{name} [{uid}]" if name and name != uid else uid
 
 
 def item_data(item: Item) -> dict[str, Any]:
@@ -87,14 +100,14 @@ def _counts(items: list[Item]) -> dict[str, int]:
 
 def _counts_text(counts: dict[str, int]) -> str:
     if not counts:
-        return "nothing to do"
-    return ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+        return _("nothing to do")
+    return ", ".join(f"{n} {_(action)}" for action, n in sorted(counts.items()))
 
 
-def item_lines(item: Item) -> list[str]:
-    """An item as indented lines: what changes on which side."""
-    head = f"  {_SYMBOL.get(item.action, '?')} {_VERB.get(item.action, item.action)} "
-    head += item.uid or f"remote {item.remote_id}"
+def item_lines(item: Item, labels: Mapping[str, str] | None = None) -> list[str]:
+    """An item as indented lines: what changes on which side (``labels``: names by uid)."""
+    head = f"  {_SYMBOL.get(item.action, '?')} {_(_VERB.get(item.action, item.action))} "
+    head += _named(item.uid, labels) if item.uid else f"remote {item.remote_id}"
     lines = [head]
     if item.action in ("update", "adopt"):
         lines += [f"      platform {k}: → {_short(v)}" for k, v in item.remote.items()]
@@ -111,22 +124,29 @@ def item_lines(item: Item) -> list[str]:
     return lines
 
 
-def plan_lines(result: RuleResult, limit: int = 20) -> list[str]:
-    """A rule's plan as text."""
+def plan_lines(
+    result: RuleResult, limit: int = 20, labels: Mapping[str, str] | None = None
+) -> list[str]:
+    """A rule's plan as text (``labels``: how people name each uid)."""
     head = f"{result.rule} → {result.target} / {result.collection}"
     if result.error is not None:
-        return [f"{head}: NOT PLANNED: {result.error}"]
+        return [f"{head}: " + _("NOT PLANNED: {error}").format(error=result.error)]
     items = [i for i in result.plan.items if i.writes] if result.plan else []
     lines = [f"{head}: {_counts_text(_counts(items))}"]
     for item in items[:limit]:
-        lines += item_lines(item)
+        lines += item_lines(item, labels)
     if len(items) > limit:
-        lines.append(f"  … and {len(items) - limit} more (--limit, or --json for all)")
+        lines.append(
+            "  " + _("… and {n} more (--limit, or --json for all)").format(n=len(items) - limit)
+        )
     lines += _withheld_lines(len(result.plan.withheld) if result.plan else 0, result.target)
     unlinked = result.plan.unlinked_remote if result.plan else []
     if unlinked:
         lines.append(
-            f"  {len(unlinked)} record(s) on the platform without a counterpart (left alone)"
+            "  "
+            + _("{n} record(s) on the platform without a counterpart (left alone)").format(
+                n=len(unlinked)
+            )
         )
     lines += [f"  note: {n}" for n in result.notes]
     return lines
@@ -154,28 +174,35 @@ def summary_lines(
             result.counts or result.error or result.problems or result.notes or result.withheld
         ):
             continue
-        state = f"ERROR: {result.error}" if result.error else _counts_text(result.counts)
+        state = (
+            _("ERROR: {error}").format(error=result.error)
+            if result.error
+            else _counts_text(result.counts)
+        )
+        requests = ngettext("{n} request", "{n} requests", result.requests)
         if result.failures:
-            state += f", {len(result.failures)} failed"
+            state += ", " + _("{n} failed").format(n=len(result.failures))
         if result.withheld and not result.error:
-            state += f", {result.withheld} withheld until the reveal date"
-        extra = f"  [{result.requests} requests]" if stats else ""
+            state += ", " + _("{n} withheld until the reveal date").format(n=result.withheld)
+        extra = f"  [{requests.format(n=result.requests)}]" if stats else ""
         lines.append(f"{result.rule} → {result.target} / {result.collection}: {state}{extra}")
-        lines += [f"  problem: {p}" for p in result.problems]
-        lines += [f"  note: {n}" for n in result.notes]
+        lines += ["  " + _("problem: {text}").format(text=p) for p in result.problems]
+        lines += ["  " + _("note: {text}").format(text=n) for n in result.notes]
         lines += _withheld_lines(result.withheld, result.target)
     parked = sum(r.counts.get("conflict", 0) for r in results)
     if parked:
         lines.append(
-            f"{parked} conflict(s) wait for a person: see `connector conflicts list`; "
-            "both sides stay as they are until then"
+            _(
+                "{n} conflict(s) wait for a person: see `connector conflicts list`; "
+                "both sides stay as they are until then"
+            ).format(n=parked)
         )
     if stats:
         per_target: dict[str, int] = {}
         for result in results:
             per_target[result.target] = per_target.get(result.target, 0) + result.requests
         total = ", ".join(f"{t}: {n}" for t, n in sorted(per_target.items()))
-        lines.append(f"requests per target: {total}")
+        lines.append(_("requests per target: {counts}").format(counts=total))
     return lines
 
 
@@ -192,35 +219,49 @@ def pass_line(results: list[RuleResult], when: str, wait: float) -> str:
     return f"{when} pass over {len(results)} rules: {state}; next pass in {wait:.0f} s"
 
 
-def conflict_line(conflict: Conflict) -> str:
-    """One line per conflict for `conflicts list`."""
-    state = "open" if conflict.resolved_at is None else "settled"
+def conflict_line(conflict: Conflict, labels: Mapping[str, str] | None = None) -> str:
+    """One line per conflict for `conflicts list` (``labels``: names by uid)."""
+    state = _("open") if conflict.resolved_at is None else _("settled")
     return (
-        f"#{conflict.id} [{state}] {conflict.rule} {conflict.uid} {conflict.field}: "
-        f"here {_short(conflict.canonical, 30)} vs there {_short(conflict.remote, 30)}"
+        f"#{conflict.id} [{state}] {conflict.rule} {_named(conflict.uid, labels)} "
+        f"{conflict.field}: "
+        + _("here {canonical} vs there {remote}").format(
+            canonical=_short(conflict.canonical, 30), remote=_short(conflict.remote, 30)
+        )
     )
 
 
-def conflict_details(conflict: Conflict) -> list[str]:
-    """The full story of one conflict."""
-    return [
-        f"Conflict #{conflict.id} ({'open' if conflict.resolved_at is None else 'settled'})",
-        f"  rule:          {conflict.rule}",
-        f"  record:        {conflict.uid}",
-        f"  field:         {conflict.field}",
-        f"  agreed before: {conflict.base!r}",
-        f"  canonical now: {conflict.canonical!r}",
-        f"  platform now:  {conflict.remote!r}",
-        f"  noticed:       {conflict.created_at}",
-        *(
-            [f"  resolved:      {conflict.resolution!r} at {conflict.resolved_at}"]
-            if conflict.resolved_at
-            else [
-                f"  resolve with:  connector conflicts resolve {conflict.id} "
-                "--take canonical|remote|VALUE"
-            ]
-        ),
+def conflict_details(conflict: Conflict, labels: Mapping[str, str] | None = None) -> list[str]:
+    """The full story of one conflict (``labels``: names by uid)."""
+    state = _("open") if conflict.resolved_at is None else _("settled")
+    rows = [
+        (_("rule:"), conflict.rule),
+        (_("record:"), _named(conflict.uid, labels)),
+        (_("field:"), conflict.field),
+        (_("agreed before:"), _short(conflict.base, 200)),
+        (_("canonical now:"), _short(conflict.canonical, 200)),
+        (_("platform now:"), _short(conflict.remote, 200)),
+        (_("noticed:"), local_time(conflict.created_at)),
     ]
+    if conflict.resolved_at:
+        rows.append(
+            (
+                _("resolved:"),
+                _("{value} at {when}").format(
+                    value=_short(conflict.resolution), when=local_time(conflict.resolved_at)
+                ),
+            )
+        )
+    else:
+        rows.append(
+            (
+                _("resolve with:"),
+                f"connector conflicts resolve {conflict.id} --take canonical|remote|VALUE",
+            )
+        )
+    width = max(len(label) for label, _value in rows)
+    lines = [_("Conflict #{id} ({state})").format(id=conflict.id, state=state)]
+    return lines + [f"  {label:<{width}} {value}" for label, value in rows]
 
 
 def announcement_text(result: Announcement) -> str:
@@ -250,7 +291,7 @@ def _card(record: RemoteRecord) -> str:
     if fields.get("assignees"):
         extras.append("@" + ", @".join(fields["assignees"]))
     if fields.get("due"):
-        extras.append(f"fällig {str(fields['due'])[:10]}")
+        extras.append(f"fällig {local_time(fields['due'])}")
     if fields.get("archived"):
         extras.append("archiviert")
     shown = "; ".join(e for e in extras if e)
@@ -281,7 +322,7 @@ def collection_lines(rule: Rule, records: list[RemoteRecord]) -> list[str]:
         lines = [f"Kalender »{rule.calendar.display_name}« ({len(records)} Termine)"]
         ordered = sorted(records, key=lambda r: str(r.fields.get("start")))
         for r in ordered:
-            start, summary = str(r.fields.get("start"))[:16], r.fields.get("summary", "")
+            start, summary = local_time(r.fields.get("start")), r.fields.get("summary", "")
             lines.append(f"    {start}  {summary}  {r.fields.get('location', '')}".rstrip())
         return lines
     assert rule.mailing_list is not None

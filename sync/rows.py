@@ -4,6 +4,9 @@ resolve references (organisations by short name or uid, people by e-mail or uid)
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Iterable
+from copy import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +14,7 @@ from connector.errors import InputError
 from sync import cells
 from sync.columns import COLUMNS, Column, by_name
 from sync.csvread import Row, Table
+from sync.i18n import _
 from sync.integrity import Lookup
 from sync.model import Organisation, Person
 from sync.rowmerge import CLEAR, CLEARED
@@ -39,43 +43,70 @@ def listed(problems: list[str], limit: int = MAX_LISTED) -> list[str]:
     if len(problems) <= limit:
         return problems
     rest = len(problems) - limit
-    summary = f"... and {rest:,} more problems not shown ({len(problems):,} in total)"
+    summary = _("... and {rest} more problems not shown ({total} in total)").format(
+        rest=f"{rest:,}", total=f"{len(problems):,}"
+    )
     return [*problems[:limit], summary]
 
 
-def match_columns(table: Table, kind: str) -> dict[str, Column]:
+def match_columns(table: Table, kind: str, ignore: Iterable[str] = ()) -> dict[str, Column]:
     """The column each header of ``table`` fills; InputError listing unknown, doubled and
-    missing required columns."""
+    missing required columns. Headers named in ``ignore`` are left out (each must exist)."""
     known = by_name(kind)
     matched: dict[str, Column] = {}
     problems = []
-    unknown = 0
+    ignored = {cells.normalise(name): name for name in ignore}
+    present = {cells.normalise(header) for header in table.header}
+    problems += [
+        CellProblem(table.header_line, name, _("--ignore-column: the file has no such column"))
+        for key, name in ignored.items()
+        if key not in present
+    ]
+    unknown = []
     for header in table.header:
-        if not header:
+        if not header or cells.normalise(header) in ignored:
             continue
         column = known.get(cells.normalise(header))
         if column is None:
             expected = "; ".join(c.display() for c in COLUMNS[kind])
-            message = (
-                "unknown column (see above)" if unknown else f"unknown column; expected: {expected}"
+            problems.append(
+                CellProblem(
+                    table.header_line,
+                    header,
+                    _("unknown column (see above)")
+                    if unknown
+                    else _("unknown column; expected: {columns}").format(columns=expected),
+                )
             )
-            unknown += 1
-            problems.append(CellProblem(table.header_line, header, message))
+            unknown.append(header)
         elif column in matched.values():
             other = next(h for h, c in matched.items() if c == column)
-            problems.append(CellProblem(table.header_line, header, f"same column as {other!r}"))
+            problems.append(
+                CellProblem(
+                    table.header_line, header, _("same column as {other}").format(other=repr(other))
+                )
+            )
         else:
             matched[header] = column
     problems += [
-        CellProblem(table.header_line, column.display(), "this required column is missing")
+        CellProblem(table.header_line, column.display(), _("this required column is missing"))
         for column in required_columns(kind)
         if column not in matched.values()
     ]
     if problems:
-        raise InputError(
-            f"{table.name}: the header does not fit a {kind} file; nothing was imported",
+        error = InputError(
+            _("{file}: the header does not fit a {kind} file; nothing was imported").format(
+                file=table.name, kind=kind
+            ),
             listed([p.render(table.name) for p in problems]),
         )
+        if unknown:
+            options = " ".join(f"--ignore-column {shlex.quote(header)}" for header in unknown)
+            error.hint = _(
+                "rename the column, or leave it out of the import with {options} "
+                "(only the columns named are left out)"
+            ).format(options=options)
+        raise error
     return matched
 
 
@@ -113,11 +144,17 @@ class Resolver:
         if found is not None:
             return found
         if kind == "organisation":
-            raise ValueError(f"{text!r} is neither the short name nor the uid of an organisation")
+            raise ValueError(
+                _("{text} is neither the short name nor the uid of an organisation").format(
+                    text=repr(text)
+                )
+            )
         if kind == "person":
-            what = "e-mail" if "@" in text else "uid"
-            raise ValueError(f"there is no person with the {what} {text!r}")
-        raise ValueError(f"there is no {kind} {text!r}")
+            what = _("e-mail") if "@" in text else _("uid")
+            raise ValueError(
+                _("there is no person with the {what} {text}").format(what=what, text=repr(text))
+            )
+        raise ValueError(_("there is no {kind} {text}").format(kind=kind, text=repr(text)))
 
     def _of(self, kind: str) -> dict[str, str]:
         if kind not in self._index:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -19,8 +20,10 @@ from sync.engine import Engine, Options, RuleResult, field_keys, rule_key
 from sync.factory import build_engine
 from sync.factory import check_domain as check_domain
 from sync.factory import domain_consequences as domain_consequences
+from sync.i18n import _
+from sync.model import Entity, Person, Tandem
 from sync.store import Conflict, Store
-from sync.targets import build_targets
+from sync.targets import build_targets, target_url
 
 
 @dataclass
@@ -117,6 +120,35 @@ def load_mappings(config: Config) -> list[MappingFile]:
     return [load_mapping(path) for path in config.mappings]
 
 
+def check_secrets(mappings: list[MappingFile]) -> None:
+    """Refuse to start when secrets from the environment are missing: name all of them."""
+    missing: dict[str, list[str]] = {}
+    for mapping in mappings:
+        for name, spec in mapping.targets.items():
+            env = spec.secret.env if spec.secret is not None else None
+            if env and not os.environ.get(env):
+                missing.setdefault(env, []).append(f"{name} ({target_url(name, spec)})")
+    if not missing:
+        return
+    problems = [
+        _("{variable}: the password of target {targets}").format(
+            variable=env, targets=", ".join(dict.fromkeys(where))
+        )
+        for env, where in missing.items()
+    ]
+    error = ConfigError(
+        _("{n} secret(s) are not set in the environment: {names}").format(
+            n=len(missing), names=", ".join(missing)
+        ),
+        problems,
+    )
+    error.hint = _(
+        "set each with `export NAME=...` (or use `secret = {{ command = ... }}` in the mapping); "
+        'for the local demo servers: eval "$(connector servers start)"'
+    ).format()
+    raise error
+
+
 def prepare(
     config: Config,
     store: Store,
@@ -133,7 +165,10 @@ def prepare(
         min_delete_count=config.sync.min_delete_count,
     )
     engines = []
-    for mapping in load_mappings(config):
+    mappings = load_mappings(config)
+    if secret is resolve_secret:
+        check_secrets(mappings)
+    for mapping in mappings:
         logsafe.publish([r.mailing_list.address for r in mapping.rules if r.mailing_list])
         targets = build_targets(mapping, secret)
         engines.append(build_engine(store, mapping, targets, options))

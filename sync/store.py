@@ -23,6 +23,7 @@ from typing import Any
 
 from connector.errors import StoreError
 from sync import crashpoint
+from sync.i18n import _
 from sync.model import Entity, entity_type, utcnow
 
 SCHEMA_VERSION = 4
@@ -215,14 +216,20 @@ class Store:
         """Open (and create or migrate) the store at ``path``."""
         path = Path(path)
         if not create and not path.exists():
-            raise StoreError(f"{path}: no store here (run `connector import` or `connector init`)")
+            raise StoreError(
+                _("{path}: no store here (run `connector import` or `connector init`)").format(
+                    path=path
+                )
+            )
         try:
             db = sqlite3.connect(path, isolation_level=None, timeout=10)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: cannot open the store: {exc}") from exc
+            raise StoreError(
+                _("{path}: cannot open the store: {reason}").format(path=path, reason=exc)
+            ) from exc
         store = cls(db, path)
         store._migrate()
         return store

@@ -218,8 +218,9 @@ def test_plan_prints_creates_per_rule_and_writes_nothing(work: Path, connector: 
     out = ok(connector("plan", "--today", ON_THE_DAY)).stdout
     assert f"aufgaben → board / {BOARD}: {TASKS} create" in out
     assert f"tandems → mentees / {TANDEMS}: 1 create" in out
-    assert "+ create task-0" in out and "title: 'Aufgabe 0'" in out
-    assert "+ create tandem-1" in out and "Anna Beispiel ↔ Carla Probe" in out
+    assert "+ create task »Aufgabe 0« [task-0]" in out and "title: 'Aufgabe 0'" in out
+    assert "+ create tandem Anna Beispiel" in out and "[tandem-1]" in out
+    assert "Anna Beispiel ↔ Carla Probe" in out
     assert (work / "cohort.db").read_bytes() == before
     assert board().space.collections == {} and mentees().space.collections == {}
     with open_store(work) as store:
@@ -282,9 +283,9 @@ def test_the_embargo_holds_through_the_cli_until_the_reveal_date(connector: Conn
 
 
 def test_a_bad_today_is_an_input_error(connector: Connector) -> None:
-    result = connector("sync", "--today", "10.03.2026")
+    result = connector("sync", "--today", "31.02.2026")
     assert result.exit_code == 3
-    assert "--today: '10.03.2026' is not a date" in result.stderr
+    assert "--today: '31.02.2026' is not a date like 2026-03-10 or 10.03.2026" in result.stderr
     assert board().space.collections == {}
 
 
@@ -314,7 +315,10 @@ def test_conflict_list_show_resolve_remote(work: Path, connector: Connector) -> 
     assert board().records(BOARD)[remote_id].fields["title"] == "Raum buchen (Beirat)"
 
     listed = ok(connector("conflicts", "list")).stdout
-    assert f"#{conflict_id} [open] mim-10:aufgaben task-1 title" in listed
+    assert f"#{conflict_id} [open] mim-10:aufgaben task »Raum buchen (Koordination)« [task-1] " in (
+        listed
+    )
+    assert ok(connector("conflicts")).stdout == listed
     assert "'Raum buchen (Koordination)'" in listed and "'Raum buchen (Beirat)'" in listed
     [entry] = json.loads(ok(connector("conflicts", "list", "--json")).stdout)
     assert entry["id"] == conflict_id and entry["field"] == "title"
