@@ -30,9 +30,9 @@ from mappings.load import load_mapping
 from mappings.report import check_files, print_show, show_json, target_warnings
 from sync.cells import parse_date, parse_decimal
 from sync.config import CONFIG_NAME, Config, render_config, resolve_config
-from sync.coverage import store_warnings
 from sync.costs import cohort_costs
 from sync.costs_format import BOM, costs_csv, costs_json, costs_lines
+from sync.coverage import store_warnings
 from sync.daemon import Stopper, store_lock
 from sync.daemon import watch as watch_loop
 from sync.display import local_time, set_zone

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, ClassVar
-from urllib.parse import quote
+
 
 from connector.base import (
     Changes,

@@ -23,8 +23,8 @@ from types import FrameType
 
 from connector.errors import ConnectorError, LockHeld, RetryLater, StoreError
 from sync.engine import RuleResult
-from sync.logs import event
 from sync.i18n import _
+from sync.logs import event
 
 log = logging.getLogger(__name__)
 

@@ -112,12 +112,12 @@ class RulePlan:
     lost: int
     linked: int
     unlinked_remote: list[str]
-    #: What the operator should know that is not a change (e.g. a copied record left alone).
-    notes: list[str] = field(default_factory=list)
     #: The uids the rule had links for when planned.
     linked_uids: frozenset[str] = frozenset()
     #: Entities held back by the embargo because their fields name both partners of a tandem.
     withheld: list[str] = field(default_factory=list)
+    #: What the operator should know that is not a change (e.g. a copied record left alone).
+    notes: list[str] = field(default_factory=list)
 
 
 def held_base(

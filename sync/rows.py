@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable
-from copy import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +61,7 @@ def match_columns(table: Table, kind: str, ignore: Iterable[str] = ()) -> dict[s
         for key, name in ignored.items()
         if key not in present
     ]
-    unknown = []
+    unknown: list[str] = []
     for header in table.header:
         if not header or cells.normalise(header) in ignored:
             continue

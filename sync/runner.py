@@ -21,7 +21,6 @@ from sync.factory import build_engine
 from sync.factory import check_domain as check_domain
 from sync.factory import domain_consequences as domain_consequences
 from sync.i18n import _
-from sync.model import Entity, Person, Tandem
 from sync.store import Conflict, Store
 from sync.targets import build_targets, target_url
 
