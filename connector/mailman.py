@@ -24,7 +24,6 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, ClassVar
 
-
 from connector.base import (
     Changes,
     Collection,
