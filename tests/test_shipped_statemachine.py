@@ -549,6 +549,7 @@ class ShippedMachine(RuleBasedStateMachine):
         finally:
             target.crash_after_write, target.outage, target.throttle_at = None, False, None
             Platform.stepwise = False
+        self.check_embargo()  # whatever failed: nothing naming a pair has left
 
     @rule(data=st.data(), side=st.sampled_from(["nextcloud", "kalender"]))
     def sync_with_a_second_writer(self, data: st.DataObject, side: str) -> None:
@@ -556,14 +557,20 @@ class ShippedMachine(RuleBasedStateMachine):
         else: the importer, or a person deciding an application."""
         tasks = [t for t in self.live("task") if isinstance(t, Task)]
         events = [e for e in self.live("event") if isinstance(e, Event)]
+        # The pass itself has something to write to the same entity: a platform edit.
+        self.counter += 1
         if side == "nextcloud" and tasks:
             task = data.draw(st.sampled_from(tasks))
+            self.remote_edit("beirat-aufgaben", task, "done", not task.done)
             self.targets[side].on_pull = lambda: self.import_due(task)
         elif events:
-            uid = data.draw(st.sampled_from(events)).uid
-            self.targets[side].on_pull = lambda: self.relocate(uid)
+            event = data.draw(st.sampled_from(events))
+            for rule_name in ("fahrplan", "beirat-termine"):
+                self.remote_edit(rule_name, event, "title", f"Verlegt {self.counter}")
+            self.targets[side].on_pull = lambda: self.relocate(event.uid)
         self.engine().sync()
         self.targets[side].on_pull = None
+        self.check_embargo()
 
     def relocate(self, uid: str) -> None:
         event = self.store.get(uid)
