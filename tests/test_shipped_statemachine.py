@@ -358,6 +358,20 @@ class ShippedMachine(RuleBasedStateMachine):
         }[attribute]
         self.canonical_edit(task, attribute, value)
 
+    @rule(title=st.sampled_from(TITLES), who=st.sampled_from(["p-cora", "p-emil"]))
+    def new_task(self, title: str, who: str) -> None:
+        """The council gets a new task (created on the board by the next pass)."""
+        self.counter += 1
+        self.put_known(
+            Task(
+                uid=f"task-new-{self.counter}",
+                cohort=COHORT,
+                title=f"{title} n{self.counter}",
+                assignee=who,
+                due=date(2026, 7, 1) + timedelta(days=self.counter),
+            )
+        )
+
     @rule(
         status=st.sampled_from(sorted(STATUS_LABEL)), who=st.sampled_from(["app-anna", "app-dirk"])
     )
