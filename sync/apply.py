@@ -340,6 +340,8 @@ class Applier:
         """Write ``changes`` to ``owner``; returns the changed fields that were not written
         (refused, or changed differently by another writer of the store meanwhile)."""
         what = ", ".join(f"{name} = {value!r}" for name, value in changes.items())
+        # The item's earlier writes (and their consequences) may have changed the owner.
+        owner = self.catalog.get(owner.uid) or owner
         try:
             updated = owner.touched(**changes)
         except ValidationError as exc:

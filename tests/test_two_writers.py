@@ -185,3 +185,32 @@ def test_a_conflict_resolved_during_a_pass_is_applied_by_the_next(tmp_path: Path
         assert isinstance(task, Task) and task.title == "Saal 2 buchen", task
         assert board.records("Aufgaben")[remote_id].fields["title"] == "Saal 2 buchen"
         assert store.conflicts() == []
+
+
+def test_a_stale_write_is_refused_whole_and_re_merged_field_by_field(tmp_path: Path) -> None:
+    from sync.catalog import Catalog
+    from sync.revisions import write_checked
+    from sync.store import StaleWrite
+
+    with Store.open(tmp_path / "rev.db") as store:
+        first = Task(uid="t", cohort="mim-10", title="Raum buchen", tags={"a"})
+        assert store.put(first) == 1
+        catalog = Catalog.load(store)  # a pass reads revision 1
+        theirs = first.touched(title="Saal buchen", tags={"a", "b"})
+        assert store.put(theirs, expect=1) == 2  # an import writes meanwhile
+        ours = first.touched(done=True, tags={"a", "c"})
+        with pytest.raises(StaleWrite):
+            store.put(ours, expect=1)
+        assert store.get("t") == theirs  # nothing of the stale write landed
+        written, clashes = write_checked(store, catalog, ours)
+        merged = store.get("t")
+        assert isinstance(merged, Task) and merged == written and clashes == set()
+        assert (merged.title, merged.done, merged.tags) == ("Saal buchen", True, {"a", "b", "c"})
+        assert store.revision("t") == 3
+
+        clashing = merged.touched(title="Aula buchen")
+        store.put(merged.touched(title="Foyer buchen"))  # someone else, again
+        _, clashes = write_checked(store, catalog, clashing)
+        assert clashes == {"title"}
+        task = store.get("t")
+        assert isinstance(task, Task) and task.title == "Foyer buchen"
