@@ -168,3 +168,22 @@ def test_the_passes_figures_migration_keeps_old_passes(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     assert "figures" in [row[1] for row in db.execute("PRAGMA table_info(passes)")]
     db.close()
+
+
+def test_a_rule_error_quoting_an_address_is_logged_without_it(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector.errors import RetryLater
+
+    def down(self: MemoryTarget) -> None:
+        raise RetryLater("GET /3.1/addresses/anna@example.org/memberships: 503")
+
+    monkeypatch.setattr(MemoryTarget, "_call", down)
+    result = run(work, "--log-format", "json", "sync", "--today", ON_THE_DAY)
+    assert result.exit_code == 9
+    rules = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert [r["error"] for r in rules if r.get("event") == "rule"] == [
+        "GET /3.1/addresses/<address>/memberships: 503"
+    ] * 2
+    logged = "\n".join(line for line in result.stderr.splitlines() if line.startswith("{"))
+    assert "anna@example.org" not in logged
