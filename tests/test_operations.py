@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,32 +14,10 @@ import pytest
 from connector.memory import MemoryTarget
 from sync.model import utcnow
 from sync.store import PASS_FIGURES, SCHEMA_VERSION, Store
-from tests.test_cli_sync import (
-    BEFORE,
-    BOARD,
-    CONFIG,
-    MAPPING,
-    ON_THE_DAY,
-    TASKS,
-    board,
-    invoke,
-    populate,
-)
+from tests.test_cli_sync import BEFORE, BOARD, ON_THE_DAY, TASKS, board, invoke
+from tests.test_exit_codes import board_down, fresh_memory, work
 
-
-@pytest.fixture(autouse=True)
-def fresh_memory() -> Iterator[None]:
-    MemoryTarget.reset()
-    yield
-    MemoryTarget.reset()
-
-
-@pytest.fixture
-def work(tmp_path: Path) -> Path:
-    (tmp_path / "connector.toml").write_text(CONFIG, encoding="utf-8")
-    (tmp_path / "mapping.toml").write_text(MAPPING, encoding="utf-8")
-    populate(tmp_path / "cohort.db")
-    return tmp_path
+__all__ = ["fresh_memory", "work"]  # fixtures shared with the exit-code scenarios
 
 
 def run(work: Path, *args: str) -> Any:
@@ -111,13 +88,7 @@ def test_status_check_ok_warning_critical(work: Path) -> None:
 def test_status_check_is_critical_when_the_last_pass_failed(
     work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = MemoryTarget.__init__
-
-    def init(self: MemoryTarget, url: str = "memory://default", *args: Any, **kw: Any) -> None:
-        original(self, url, *args, **kw)
-        self.outage = self.name == "board"
-
-    monkeypatch.setattr(MemoryTarget, "__init__", init)
+    board_down(monkeypatch)
     assert run(work, "sync", "--today", ON_THE_DAY).exit_code == 9
     failed = run(work, "status", "--check")
     assert failed.exit_code == 2, failed
