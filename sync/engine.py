@@ -28,7 +28,7 @@ from mappings.filters import matches
 from mappings.schema import MappingFile, Rule, collection_name, options_of
 from sync.apply import Applier, Check, Consequences, Tally, new_uid
 from sync.catalog import Catalog
-from sync.logs import event
+from sync.logs import event, scrub
 from sync.model import BERLIN, Cohort, Organisation, utcnow
 from sync.outcome import ITEM_FAILED, ITEM_UNAVAILABLE, ItemFailure, withheld
 from sync.plan import DETACHED, Item, RulePlan, RuleView, Snapshot, plan_rule
@@ -256,7 +256,7 @@ class Engine:
             failures=len(result.failures),
             withheld=result.withheld,
             requests=result.requests,
-            error=str(result.error) if result.error else None,
+            error=scrub(str(result.error)) if result.error else None,
         )
 
     def _run_rule(

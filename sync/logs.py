@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+_ADDRESS = re.compile(r"[^\s/?&=:'\"<>(),;]+(@|%40)[^\s/?&=:'\"<>(),;]+")
+
+
+def scrub(text: str) -> str:
+    """``text`` with every e-mail address replaced (a platform's message may quote one)."""
+    return _ADDRESS.sub("<address>", text)
 
 
 #: Events log below this logger (``connector.events.sync.engine`` ...): the text log leaves

@@ -181,7 +181,8 @@ def item_failed(deck: tuple[DeckServer, Path], monkeypatch: pytest.MonkeyPatch, 
     return result
 
 
-def unavailable(work: Path, monkeypatch: pytest.MonkeyPatch, **_: Any) -> Result:
+def board_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on memory://board answers every call with RetryLater."""
     original = MemoryTarget.__init__
 
     def init(self: MemoryTarget, url: str = "memory://default", *args: Any, **kw: Any) -> None:
@@ -189,6 +190,10 @@ def unavailable(work: Path, monkeypatch: pytest.MonkeyPatch, **_: Any) -> Result
         self.outage = self.name == "board"
 
     monkeypatch.setattr(MemoryTarget, "__init__", init)
+
+
+def unavailable(work: Path, monkeypatch: pytest.MonkeyPatch, **_: Any) -> Result:
+    board_down(monkeypatch)
     return run(work, "sync", "--today", ON_THE_DAY)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,32 +14,10 @@ import pytest
 from connector.memory import MemoryTarget
 from sync.model import utcnow
 from sync.store import PASS_FIGURES, SCHEMA_VERSION, Store
-from tests.test_cli_sync import (
-    BEFORE,
-    BOARD,
-    CONFIG,
-    MAPPING,
-    ON_THE_DAY,
-    TASKS,
-    board,
-    invoke,
-    populate,
-)
+from tests.test_cli_sync import BEFORE, BOARD, ON_THE_DAY, TASKS, board, invoke
+from tests.test_exit_codes import board_down, fresh_memory, work
 
-
-@pytest.fixture(autouse=True)
-def fresh_memory() -> Iterator[None]:
-    MemoryTarget.reset()
-    yield
-    MemoryTarget.reset()
-
-
-@pytest.fixture
-def work(tmp_path: Path) -> Path:
-    (tmp_path / "connector.toml").write_text(CONFIG, encoding="utf-8")
-    (tmp_path / "mapping.toml").write_text(MAPPING, encoding="utf-8")
-    populate(tmp_path / "cohort.db")
-    return tmp_path
+__all__ = ["fresh_memory", "work"]  # fixtures shared with the exit-code scenarios
 
 
 def run(work: Path, *args: str) -> Any:
@@ -111,13 +88,7 @@ def test_status_check_ok_warning_critical(work: Path) -> None:
 def test_status_check_is_critical_when_the_last_pass_failed(
     work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = MemoryTarget.__init__
-
-    def init(self: MemoryTarget, url: str = "memory://default", *args: Any, **kw: Any) -> None:
-        original(self, url, *args, **kw)
-        self.outage = self.name == "board"
-
-    monkeypatch.setattr(MemoryTarget, "__init__", init)
+    board_down(monkeypatch)
     assert run(work, "sync", "--today", ON_THE_DAY).exit_code == 9
     failed = run(work, "status", "--check")
     assert failed.exit_code == 2, failed
@@ -168,3 +139,22 @@ def test_the_passes_figures_migration_keeps_old_passes(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     assert "figures" in [row[1] for row in db.execute("PRAGMA table_info(passes)")]
     db.close()
+
+
+def test_a_rule_error_quoting_an_address_is_logged_without_it(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector.errors import RetryLater
+
+    def down(self: MemoryTarget) -> None:
+        raise RetryLater("GET /3.1/addresses/anna@example.org/memberships: 503")
+
+    monkeypatch.setattr(MemoryTarget, "_call", down)
+    result = run(work, "--log-format", "json", "sync", "--today", ON_THE_DAY)
+    assert result.exit_code == 9
+    rules = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert [r["error"] for r in rules if r.get("event") == "rule"] == [
+        "GET /3.1/addresses/<address>/memberships: 503"
+    ] * 2
+    logged = "\n".join(line for line in result.stderr.splitlines() if line.startswith("{"))
+    assert "anna@example.org" not in logged

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -30,3 +32,27 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     what is retried, and how often, stays the same)."""
     original = HttpClient._wait
     monkeypatch.setattr(HttpClient, "_wait", lambda self, state: original(self, state) / 50)
+
+
+@pytest.fixture
+def deck_time(servers: Servers, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """When the Deck adapter waits for the double's next second, the double's clock jumps
+    there instead (the same listing and ETags, without the second of real waiting)."""
+    from connector.deck import DeckTarget
+
+    offset = [0.0]
+    original_clock = servers.deck.clock
+    servers.deck.clock = lambda: time.time() + offset[0]
+
+    def advance(seconds: float) -> None:
+        offset[0] += seconds
+
+    original = DeckTarget.__init__
+
+    def init(self: DeckTarget, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._sleep = advance
+
+    monkeypatch.setattr(DeckTarget, "__init__", init)
+    yield
+    servers.deck.clock = original_clock

@@ -35,7 +35,11 @@ def unreported(results: list[RuleResult], leftovers: dict[str, set[str]]) -> dic
 
 
 def test_fifty_passes_at_twenty_percent_faults_then_clean_passes_converge(
-    servers: Servers, tmp_path: Path, quick_backoff: None, request: pytest.FixtureRequest
+    servers: Servers,
+    tmp_path: Path,
+    quick_backoff: None,
+    deck_time: None,
+    request: pytest.FixtureRequest,
 ) -> None:
     rng = random.Random(SEED)
     urls = direct_urls(servers)
