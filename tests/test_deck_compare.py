@@ -31,6 +31,8 @@ from tests.test_deck_server import _kind as kind
 
 ID_KEYS = {"boardId": "board", "stackId": "stack", "cardId": "card"}
 PATH_IDS = re.compile(r"/(boards|stacks|cards|labels|acl)/(\d+)")
+#: The adapter's account: no admin, like the fresh account it stands for on the real server.
+WRITER = "connector"
 PATH_KIND = {"boards": "board", "stacks": "stack", "cards": "card", "labels": "label", "acl": "acl"}
 
 
@@ -222,8 +224,8 @@ def replay(
         login, _, secret = (
             base64.b64decode(headers.pop("Authorization")[6:]).decode().partition(":")
         )
-        user = writer if login == "admin" else login
-        password = nc.app_passwords[user] if secret == PASSWORDS.get(login) else secret
+        user = writer if login == WRITER else login
+        password = secret if secret == "wrong" else nc.app_passwords[user]
         if "If-None-Match" in headers:
             tag = headers["If-None-Match"].strip('"')
             headers["If-None-Match"] = f'"{translation.etags.get(tag, tag)}"'
@@ -255,9 +257,9 @@ def replay(
 def record(groups: Mapping[str, list[str]]) -> list[Exchange]:
     """The adapter's council day against a fresh double with these groups."""
     users = {**{u: f"{u}-pw" for members in groups.values() for u in members}, **PASSWORDS}
-    with DeckServer(users, groups, "1.13") as srv:
+    with DeckServer({**users, WRITER: "connector-pw"}, groups, "1.13") as srv:
         recorder = Recorder(srv)
-        council_day(srv.url, "admin", PASSWORDS["admin"])
+        council_day(srv.url, WRITER, "connector-pw")
         return recorder.exchanges
 
 

@@ -436,9 +436,17 @@ class DeckServer:
             kind = query.get("shareType[]", "0")
             names = groups if kind == "1" else users
             key = "groups" if kind == "1" else "users"
-            exact = [{"label": search, "value": {"shareType": int(kind), "shareWith": search}}]
-            found = {"users": [], "groups": [], key: exact if search in names else []}
-            return ocs_response(200, {"exact": found, "users": [], "groups": []}, "OK", True)
+            entry: dict[str, Any] = {"label": search}
+            if kind != "1":
+                entry.update(subline="", icon="icon-user")
+            entry["value"] = {"shareType": int(kind), "shareWith": search}
+            if kind != "1":
+                entry.update(shareWithDisplayNameUnique=search, status=[])
+            kinds = ("users", "groups", "remotes", "remote_groups", "emails", "circles", "rooms")
+            exact: dict[str, Any] = {name: [] for name in kinds}
+            exact[key] = [entry] if search in names else []
+            data = {"exact": exact, **{name: [] for name in kinds}}
+            return ocs_response(200, {**data, "lookup": [], "lookupEnabled": False}, "OK", True)
         return ocs_response(404, [], "Not found", True)
 
     def _authenticate(self, authorization: str | None) -> tuple[str | None, str]:
