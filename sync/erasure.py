@@ -7,12 +7,12 @@ Then, step by step (each recorded when done):
 
 1. ``targets``: every record the connector made for those entities is deleted on its
    platform. Deck only soft-deletes (the card stays in its database), so a card is first
-   overwritten — title and description — and then deleted.
+   overwritten — title and description — and then deleted. The person is taken off the
+   records of their tasks.
 2. ``store``: the entities are tombstoned with their personal fields overwritten, links,
    conflicts and journal entries of them dropped, their tasks unassigned, and the person's
    name and address blotted out of stored pass summaries.
-3. ``sync``: one pass carries what follows on the platforms: tasks lose the assignee, events
-   the attendee.
+3. ``sync``: one pass carries what follows on the platforms (events lose the attendee).
 4. ``mailman``: the Mailman users that own the person's address are deleted with every
    address they hold (an address change leaves the old one on the user).
 
