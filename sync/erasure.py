@@ -7,12 +7,12 @@ Then, step by step (each recorded when done):
 
 1. ``targets``: every record the connector made for those entities is deleted on its
    platform. Deck only soft-deletes (the card stays in its database), so a card is first
-   overwritten — title and description — and then deleted.
+   overwritten — title and description — and then deleted. The person is taken off the
+   records of their tasks.
 2. ``store``: the entities are tombstoned with their personal fields overwritten, links,
    conflicts and journal entries of them dropped, their tasks unassigned, and the person's
    name and address blotted out of stored pass summaries.
-3. ``sync``: one pass carries what follows on the platforms: tasks lose the assignee, events
-   the attendee.
+3. ``sync``: one pass carries what follows on the platforms (events lose the attendee).
 4. ``mailman``: the Mailman users that own the person's address are deleted with every
    address they hold (an address change leaves the old one on the user).
 
@@ -68,6 +68,8 @@ class ErasurePlan:
     delete: list[str]
     unassign: list[str]
     kinds: dict[str, int]
+    #: How platforms name the person in a set field (their Nextcloud user id, address, uid).
+    handles: list[str] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
     #: Per target label: what was removed there (counts only).
     targets: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -97,14 +99,10 @@ def plan_erasure(lookup: Lookup, person: Person) -> ErasurePlan:
         kinds[entity.kind] = kinds.get(entity.kind, 0) + 1
     if tasks:
         kinds["task (unassigned)"] = len(tasks)
-    return ErasurePlan(
-        person.uid,
-        person.name,
-        person.email,
-        [e.uid for e in delete],
-        [t.uid for t in tasks],
-        kinds,
-    )
+    handles = [h for h in (person.deck_user, person.email, person.uid) if h]
+    uids = [e.uid for e in delete]
+    unassign = [t.uid for t in tasks]
+    return ErasurePlan(person.uid, person.name, person.email, uids, unassign, kinds, handles)
 
 
 # -- pending erasures ---------------------------------------------------------------------
@@ -180,6 +178,35 @@ def _targets_step(store: Store, engines: list[Engine], plan: ErasurePlan) -> Non
         store.drop_link(engine.key(rule), uid)
         _count(plan, label, f"{what} deleted")
         _save(store, plan)
+    _unassign_remote(store, engines, plan, catalog)
+
+
+def _unassign_remote(
+    store: Store, engines: list[Engine], plan: ErasurePlan, catalog: Catalog
+) -> None:
+    """Take the person off the records of their tasks (the records stay).
+
+    This happens here, not in the later sync pass: once the person is gone from the store,
+    the pass no longer counts their user id as one the connector manages.
+    """
+    tasks = set(plan.unassign)
+    for engine in engines:
+        for rule in engine.mapping.rules:
+            specs = [f for f in rule.fields if f.canonical == "assignee" and f.lookup]
+            links = store.links(engine.key(rule)) if specs else {}
+            for uid in tasks & set(links):
+                target = engine.targets[rule.target]
+                collection = engine.collection(rule, catalog)
+                try:
+                    record = target.get(collection, links[uid].remote_id)
+                    for spec in specs:
+                        current = list(record.fields.get(spec.remote) or [])
+                        kept = [v for v in current if v not in plan.handles]
+                        if kept != current:
+                            target.update(collection, record.remote_id, {spec.remote: kept}, None)
+                            _count(plan, _label(engine, rule.target), "assignments removed")
+                except NotFound:
+                    continue
 
 
 def _blank(entity: Entity) -> Entity:

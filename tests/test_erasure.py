@@ -21,7 +21,7 @@ from connector.testing.deck_server import DeckServer
 from connector.testing.mailman_server import mailman_server
 from sync.config import resolve_config
 from sync.erasure import begin, due, erase, pending, receipts
-from sync.model import Application, ApplicationStatus, Person
+from sync.model import Application, ApplicationStatus, Cohort, Person, Task
 from sync.runner import prepare
 from sync.store import Store
 from tests.factories import IMPORT_ORDER
@@ -317,3 +317,30 @@ def test_forget_unknown_person_is_input_error(world: World) -> None:
     done = run_connector("forget", "niemand@example.org", env=world.env)
     assert done.returncode == 3
     assert done.stderr.startswith("error: there is no person with uid or e-mail")
+
+
+def test_a_council_member_leaves_tasks_unassigned_and_the_council(world: World) -> None:
+    email = "pia.hessing@greven.example"
+    state = world.deck.state
+    card = next(
+        c
+        for c in state.cards.values()
+        if c.title == "Profilbögen der eigenen Kommune sichten" and not c.deleted_at
+    )
+
+    def assigned() -> set[str]:
+        return {a.participant for a in state.assignments.values() if a.card_id == card.id}
+
+    assert "beirat-greven" in assigned()
+    done = json.loads(run(world.env, "forget", email, "--json"))
+    assert done["receipts"][0]["records"]["task (unassigned)"] == 1
+    assert not card.deleted_at and "beirat-greven" not in assigned()  # the task stays
+    with Store.open(world.store) as store:
+        cohort = store.get("mim-10")
+        assert isinstance(cohort, Cohort) and len(cohort.council) == 20  # one seat fewer
+        assert all(store.get(uid) is not None for uid in cohort.council)
+        [task] = [
+            t for t in store.entities("task") if isinstance(t, Task) and t.title == card.title
+        ]
+        assert task.assignee is None
+    assert mailman_findings(world, [email, "Pia Hessing"]) == []
