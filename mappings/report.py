@@ -23,7 +23,7 @@ from rich.table import Table
 from mappings.load import inspect_mapping
 from mappings.schema import FieldSpec, MappingFile, Rule, collection_name
 from mappings.templates import placeholders
-from sync.i18n import ngettext
+from sync.i18n import N_, _, ngettext
 from sync.model import REFERENCES, Audience
 
 #: How each audience is named in the table ("visible to").
@@ -34,7 +34,7 @@ AUDIENCE_LABELS = {
     Audience.PARTICIPANTS: "alle Teilnehmenden",
 }
 ARROWS = {"both": "↔", "out": "→", "in": "←"}
-EMBARGO_NOTE = "tandems hidden until reveal date"
+EMBARGO_NOTE = N_("tandems hidden until reveal date")
 
 
 def check_files(paths: Iterable[str | Path]) -> tuple[list[str], list[str]]:
@@ -204,13 +204,13 @@ def show_table(mapping: MappingFile) -> Table:
     """:func:`show` as a rich table, the rule's own columns only on its first row."""
     table = Table(title=mapping.name, title_justify="left", show_lines=False)
     # Short cells never wrap, so the long ones (filters, templates) take the narrowing.
-    table.add_column("rule", no_wrap=True)
-    for header in ("entity (filter)", "target / collection", "canonical"):
-        table.add_column(header, overflow="fold")
+    table.add_column(_("rule"), no_wrap=True)
+    for header in (N_("entity (filter)"), N_("target / collection"), N_("canonical")):
+        table.add_column(_(header), overflow="fold")
     table.add_column("", justify="center", no_wrap=True)
-    for header in ("remote", "policy", "visible to"):
-        table.add_column(header, no_wrap=True)
-    table.add_column("note", overflow="fold")
+    for header in (N_("remote"), N_("policy"), N_("visible to")):
+        table.add_column(_(header), no_wrap=True)
+    table.add_column(_("note"), overflow="fold")
     previous = None
     for row in show(mapping):
         first = row.rule != previous
@@ -253,11 +253,10 @@ def show_blocks(mapping: MappingFile, width: int = 80) -> list[str]:
             entity = f"{row.entity} ({row.filter})" if row.filter else row.entity
             lines += ["", *textwrap.wrap(f"{row.rule}: {entity}", width, subsequent_indent="    ")]
             where = f"{row.target} ({row.target_kind}): {row.collection}"
-            lines += textwrap.wrap(
-                f"  → {where}; visible to {row.visible_to}", width, subsequent_indent="    "
-            )
+            visible = _("visible to {audience}").format(audience=row.visible_to)
+            lines += textwrap.wrap(f"  → {where}; {visible}", width, subsequent_indent="    ")
             if row.note:
-                lines.append(_fit(f"  note: {row.note}", width))
+                lines.append(_fit("  " + _("note: {text}").format(text=_(row.note)), width))
         policy = row.policy if row.direction == "both" else ""
         remote = f"{ARROWS[row.direction]} {row.remote}"
         line = (

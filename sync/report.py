@@ -107,20 +107,27 @@ def _counts_text(counts: dict[str, int]) -> str:
 def item_lines(item: Item, labels: Mapping[str, str] | None = None) -> list[str]:
     """An item as indented lines: what changes on which side (``labels``: names by uid)."""
     head = f"  {_SYMBOL.get(item.action, '?')} {_(_VERB.get(item.action, item.action))} "
-    head += _named(item.uid, labels) if item.uid else f"remote {item.remote_id}"
+    head += _named(item.uid, labels) if item.uid else _("remote {id}").format(id=item.remote_id)
     lines = [head]
     if item.action in ("update", "adopt"):
-        lines += [f"      platform {k}: → {_short(v)}" for k, v in item.remote.items()]
+        lines += [
+            "      " + _("platform {field}: → {value}").format(field=k, value=_short(v))
+            for k, v in item.remote.items()
+        ]
     elif item.action in ("create", "restore"):
         lines += [f"      {k}: {_short(v)}" for k, v in item.remote.items()]
-    lines += [f"      canonical {k}: → {_short(v)}" for k, v in item.canonical.items()]
+    lines += [
+        "      " + _("canonical {field}: → {value}").format(field=k, value=_short(v))
+        for k, v in item.canonical.items()
+    ]
     if item.mark and item.uid:
-        lines.append(f"      platform marker: → {item.uid}")
+        lines.append("      " + _("platform marker: → {uid}").format(uid=item.uid))
     for key, _base, canonical, remote in item.conflicts:
-        lines.append(
-            f"      CONFLICT {key}: here {_short(canonical, 30)} vs there {_short(remote, 30)}"
+        sides = _("here {canonical} vs there {remote}").format(
+            canonical=_short(canonical, 30), remote=_short(remote, 30)
         )
-    lines += [f"      problem: {p}" for p in item.problems]
+        lines.append("      " + _("CONFLICT {field}: {sides}").format(field=key, sides=sides))
+    lines += ["      " + _("problem: {text}").format(text=p) for p in item.problems]
     return lines
 
 
@@ -210,13 +217,15 @@ def pass_line(results: list[RuleResult], when: str, wait: float) -> str:
     """One line per daemon pass: when, how much changed, how many rules failed."""
     changes = sum(n for r in results for a, n in r.counts.items() if a != "conflict")
     failed = sum(1 for r in results if r.error is not None)
-    state = f"{changes} change(s)" if changes else "nothing to do"
+    state = _("{n} change(s)").format(n=changes) if changes else _("nothing to do")
     if failed:
-        state += f", {failed} rule(s) failed"
+        state += ", " + _("{n} rule(s) failed").format(n=failed)
     items = sum(len(r.failures) for r in results)
     if items:
-        state += f", {items} item(s) failed"
-    return f"{when} pass over {len(results)} rules: {state}; next pass in {wait:.0f} s"
+        state += ", " + _("{n} item(s) failed").format(n=items)
+    return _("{when} pass over {n} rules: {state}; next pass in {wait} s").format(
+        when=when, n=len(results), state=state, wait=f"{wait:.0f}"
+    )
 
 
 def conflict_line(conflict: Conflict, labels: Mapping[str, str] | None = None) -> str:
@@ -266,12 +275,18 @@ def conflict_details(conflict: Conflict, labels: Mapping[str, str] | None = None
 
 def announcement_text(result: Announcement) -> str:
     """A circular mail as the operator sees it before (or after) it goes out."""
-    state = "PREVIEW: nothing was sent (add --send to post it)" if result.dry_run else "SENT"
-    queued = f"\nQueued by Mailman as {result.queue_file}" if result.queue_file else ""
-    return (
-        f"{state}\nTo: {result.list_address} ({result.recipients} members with delivery on)\n"
-        f"From: {result.sender}\nSubject: {result.subject}\n\n{result.body.rstrip()}{queued}"
+    state = _("PREVIEW: nothing was sent (add --send to post it)") if result.dry_run else _("SENT")
+    queued = (
+        "\n" + _("Queued by Mailman as {file}").format(file=result.queue_file)
+        if result.queue_file
+        else ""
     )
+    to = _("To: {address} ({n} members with delivery on)").format(
+        address=result.list_address, n=result.recipients
+    )
+    sender = _("From: {address}").format(address=result.sender)
+    subject = _("Subject: {subject}").format(subject=result.subject)
+    return f"{state}\n{to}\n{sender}\n{subject}\n\n{result.body.rstrip()}{queued}"
 
 
 def resolution_value(conflict: Conflict, take: str) -> Any:

@@ -77,7 +77,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 
 
 def requests_per_rule(output: str) -> dict[str, int]:
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\S+) → .*\[(\d+) requests\]$", output, re.M)}
+    pattern = r"^(\S+) → .*\[(\d+) requests?\]$"  # "[1 request]", "[2 requests]"
+    return {m[1]: int(m[2]) for m in re.finditer(pattern, output, re.M)}
 
 
 def test_the_example_cohort_syncs_and_a_quiet_pass_is_cheap(world: dict[str, str]) -> None:

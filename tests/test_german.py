@@ -27,7 +27,7 @@ GERMAN = {"LANG": "de_DE.UTF-8", "LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": ""
 #: Words of English messages; none of them is German. Command names, options, paths, code
 #: spans and quoted values are removed from the output first.
 ENGLISH = re.compile(
-    r"\b(the|is|are|not|and|with|this|from|was|were|has|have|cannot|usage|options|commands|"
+    r"\b(the|is|are|not|and|with|this|from|were|has|have|cannot|usage|options|commands|"
     r"arguments|required|default|error|hint|missing|unknown|invalid|such|no|nothing|"
     r"message|exit|file|folder|store|refused|reach|secret|secrets)\b",
     re.IGNORECASE,
@@ -61,7 +61,7 @@ def _words(text: str, *, known: set[str]) -> list[str]:
     """English words left in ``text`` once names, options, paths and code are taken out."""
     text = re.sub(r"`[^`]*`|'[^']*'|\"[^\"]*\"|«[^»]*»|\[[^\]]*\]", " ", text)
     kept = []
-    for token in re.split(r"[\s│╭╮╰╯─|,;:()*]+", text):
+    for token in re.split(r"[\s│╭╮╰╯─|,;:(){}*]+", text):
         if not token or token.startswith("-") or "/" in token or "." in token.strip("."):
             continue
         if token in known or token.isupper() or "_" in token or "@" in token:
@@ -72,7 +72,9 @@ def _words(text: str, *, known: set[str]) -> list[str]:
 
 def assert_german(output: str, what: str) -> None:
     """Fail, with what was found, if ``output`` shows English."""
-    names = {name for full, _ in helptext.commands(_root()) for name in full.split()}
+    commands = helptext.commands(_root())
+    names = {name for full, _ in commands for name in full.split()}
+    names |= {param.name for _, command in commands for param in command.params if param.name}
     found = [phrase for phrase in PHRASES if phrase in output]
     words = _words(output, known=names | {"connector", "json"})
     assert not found and not words, f"{what}: English in German output: {found or words}\n{output}"
