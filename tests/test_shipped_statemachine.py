@@ -67,11 +67,11 @@ from sync.store import Store
 from tests.shipped import write_shipped
 
 #: Finding 1 (branch i10-engine): creates that take several requests and fail between them.
-PARTIAL_CREATES = False
+PARTIAL_CREATES = True
 #: Finding 5 (branch i10-engine): a council member copies a card, marker included.
-COPIED_RECORDS = False
+COPIED_RECORDS = True
 #: Finding 3 (branch i10-import): a re-import whose empty cells keep the stored values.
-EMPTY_CELL_REIMPORTS = False
+EMPTY_CELL_REIMPORTS = True
 
 BEFORE, REVEAL = date(2026, 1, 10), date(2026, 1, 22)
 COHORT = "mim-10"
