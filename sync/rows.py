@@ -35,6 +35,8 @@ class CellProblem:
 #: At most this many problems are listed; the rest are counted (a file with 20,000 columns
 #: would otherwise print megabytes).
 MAX_LISTED = 50
+#: At most this many unknown columns are named in the --ignore-column hint.
+MAX_HINTED = 5
 
 
 def listed(problems: list[str], limit: int = MAX_LISTED) -> list[str]:
@@ -100,7 +102,13 @@ def match_columns(table: Table, kind: str, ignore: Iterable[str] = ()) -> dict[s
             listed([p.render(table.name) for p in problems]),
         )
         if unknown:
-            options = " ".join(f"--ignore-column {shlex.quote(header)}" for header in unknown)
+            # Named in full only for a few columns: a file with thousands of stray columns is
+            # not an office's extra column but the wrong file.
+            options = " ".join(
+                f"--ignore-column {shlex.quote(header)}" for header in unknown[:MAX_HINTED]
+            )
+            if len(unknown) > MAX_HINTED:
+                options += " " + _("… ({n} columns in all)").format(n=f"{len(unknown):,}")
             error.hint = _(
                 "rename the column, or leave it out of the import with {options} "
                 "(only the columns named are left out)"

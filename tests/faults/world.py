@@ -208,6 +208,7 @@ def populate(store: Store) -> None:
                 organisation="org-a",
                 roles={"mentee"},
                 cohorts={COHORT},
+                consent_lists=True,
             )
         )
 
