@@ -400,15 +400,18 @@ class Engine:
             return
         deletes = [i for i in plan.items if i.action == "delete"]
         by_marker = [i for i in deletes if i.uid not in plan.linked_uids]
-        reach = plan.linked + len(by_marker)
+        reach = plan.linked + len(by_marker) + plan.out_of_scope
         # Entities still alive that the rule's filter (or cohort) no longer covers: the scope
         # moved away from them. (Records withdrawn by the embargo are deletions, not this.)
+        # Unlinked records of such entities (found by marker) count too: a typo in the cohort
+        # also changes the rule's key, and its records would be orphaned.
         out_of_scope = [i for i in deletes if self._filtered_out(rule, catalog, i.uid)]
-        if len(out_of_scope) >= SCOPE_MIN and len(out_of_scope) * 2 > reach:
+        moved = len(out_of_scope) + plan.out_of_scope
+        if moved >= SCOPE_MIN and moved * 2 > reach:
             error = GuardTripped(
-                f"{rule.name}: the rule's scope no longer matches {len(out_of_scope)} of the "
+                f"{rule.name}: the rule's scope no longer matches {moved} of the "
                 f"{reach} records it holds on {rule.target} ({_scope_of(self.mapping, rule)}); "
-                f"the pass would delete them; nothing was changed for this collection"
+                f"the pass would delete or abandon them; nothing was changed for this collection"
             )
             error.hint = (
                 "check the mapping's cohort and the rule's filter (`connector mappings check "

@@ -118,6 +118,8 @@ class RulePlan:
     withheld: list[str] = field(default_factory=list)
     #: What the operator should know that is not a change (e.g. a copied record left alone).
     notes: list[str] = field(default_factory=list)
+    #: Unlinked records carrying the marker of an entity the rule no longer covers.
+    out_of_scope: int = 0
 
 
 def held_base(
@@ -146,6 +148,12 @@ def plan_rule(view: RuleView, snap: Snapshot, lookup: Lookup, today: date) -> Ru
     planner = _Planner(view, snap, lookup, today)
     plan = planner.run()
     plan.notes = planner.notes
+    plan.out_of_scope = planner.out_of_scope
+    if planner.out_of_scope:
+        plan.notes.append(
+            f"{planner.out_of_scope} record(s) carry the marker of an entity outside this "
+            "rule's scope (a changed cohort or filter?): left alone"
+        )
     return plan
 
 
@@ -158,6 +166,8 @@ class _Planner:
         self.creating = {e.uid: e for e in snap.journal if e.op == "create"}
         self._scope: dict[str, bool] = {}
         self.notes: list[str] = []
+        #: Unlinked records carrying the marker of an entity outside the rule's scope.
+        self.out_of_scope = 0
         self._pairs: list[Pair] | None = None
         #: Entities in the rule's scope held back because they name both partners of a
         #: tandem before its reveal (counted and reported with the pass).
@@ -460,6 +470,11 @@ class _Planner:
         if self._own_leftover(record, marker):
             self.items.append(Item("delete", marker, record.remote_id, record.etag))
             return True
+        if entity is not None and not self._copied(record, marker, taken):
+            # Our own record of an entity the rule no longer covers (its cohort or filter
+            # changed): not a copy, so neither imported nor deleted; the guard counts it.
+            self.out_of_scope += 1
+            return False
         if self._importable(record):
             self.items.append(self._import(record))
             return True
@@ -468,6 +483,12 @@ class _Planner:
             f"{self._whose(marker, entity)}: a copy, not ours to delete; left alone"
         )
         return False
+
+    def _copied(self, record: RemoteRecord, marker: str, taken: set[str]) -> bool:
+        """Whether ``record`` is a copy: its marker's entity has another record in this rule
+        (linked to it, or adopted for it in this pass)."""
+        link = self.snap.links.get(marker)
+        return marker in taken or (link is not None and link.remote_id != record.remote_id)
 
     def _own_leftover(self, record: RemoteRecord, marker: str) -> bool:
         """Whether ``record`` is what our unfinished create of ``marker`` made: the journal

@@ -27,7 +27,7 @@ from sync.factory import build_engine
 from sync.model import Application, Cohort, Entity, Organisation, Person, Task
 from sync.store import Store
 from tests.deck_sites import BOTH, DoubleSite, Site, either_site
-from tests.test_deck import GROUPS, PASSWORDS
+from tests.test_deck import GROUPS, PASSWORDS, Clock
 from tests.test_deck import Person as Someone
 
 APPLICATIONS = "Mentoring 10 – Beirat"
@@ -110,6 +110,17 @@ class World:
     target: DeckTarget
     title_policy: str = "ask"
     passes: list[dict[str, RuleResult]] = field(default_factory=list)
+
+    @property
+    def srv(self) -> DeckServer:
+        """The double behind this world (for tests that reach into its state)."""
+        return double(self)
+
+    @property
+    def clock(self) -> Clock:
+        """The double's clock."""
+        assert isinstance(self.site, DoubleSite)
+        return self.site.clock
 
     def engine(self) -> Engine:
         rules = mapping(self.site.url, self.title_policy)

@@ -21,6 +21,7 @@ from connector.deck import DeckTarget
 from connector.testing.deck_server import DeckServer
 from sync.store import Store
 from tests.test_deck import PASSWORDS, Clock, Person
+from tests.deck_sites import DoubleSite
 from tests.test_deck_sync import World, cohort
 
 
@@ -47,7 +48,7 @@ def deck_world(tmp_path: Path, groups: dict[str, list[str]]) -> Iterator[World]:
         for entity in cohort():
             store.put(entity)
         target = DeckTarget(srv.url, "admin", PASSWORDS["admin"], sleep=lambda _: None)
-        yield World(srv, clock, store, target)
+        yield World(DoubleSite(srv, clock), store, target)
         target.close()
         store.close()
 
@@ -119,8 +120,10 @@ def test_a_label_step_failing_with_500_keeps_the_organisation(world: World) -> N
     label (a create retried within the pass), and nothing canonical changes."""
     world.srv.fail_next("PUT", r"/assignLabel$", 500, times=4)  # outlasts the retries
     first = world.sync(clean=False)
-    [problem] = first["bewerbungen"].problems
-    assert "assignLabel" in problem and "500" in problem, problem
+    # The failed step was finished in a later round of the same pass, so no item is left
+    # failing (a pass reports only the items still failing at its end).
+    assert first["bewerbungen"].problems == [] and not first["bewerbungen"].failures
+    assert any("/assignLabel" in path for method, path in world.srv.requests if method == "PUT")
     assert world.entity("p-anna").organisation == "org-greven"
     assert world.entity("p-bernd").organisation == "org-rheine"
     for uid, label in (("app-anna", "Greven"), ("app-bernd", "Rheine")):
