@@ -20,8 +20,8 @@ from connector import deck_cards
 from connector.deck import DeckTarget
 from connector.testing.deck_server import DeckServer
 from sync.store import Store
-from tests.test_deck import PASSWORDS, Clock, Person
 from tests.deck_sites import DoubleSite
+from tests.test_deck import PASSWORDS, Clock, Person
 from tests.test_deck_sync import World, cohort
 
 
