@@ -58,7 +58,7 @@ def test_rendering_applies_the_checked_formats() -> None:
         ("{staff_count:x>" + "9" * 5000 + "}", "is too large"),
         ("{received_on:%Q}", "unknown date directive %Q"),
         ("{received_on:%2000000000Y}", "width"),
-        ("{applicant.roles:>10}", "a format applies only to text, numbers and dates"),
+        ("{applicant.opt_outs:>10}", "a format applies only to text, numbers and dates"),
         ("{applicant.consent_lists:d}", "a format applies only to text, numbers and dates"),
         ("{applicant.name:%d.%m.%Y}", "format '%d.%m.%Y' does not apply to text"),
     ],
