@@ -75,7 +75,10 @@ step "4. The same field changed on both sides: a conflict is parked"
 council move demo/servers "$board" "$declined" "Abgelehnt"
 connector import applications examples/tour/vorstellung.csv
 say "The council declined $declined on the board, while the office's file says he was presented."
-connector sync
+code=0
+connector sync || code=$?
+[ "$code" = 7 ] || { echo "demo: expected exit 7 (a conflict waits), got $code" >&2; exit 1; }
+say "\`connector sync\` exits 7: a conflict waits for a person (cron and systemd see it)."
 say "The status field's policy is \`ask\`: the pass parks a conflict, and both sides stay as"
 say "they are until a person decides. \`connector conflicts\` lists what waits:"
 connector conflicts

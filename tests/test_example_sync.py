@@ -27,11 +27,11 @@ CONNECTOR = str(Path(sys.executable).with_name("connector"))
 EXAMPLE = ROOT / "examples" / "muensterland-10"
 
 
-def run(env: dict[str, str], *args: str) -> str:
+def run(env: dict[str, str], *args: str, code: int = 0) -> str:
     done = subprocess.run(
         [CONNECTOR, *args], env=env, capture_output=True, text=True, timeout=300, cwd=ROOT
     )
-    assert done.returncode == 0, f"connector {' '.join(args)}: {done.stdout}\n{done.stderr}"
+    assert done.returncode == code, f"connector {' '.join(args)}: {done.stdout}\n{done.stderr}"
     assert "Traceback" not in done.stderr
     return done.stdout
 

@@ -91,7 +91,7 @@ def test_the_tour(shell: Shell) -> None:
     planned = shell.run("plan")
     assert "Till Gövert (Greven) – application [app-" in planned
     assert "CONFLICT stack: here 'Vorgestellt' vs there 'Abgelehnt'" in planned
-    assert "1 conflict(s) wait for a person" in shell.run("sync")
+    assert "1 conflict(s) wait for a person" in shell.run("sync", code=7)
     listed = shell.run("conflicts")
     assert listed.startswith("#1 [open] mim-10:bewerbungen Till Gövert (Greven) – application")
     shown = shell.run("conflicts", "show", "1")
