@@ -157,7 +157,11 @@ def _global(
     ctx.obj = OPTIONS
     logsafe.install()
     if log_format not in FORMATS:
-        raise InputError(f"--log-format: {log_format!r} is not one of {', '.join(FORMATS)}")
+        raise InputError(
+            _("--log-format: {value!r} is not one of {formats}").format(
+                value=log_format, formats=", ".join(FORMATS)
+            )
+        )
     configure_logs(log_format, verbose=verbose)
 
 
@@ -576,7 +580,7 @@ def _print_pass(results: list[RuleResult], outcome: Outcome, *, stats: bool, as_
         return
     for line in summary_lines(results, stats=stats):
         typer.echo(line)
-    typer.echo(f"pass: {outcome.line()}")
+    typer.echo(_("pass: {line}").format(line=outcome.line()))
 
 
 def _watch(run: Run, interval: int, max_backoff: int, *, stats: bool, as_json: bool) -> None:
@@ -831,9 +835,13 @@ def doctor(
             typer.echo(str(line))
         problems = sum(not line.finding.ok for line in lines)
         typer.echo(
-            f"doctor: {problems} problem{'s' * (problems != 1)} to fix (exit {code})"
+            ngettext(
+                "doctor: {n} problem to fix (exit {code})",
+                "doctor: {n} problems to fix (exit {code})",
+                problems,
+            ).format(n=problems, code=code)
             if problems
-            else f"doctor: all {len(lines)} checks passed"
+            else _("doctor: all {n} checks passed").format(n=len(lines))
         )
     if code:
         raise typer.Exit(code)
@@ -869,7 +877,10 @@ def report_costs(
             sys.stdout.write(BOM + text)
         else:
             csv_file.write_text(BOM + text, encoding="utf-8", newline="")
-            typer.echo(f"wrote {csv_file} ({len(report.lines)} organisations)", err=True)
+            typer.echo(
+                _("wrote {file} ({n} organisations)").format(file=csv_file, n=len(report.lines)),
+                err=True,
+            )
     elif as_json:
         echo_json(costs_json(report))
     else:
@@ -880,7 +891,7 @@ def _amount(text: str) -> Decimal:
     try:
         return parse_decimal(text)
     except ValueError as exc:
-        raise InputError(f"--total: {exc}") from None
+        raise InputError(f"--total: {_(str(exc))}") from None
 
 
 # -- cohort -------------------------------------------------------------------------------
@@ -914,10 +925,18 @@ def cohort_new(
     path = template or find_template(programme, template_folders(opts.resolve()))
     loaded = load_template(path)
     if loaded.programme != programme:
-        raise InputError(f"{path}: the template is for programme {loaded.programme!r}")
+        raise InputError(
+            _("{path}: the template is for programme {programme!r}").format(
+                path=path, programme=loaded.programme
+            )
+        )
     with opts.open_store(create=True) as store:
         if not isinstance(store.get(programme), Programme):
-            raise InputError(f"there is no programme {programme!r} (import programmes first)")
+            raise InputError(
+                _("there is no programme {programme!r} (import programmes first)").format(
+                    programme=programme
+                )
+            )
         report = apply_template(
             store, loaded, template_name(path), number=number, start=first_day, dry_run=dry_run
         )
@@ -935,18 +954,29 @@ def cohort_check(
     problems = [str(p) for f in files for p in inspect_template(f)[1]]
     if problems:
         raise ConfigError(
-            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in "
-            f"{len(files)} Fahrplan template{'s' if len(files) != 1 else ''}",
+            ngettext("{n} problem", "{n} problems", len(problems)).format(n=len(problems))
+            + " "
+            + ngettext("in {n} Fahrplan template", "in {n} Fahrplan templates", len(files)).format(
+                n=len(files)
+            ),
             problems=problems,
         )
-    typer.echo(f"{len(files)} Fahrplan template{'s' if len(files) != 1 else ''}: OK")
+    typer.echo(
+        ngettext("{n} Fahrplan template: OK", "{n} Fahrplan templates: OK", len(files)).format(
+            n=len(files)
+        )
+    )
 
 
 def _day(option: str, text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"{option}: {text!r} is not a date (write YYYY-MM-DD)") from None
+        raise InputError(
+            _("{option}: {text!r} is not a date (write YYYY-MM-DD)").format(
+                option=option, text=text
+            )
+        ) from None
 
 
 # -- match --------------------------------------------------------------------------------
@@ -994,7 +1024,11 @@ def match_check(
     if result.problems:
         count = len(result.problems)
         raise InputError(
-            f"{cohort}: {count} problem{'s' if count != 1 else ''} in the tandems",
+            ngettext(
+                "{cohort}: {n} problem in the tandems",
+                "{cohort}: {n} problems in the tandems",
+                count,
+            ).format(cohort=cohort, n=count),
             problems=[] if as_json else [str(p) for p in result.problems],
         )
 

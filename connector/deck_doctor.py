@@ -17,14 +17,15 @@ from urllib.parse import quote
 from connector.base import Collection, Finding, finding_from
 from connector.deck_board import DeckClient, list_boards, owner_id, pick_board
 from connector.errors import ConnectorError
+from sync.i18n import N_, _
 
 OCS = "/ocs/v2.php/cloud"
 SHAREES = "/ocs/v2.php/apps/files_sharing/api/v1/sharees"
 #: What the connector does on a board, and the Deck right each needs.
 RIGHTS = {
-    "PERMISSION_EDIT": "edit",
-    "PERMISSION_MANAGE": "manage",
-    "PERMISSION_SHARE": "share",
+    "PERMISSION_EDIT": N_("edit"),
+    "PERMISSION_MANAGE": N_("manage"),
+    "PERMISSION_SHARE": N_("share"),
 }
 
 
@@ -35,7 +36,9 @@ def diagnose(client: DeckClient, collections: Sequence[Collection]) -> list[Find
         boards = list_boards(client)[0]
     except ConnectorError as exc:
         return [finding_from(where, exc)]
-    findings = [Finding(where, f"reachable; user {client.user} signed in, Deck answers")]
+    findings = [
+        Finding(where, _("reachable; user {user} signed in, Deck answers").format(user=client.user))
+    ]
     checked: dict[tuple[int, str], Finding] = {}
     for collection in collections:
         findings.append(_board(client, boards, collection))
@@ -47,28 +50,38 @@ def diagnose(client: DeckClient, collections: Sequence[Collection]) -> list[Find
 
 
 def _board(client: DeckClient, boards: list[dict[str, Any]], collection: Collection) -> Finding:
-    subject = f"board {collection.name!r}"
+    subject = _("board {name!r}").format(name=collection.name)
     entry = pick_board(boards, collection.name, client.user)
     if entry is None:
-        return Finding(subject, "does not exist yet; the first sync creates it")
+        return Finding(subject, _("does not exist yet; the first sync creates it"))
     if owner_id(entry.get("owner")) == client.user:
-        return Finding(subject, f"exists, owned by {client.user}")
+        return Finding(subject, _("exists, owned by {user}").format(user=client.user))
     permissions = entry.get("permissions") or {}
     missing = [word for key, word in RIGHTS.items() if not permissions.get(key)]
     if missing:
         return Finding(
             subject,
-            f"user {client.user} lacks the right to {' and '.join(missing)} it "
-            f"(owner {owner_id(entry.get('owner'))})",
+            _("user {user} lacks the right to {rights} it (owner {owner})").format(
+                user=client.user,
+                rights=_(" and ").join(_(word) for word in missing),
+                owner=owner_id(entry.get("owner")),
+            ),
             5,
-            f"share the board with {client.user} with edit, share and manage rights",
+            _("share the board with {user} with edit, share and manage rights").format(
+                user=client.user
+            ),
         )
-    return Finding(subject, f"exists; user {client.user} may edit, share and manage it")
+    return Finding(
+        subject, _("exists; user {user} may edit, share and manage it").format(user=client.user)
+    )
 
 
 def _participant(client: DeckClient, kind: int, name: str, board: str) -> Finding:
-    word = "group" if kind == 1 else "user"
-    subject = f"{word} {name!r} (shares board {board!r})"
+    subject = (
+        _("group {name!r} (shares board {board!r})")
+        if kind == 1
+        else _("user {name!r} (shares board {board!r})")
+    ).format(name=name, board=board)
     path = f"{OCS}/{'groups' if kind == 1 else 'users'}/{quote(name, safe='')}"
     try:
         response = client.http.request("GET", path, params={"format": "json"})
@@ -79,24 +92,34 @@ def _participant(client: DeckClient, kind: int, name: str, board: str) -> Findin
         elif response.status_code < 300:
             found = True
         else:
-            return Finding(subject, f"Nextcloud answered {response.status_code} asking for it", 8)
+            return Finding(
+                subject,
+                _("Nextcloud answered {status} asking for it").format(status=response.status_code),
+                8,
+            )
     except ConnectorError as exc:
         return finding_from(subject, exc)
     if found is None:
         return Finding(
             subject,
-            f"cannot be checked: user {client.user} may neither list {word}s nor search sharees",
+            (
+                _("cannot be checked: user {user} may neither list groups nor search sharees")
+                if kind == 1
+                else _("cannot be checked: user {user} may neither list users nor search sharees")
+            ).format(user=client.user),
             warning=True,
         )
     if not found:
         create = f"occ group:add {name}" if kind == 1 else f"occ user:add {name}"
         return Finding(
             subject,
-            "does not exist on Nextcloud",
+            _("does not exist on Nextcloud"),
             3,
-            f"create it ({create}) or correct the acl of this board in the mapping",
+            _("create it ({create}) or correct the acl of this board in the mapping").format(
+                create=create
+            ),
         )
-    return Finding(subject, "exists")
+    return Finding(subject, _("exists"))
 
 
 def _sharee(client: DeckClient, kind: int, name: str) -> bool | None:

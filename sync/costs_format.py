@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sync.costs import SPLIT, CostReport
+from sync.i18n import _
 
 #: Excel in a German locale reads ``;`` as the separator, ``,`` as the decimal mark, and
 #: recognises UTF-8 only with a byte-order mark.
@@ -26,16 +27,17 @@ def german_amount(value: Decimal) -> str:
 
 def costs_lines(report: CostReport) -> list[str]:
     """The terminal table: one row per organisation, then the total."""
-    heads = "mentees" if report.role == "mentee" else "participants"
+    heads = _("mentees") if report.role == "mentee" else _("participants")
     if report.rule == SPLIT:
         assert report.total_cost is not None
-        rule = (
-            f"rule: {amount(report.total_cost)} EUR split in proportion to {heads} "
+        rule = _(
+            "rule: {total} EUR split in proportion to {heads} "
             "(largest remainder, ties by short name)"
-        )
+        ).format(total=amount(report.total_cost), heads=heads)
     else:
         assert report.fee is not None
-        rule = f"rule: {amount(report.fee)} EUR per {heads[:-1]}"
+        head = _("mentee") if report.role == "mentee" else _("participant")
+        rule = _("rule: {fee} EUR per {head}").format(fee=amount(report.fee), head=head)
     rows = [
         (
             line.short_name,
@@ -45,8 +47,9 @@ def costs_lines(report: CostReport) -> list[str]:
         )
         for line in report.lines
     ]
-    header = ("organisation", heads, "fee (EUR)" if report.rule != SPLIT else "", "due (EUR)")
-    total = ("total", str(report.participants), "", amount(report.total))
+    fee = _("fee (EUR)") if report.rule != SPLIT else ""
+    header = (_("organisation"), heads, fee, _("due (EUR)"))
+    total = (_("total"), str(report.participants), "", amount(report.total))
     widths = [max(len(r[i]) for r in [header, *rows, total]) for i in range(4)]
 
     def fmt(row: tuple[str, str, str, str]) -> str:
@@ -56,7 +59,7 @@ def costs_lines(report: CostReport) -> list[str]:
 
     rule_line = "-" * len(fmt(header))
     return [
-        f"Costs of {report.cohort}: {report.title}",
+        _("Costs of {cohort}: {title}").format(cohort=report.cohort, title=report.title),
         rule,
         "",
         fmt(header),

@@ -16,6 +16,7 @@ from mappings.filters import matches
 from mappings.load import load_mapping
 from mappings.schema import MappingFile
 from sync.catalog import Catalog
+from sync.i18n import _
 from sync.store import Store
 
 
@@ -28,18 +29,22 @@ def empty_rules(mapping: MappingFile, store: Store) -> list[str]:
         if any(matches(rule, e, catalog, mapping.cohort) for e in entities):
             continue
         cohort = rule.filter.get("cohort", mapping.cohort)
-        scope = f"cohort {cohort!r}" if cohort is not None else "no cohort"
+        scope = (
+            _("cohort {cohort!r}").format(cohort=cohort) if cohort is not None else _("no cohort")
+        )
         others = {k: v for k, v in rule.filter.items() if k != "cohort"}
         if others:
-            scope += f", filter {others}"
+            scope += _(", filter {others}").format(others=others)
         held = (
-            f"{len(entities)} {rule.entity} entities are in the store"
+            _("{n} {kind} entities are in the store").format(n=len(entities), kind=rule.entity)
             if entities
-            else (f"the store holds no {rule.entity} entities yet")
+            else _("the store holds no {kind} entities yet").format(kind=rule.entity)
         )
         warnings.append(
-            f"rule {rule.name!r}: its filter matches nothing in the store {store.path} "
-            f"({scope}; {held}); a sync would remove what the rule put on {rule.target}"
+            _(
+                "rule {rule!r}: its filter matches nothing in the store {store} "
+                "({scope}; {held}); a sync would remove what the rule put on {target}"
+            ).format(rule=rule.name, store=store.path, scope=scope, held=held, target=rule.target)
         )
     return warnings
 
@@ -56,5 +61,8 @@ def store_warnings(store_path: Path | None, files: Iterable[Path]) -> list[str]:
                 mapping = load_mapping(file)
             except ConnectorError:
                 continue  # its problems are reported by the file check
-            lines += [f"warning: {file}: {w}" for w in empty_rules(mapping, store)]
+            lines += [
+                _("warning: {file}: {warning}").format(file=file, warning=w)
+                for w in empty_rules(mapping, store)
+            ]
     return lines

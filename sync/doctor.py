@@ -16,6 +16,7 @@ from connector.errors import ConfigError, ConnectorError
 from mappings.load import resolve_secret
 from mappings.schema import MappingFile, TargetSpec, collection_name, options_of
 from sync.config import Config
+from sync.i18n import _
 from sync.runner import load_mappings
 from sync.targets import build_target
 
@@ -63,10 +64,14 @@ def _check_target(
     try:
         target = build_target(name, spec, secret)
     except ConfigError as exc:
-        return [Finding(subject, str(exc), exc.exit_code, "set it, then run doctor again")]
+        return [Finding(subject, str(exc), exc.exit_code, _("set it, then run doctor again"))]
     try:
         if not isinstance(target, Diagnosable):
-            return [Finding(subject, f"no checks for {spec.kind} targets", warning=True)]
+            return [
+                Finding(
+                    subject, _("no checks for {kind} targets").format(kind=spec.kind), warning=True
+                )
+            ]
         return target.diagnose(_collections(mapping, name))
     except ConnectorError as exc:  # a check that did not expect this error
         return [Finding(subject, str(exc), exc.exit_code)]

@@ -28,6 +28,7 @@ from mappings.filters import matches
 from mappings.schema import MappingFile, Rule, collection_name, options_of
 from sync.apply import Applier, Check, Consequences, Tally, new_uid
 from sync.catalog import Catalog
+from sync.i18n import N_, _
 from sync.logs import event, scrub
 from sync.model import BERLIN, Cohort, Organisation, utcnow
 from sync.outcome import ITEM_FAILED, ITEM_UNAVAILABLE, ItemFailure, withheld
@@ -409,15 +410,23 @@ class Engine:
         moved = len(out_of_scope) + plan.out_of_scope
         if moved >= SCOPE_MIN and moved * 2 > reach:
             error = GuardTripped(
-                f"{rule.name}: the rule's scope no longer matches {moved} of the "
-                f"{reach} records it holds on {rule.target} ({_scope_of(self.mapping, rule)}); "
-                f"the pass would delete or abandon them; nothing was changed for this collection"
+                _(
+                    "{rule}: the rule's scope no longer matches {n} of the "
+                    "{reach} records it holds on {target} ({scope}); "
+                    "the pass would delete them; nothing was changed for this collection"
+                ).format(
+                    rule=rule.name,
+                    n=moved,
+                    reach=reach,
+                    target=rule.target,
+                    scope=_scope_of(self.mapping, rule),
+                )
             )
-            error.hint = (
+            error.hint = _(
                 "check the mapping's cohort and the rule's filter (`connector mappings check "
                 "FILE` warns about a filter that matches nothing in the store); if the "
-                f"deletions are meant, run `connector sync --allow-mass-delete {rule.name}`"
-            )
+                "deletions are meant, run `connector sync --allow-mass-delete {rule}`"
+            ).format(rule=rule.name)
             raise error
         doomed = plan.lost + len(deletes)
         if doomed < self.options.min_delete_count or not reach:
@@ -427,17 +436,33 @@ class Engine:
             return
         parts = []
         if plan.lost:
-            parts.append(f"{plan.lost} of {plan.linked} linked records vanished from {rule.target}")
+            parts.append(
+                _("{lost} of {linked} linked records vanished from {target}").format(
+                    lost=plan.lost, linked=plan.linked, target=rule.target
+                )
+            )
         if deletes:
-            parts.append(f"the pass would delete {len(deletes)} records on {rule.target}")
+            parts.append(
+                _("the pass would delete {n} records on {target}").format(
+                    n=len(deletes), target=rule.target
+                )
+            )
         error = GuardTripped(
-            f"{rule.name}: {' and '.join(parts)} in one pass ({share:.0%} of {reach}, more "
-            f"than {self.options.max_delete_share:.0%}); nothing was changed for this collection",
+            _(
+                "{rule}: {parts} in one pass ({share:.0%} of {reach}, more "
+                "than {limit:.0%}); nothing was changed for this collection"
+            ).format(
+                rule=rule.name,
+                parts=_(" and ").join(parts),
+                share=share,
+                reach=reach,
+                limit=self.options.max_delete_share,
+            ),
         )
-        error.hint = (
-            f"check {rule.target}; {_allowing(rule, plan)}if the deletions are meant, run "
-            f"`connector sync --allow-mass-delete {rule.name}`"
-        )
+        error.hint = _(
+            "check {target}; {allowing}if the deletions are meant, run "
+            "`connector sync --allow-mass-delete {rule}`"
+        ).format(target=rule.target, allowing=_allowing(rule, plan), rule=rule.name)
         raise error
 
     def _filtered_out(self, rule: Rule, catalog: Catalog, uid: str | None) -> bool:
@@ -562,15 +587,15 @@ class Engine:
 def _scope_of(mapping: MappingFile, rule: Rule) -> str:
     cohort = rule.filter.get("cohort", mapping.cohort)
     others = {k: v for k, v in rule.filter.items() if k != "cohort"}
-    scope = f"cohort {cohort!r}" if cohort is not None else "no cohort"
-    return scope + (f", filter {others}" if others else "")
+    scope = _("cohort {cohort!r}").format(cohort=cohort) if cohort is not None else _("no cohort")
+    return scope + (_(", filter {others}").format(others=others) if others else "")
 
 
 _ALLOWING = {
-    "tombstone": "tombstones their {n} entities in the store",
-    "restore": "creates their {n} records again",
-    "opt_out": "records {n} opt-outs",
-    "detach": "stops syncing their {n} entities",
+    "tombstone": N_("tombstones their {n} entities in the store"),
+    "restore": N_("creates their {n} records again"),
+    "opt_out": N_("records {n} opt-outs"),
+    "detach": N_("stops syncing their {n} entities"),
 }
 
 
@@ -579,7 +604,11 @@ def _allowing(rule: Rule, plan: RulePlan) -> str:
     if not plan.lost:
         return ""
     effect = _ALLOWING.get(rule.on_remote_delete, "")
-    return f"allowing the pass {effect.format(n=plan.lost)}; " if effect else ""
+    return (
+        _("allowing the pass {effect}; ").format(effect=_(effect).format(n=plan.lost))
+        if effect
+        else ""
+    )
 
 
 def _worth_applying(item: Item, links: dict[str, Any]) -> bool:

@@ -19,6 +19,7 @@ from sync.erasure import (
     plan_erasure,
     remote_records,
 )
+from sync.i18n import _, ngettext
 from sync.matching import find_person
 from sync.model import BERLIN, utcnow
 from sync.runner import Run
@@ -37,7 +38,7 @@ def _sync_errors(run: Run) -> list[str]:
 
 
 def _receipt_lines(receipt: Receipt) -> list[str]:
-    lines = [f"receipt {receipt.id} ({receipt.erased_at}):"]
+    lines = [_("receipt {id} ({at}):").format(id=receipt.id, at=receipt.erased_at)]
     lines += [f"  {kind}: {n}" for kind, n in receipt.records.items()]
     for target, counts in receipt.targets.items():
         lines.append(f"  {target}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
@@ -45,16 +46,19 @@ def _receipt_lines(receipt: Receipt) -> list[str]:
 
 
 def _preview(run: Run, plan: ErasurePlan) -> list[str]:
-    lines = [f"would erase {plan.name} ({plan.person}):"]
+    lines = [_("would erase {name} ({person}):").format(name=plan.name, person=plan.person)]
     lines += [f"  {kind}: {n}" for kind, n in plan.kinds.items()]
     per_rule: dict[str, int] = {}
     for engine, rule, _uid, _remote in remote_records(run.store, run.engines, plan):
         per_rule[engine.key(rule)] = per_rule.get(engine.key(rule), 0) + 1
     lines += [
-        f"  {rule}: {n} record{'s' if n != 1 else ''} to delete"
+        "  "
+        + ngettext("{rule}: {n} record to delete", "{rule}: {n} records to delete", n).format(
+            rule=rule, n=n
+        )
         for rule, n in sorted(per_rule.items())
     ]
-    lines.append("  and the Mailman users owning the address, with all their addresses")
+    lines.append("  " + _("and the Mailman users owning the address, with all their addresses"))
     return lines
 
 
@@ -81,10 +85,12 @@ def forget_command(
     if person is None:
         started = pending(run.store)
         if not started:
-            raise InputError("nothing to finish: name a PERSON (e-mail or uid), or use --due")
+            raise InputError(_("nothing to finish: name a PERSON (e-mail or uid), or use --due"))
         for plan in started:
             out.lines.append(
-                f"finishing the erasure started earlier ({', '.join(plan.done) or 'no step'} done)"
+                _("finishing the erasure started earlier ({steps} done)").format(
+                    steps=", ".join(plan.done) or _("no step")
+                )
             )
             _finish(run, plan, out)
         return out
@@ -103,11 +109,19 @@ def _due(run: Run, config: Config, *, dry_run: bool, yes: bool, today: date | No
     day = today or utcnow().astimezone(BERLIN).date()
     found = due(run.store, day)
     out = Output(data={"today": day.isoformat(), "due": [asdict(d) for d in found]})
-    out.lines.append(f"{len(found)} applicants not selected are past their retention period:")
-    out.lines += [f"  {d.name} <{d.email}> (kept until {d.since}, {d.programme})" for d in found]
+    out.lines.append(
+        _("{n} applicants not selected are past their retention period:").format(n=len(found))
+    )
+    out.lines += [
+        "  "
+        + _("{name} <{email}> (kept until {since}, {programme})").format(
+            name=d.name, email=d.email, since=d.since, programme=d.programme
+        )
+        for d in found
+    ]
     if not found or dry_run or not yes:
         if found and not yes:
-            out.lines.append("add --yes to erase them")
+            out.lines.append(_("add --yes to erase them"))
         return out
     plans = [plan_erasure(run.store, find_person(run.store, d.person)) for d in found]
     settings = config.sync
@@ -115,7 +129,9 @@ def _due(run: Run, config: Config, *, dry_run: bool, yes: bool, today: date | No
         run.store, run.engines, plans, settings.max_delete_share, settings.min_delete_count
     )
     for mass in over:
-        out.lines.append(f"past the mass-deletion guard, allowed by --yes: {mass}")
+        out.lines.append(
+            _("past the mass-deletion guard, allowed by --yes: {mass}").format(mass=mass)
+        )
     out.data["past_the_guard"] = [asdict(m) for m in over]
     for d in found:
         _finish(run, begin(run.store, d.person), out)

@@ -7,6 +7,7 @@ from pathlib import Path
 from mappings.fahrplan import SHIPPED
 from sync.config import Config
 from sync.fahrplan import FahrplanReport
+from sync.i18n import _
 
 
 def template_folders(config: Config) -> list[Path]:
@@ -20,7 +21,7 @@ def template_folders(config: Config) -> list[Path]:
 def template_name(path: Path) -> str:
     """How to name a template file in a report: shipped ones by their place in the package."""
     try:
-        return f"{path.resolve().relative_to(SHIPPED.parent.parent)} (shipped)"
+        return _("{path} (shipped)").format(path=path.resolve().relative_to(SHIPPED.parent.parent))
     except ValueError:
         return str(path)
 
@@ -33,8 +34,13 @@ def fahrplan_lines(report: FahrplanReport) -> list[str]:
         kinds[outcome.kind] = kinds.get(outcome.kind, 0) + 1
     what = ", ".join(f"{n} {k}{'s' if n != 1 and k != 'cohort' else ''}" for k, n in kinds.items())
     done = ", ".join(f"{n} {action}" for action, n in counts.items())
-    verb = "" if report.written else " (dry run: nothing written)"
-    lines = [f"{report.cohort} from {report.template}: {what}; {done}{verb}"]
+    verb = "" if report.written else _(" (dry run: nothing written)")
+    lines = [
+        _("{cohort} from {template}: {what}; {done}").format(
+            cohort=report.cohort, template=report.template, what=what, done=done
+        )
+        + verb
+    ]
     for outcome in report.outcomes:
         if outcome.action in ("updated", "kept", "removed"):
             why = f" ({outcome.why})" if outcome.why else ""

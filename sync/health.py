@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sync.i18n import N_, _
 from sync.model import utcnow
 from sync.store import Store
 
@@ -25,17 +26,21 @@ class Health:
 
     state: int = OK
     reasons: list[str] = field(default_factory=list)
+    #: The reasons in the user's language, for :meth:`line` (``reasons`` stay English: JSON).
+    shown: list[str] = field(default_factory=list)
 
-    def add(self, state: int, reason: str) -> None:
-        """Note a reason; the worst state wins."""
+    def add(self, state: int, reason: str, **values: object) -> None:
+        """Note a reason (a message with ``{placeholders}`` filled from ``values``); the
+        worst state wins."""
         self.state = max(self.state, state)
-        self.reasons.append(f"{STATES[state]}: {reason}")
+        self.reasons.append(f"{STATES[state]}: {reason.format(**values)}")
+        self.shown.append(_(reason).format(**values))
 
     def line(self) -> str:
         """The plugin's one output line."""
         if not self.reasons:
-            return "CONNECTOR OK - the last pass of every target went through"
-        shown = "; ".join(r.split(": ", 1)[1] for r in self.reasons)
+            return "CONNECTOR OK - " + _("the last pass of every target went through")
+        shown = "; ".join(self.shown)
         return f"CONNECTOR {STATES[self.state]} - {shown}"
 
     def data(self) -> dict[str, Any]:
@@ -60,7 +65,7 @@ def check(
     health = Health()
     passes = store.last_passes()
     if not passes:
-        health.add(CRITICAL, "no sync pass recorded yet")
+        health.add(CRITICAL, N_("no sync pass recorded yet"))
     stale = timedelta(seconds=interval * stale_intervals)
     for done in passes:
         target = done["target"]
@@ -68,16 +73,32 @@ def check(
         if age > stale:
             health.add(
                 CRITICAL,
-                f"{target}: no pass for {age.total_seconds() / 60:.0f} min "
-                f"(more than {stale_intervals} intervals of {interval:.0f} s)",
+                N_(
+                    "{target}: no pass for {minutes:.0f} min "
+                    "(more than {intervals} intervals of {interval:.0f} s)"
+                ),
+                target=target,
+                minutes=age.total_seconds() / 60,
+                intervals=stale_intervals,
+                interval=interval,
             )
         errors = done.get("errors")
         if errors is None:  # a pass recorded before the figures were
             errors = int(str(done["outcome"]).startswith("failed"))
         if errors:
-            health.add(CRITICAL, f"{target}: last pass {done['outcome']}")
+            health.add(
+                CRITICAL,
+                N_("{target}: last pass {outcome}"),
+                target=target,
+                outcome=done["outcome"],
+            )
         elif done.get("failures"):
-            health.add(WARNING, f"{target}: {done['failures']} item(s) failed in the last pass")
+            health.add(
+                WARNING,
+                N_("{target}: {count} item(s) failed in the last pass"),
+                target=target,
+                count=done["failures"],
+            )
     limit = timedelta(hours=conflict_hours)
     old = [
         c for c in store.conflicts() if c.resolved_at is None and now - _parse(c.created_at) > limit
@@ -85,7 +106,12 @@ def check(
     if old:
         health.add(
             WARNING,
-            f"{len(old)} conflict(s) wait longer than {conflict_hours:g} h for a person "
-            f"(oldest #{old[0].id}; see `connector conflicts list`)",
+            N_(
+                "{count} conflict(s) wait longer than {hours:g} h for a person "
+                "(oldest #{oldest}; see `connector conflicts list`)"
+            ),
+            count=len(old),
+            hours=conflict_hours,
+            oldest=old[0].id,
         )
     return health

@@ -9,6 +9,7 @@ the mapping's filter covers them.
 from __future__ import annotations
 
 from connector.errors import InputError
+from sync.i18n import _
 from sync.model import Person
 from sync.rows import Resolver
 from sync.store import Store
@@ -29,11 +30,13 @@ def opt_in(store: Store, who: str, mailing_list: str) -> tuple[Person, str]:
     wanted = mailing_list.strip().casefold()
     recorded = next((name for name in person.opt_outs if name.casefold() == wanted), None)
     if recorded is None:
-        left = ", ".join(sorted(person.opt_outs)) or "none"
+        left = ", ".join(sorted(person.opt_outs)) or _("none")
         error = InputError(
-            f"{person.name} has not opted out of {mailing_list} (opted out of: {left})"
+            _("{name} has not opted out of {list} (opted out of: {left})").format(
+                name=person.name, list=mailing_list, left=left
+            )
         )
-        error.hint = "give the list's address as the opt-out names it"
+        error.hint = _("give the list's address as the opt-out names it")
         raise error
     updated = person.touched(opt_outs=person.opt_outs - {recorded})
     with store.transaction():

@@ -17,6 +17,7 @@ from connector.errors import ConflictsPending, ConnectorError, RetryLater, Targe
 from mappings.filters import matches
 from mappings.paths import Lookup
 from mappings.schema import Rule
+from sync.i18n import _
 from sync.logs import event
 from sync.model import Audience
 from sync.scope import bears_tandem, tandems_visible
@@ -114,11 +115,17 @@ class Outcome:
         parts = []
         if self.rule_errors:
             names = ", ".join(rule for rule, _error in self.rule_errors)
-            parts.append(f"{len(self.rule_errors)} rule(s) did not finish ({names})")
+            parts.append(
+                _("{count} rule(s) did not finish ({names})").format(
+                    count=len(self.rule_errors), names=names
+                )
+            )
         if self.failures:
-            parts.append(f"{len(self.failures)} item(s) failed")
+            parts.append(_("{count} item(s) failed").format(count=len(self.failures)))
         if self.conflicts_waiting:
-            parts.append(f"{self.conflicts_waiting} conflict(s) wait for a person")
+            parts.append(
+                _("{count} conflict(s) wait for a person").format(count=self.conflicts_waiting)
+            )
         first = next((e for _r, e in self.rule_errors if e.exit_code == code), None)
         message = "; ".join(parts)
         if first is not None:
@@ -128,9 +135,11 @@ class Outcome:
         if first is not None:
             error.hint = first.hint
         elif code == ConflictsPending.exit_code:
-            error.hint = "see `connector conflicts list` and settle them with `conflicts resolve`"
+            error.hint = _(
+                "see `connector conflicts list` and settle them with `conflicts resolve`"
+            )
         else:
-            error.hint = "the items named above are tried again at the next pass"
+            error.hint = _("the items named above are tried again at the next pass")
         return error
 
     def summary(self) -> dict[str, Any]:
@@ -148,10 +157,16 @@ class Outcome:
 
     def line(self) -> str:
         """One line with every count, for the end of a pass's summary."""
-        return (
-            f"{self.changes} change(s), {len(self.failures)} failed, "
-            f"{self.conflicts_new} new conflict(s), {self.conflicts_waiting} waiting, "
-            f"{self.withheld} withheld (embargo), {len(self.rule_errors)} rule(s) not finished"
+        return _(
+            "{changes} change(s), {failed} failed, {new} new conflict(s), {waiting} waiting, "
+            "{withheld} withheld (embargo), {unfinished} rule(s) not finished"
+        ).format(
+            changes=self.changes,
+            failed=len(self.failures),
+            new=self.conflicts_new,
+            waiting=self.conflicts_waiting,
+            withheld=self.withheld,
+            unfinished=len(self.rule_errors),
         )
 
 

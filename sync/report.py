@@ -163,8 +163,11 @@ def _withheld_lines(count: int, target: str) -> list[str]:
     if not count:
         return []
     return [
-        f"  withheld: {count} record(s) naming both partners of a tandem stay off {target} "
-        "until the reveal date"
+        "  "
+        + _(
+            "withheld: {count} record(s) naming both partners of a tandem stay off {target} "
+            "until the reveal date"
+        ).format(count=count, target=target)
     ]
 
 

@@ -168,6 +168,8 @@ def _scenarios(work: Path, deck: DeckServer) -> list[tuple[int, list[str], dict[
         (3, ["plan"], no_secrets),
         (3, ["plan", "--today", "31.02.2026"], config),
         (3, ["conflicts", "show", "99"], config),
+        (3, ["forget"], config),
+        (3, ["cohort", "new", "--programme", "mim", "--number", "1", "--start", "1.2."], config),
         (4, ["--store", str(work / "fehlt.db"), "status"], {}),
         (5, ["plan"], wrong),
         (9, ["plan"], unreachable),
@@ -200,3 +202,34 @@ def test_json_stays_english(work: Path) -> None:
     done = german("status", "--json", env={"CONNECTOR_CONFIG": str(work / "connector.toml")})
     data = json.loads(done.stdout)
     assert set(data) == {"store", "cohorts", "last_passes", "open_conflicts"}
+
+
+@pytest.mark.parametrize("code", [6, 7])
+def test_guard_and_waiting_conflicts_are_german(
+    code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exit 6 (the mass-deletion guard stops a pass) and 7 (a conflict waits for a person),
+    produced as tests/test_exit_codes.py does, under a German locale."""
+    from connector.memory import MemoryTarget
+    from tests import test_exit_codes as exits
+
+    for name, value in GERMAN.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "connector.toml").write_text(exits.CONFIG, encoding="utf-8")
+    (tmp_path / "mapping.toml").write_text(exits.MAPPING, encoding="utf-8")
+    exits.populate(tmp_path / "cohort.db")
+    MemoryTarget.reset()
+    try:
+        result = exits.guard(tmp_path) if code == 6 else exits.conflicts(tmp_path)
+    finally:
+        MemoryTarget.reset()
+    assert result.exit_code == code, result
+    assert result.stderr.startswith("Fehler: "), result.stderr
+    expected = (
+        "an dieser Sammlung wurde nichts geändert"
+        if code == 6
+        else "Konflikt(e) warten auf eine Entscheidung"
+    )
+    assert expected in result.stderr and "Hinweis: " in result.stderr, result.stderr
+    assert "Abgleich: " in result.stdout, result.stdout
+    assert_german(result.stdout + result.stderr, f"exit {code}")
