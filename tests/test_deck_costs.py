@@ -15,15 +15,17 @@ import pytest
 from tests.deck_sites import DOUBLE
 from tests.test_deck import Person as Someone
 from tests.test_deck_sync import World
-from tests.test_deck_sync import bob as bob  # noqa: F401 - fixtures
-from tests.test_deck_sync import site as site  # noqa: F401
-from tests.test_deck_sync import world as world  # noqa: F401
+from tests.test_deck_sync import bob as bob
+from tests.test_deck_sync import site as site
+from tests.test_deck_sync import world as world
 
 pytestmark = pytest.mark.parametrize("site", [DOUBLE], indirect=True)
 
 
 def _board_list_polls(world: World) -> int:
-    return sum(1 for method, path in world.site.requests() if method == "GET" and path.endswith("/boards"))
+    return sum(
+        1 for method, path in world.site.requests() if method == "GET" and path.endswith("/boards")
+    )
 
 
 def test_a_noop_pass_is_one_request_per_target(world: World) -> None:
