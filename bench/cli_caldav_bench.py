@@ -40,7 +40,8 @@ from sync.model import BERLIN, Cohort, Event
 from sync.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-CONNECTOR = ROOT / ".venv" / "bin" / "connector"
+#: The command timed (``BENCH_CONNECTOR`` names another build, e.g. an older checkout).
+CONNECTOR = Path(os.environ.get("BENCH_CONNECTOR") or ROOT / ".venv" / "bin" / "connector")
 VENV = ROOT / ".venv-bench"
 CALENDAR = "bench-fahrplan"
 #: vdirsyncer's own copy of the calendar, so neither tool sees the other's writes.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -17,7 +18,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CONNECTOR = ROOT / ".venv" / "bin" / "connector"
+#: The command timed (``BENCH_CONNECTOR`` names another build, e.g. an older checkout).
+CONNECTOR = Path(os.environ.get("BENCH_CONNECTOR") or ROOT / ".venv" / "bin" / "connector")
 PYTHON = ROOT / ".venv" / "bin" / "python"
 
 

@@ -4,7 +4,8 @@ Each benchmark times the ``connector`` command as a fresh process against its pe
 alternating the two (see each script's docstring). ``--full`` adds CalDAV at 5,000 events;
 ``--breakdown`` appends the old in-process benchmarks' output, labelled as a breakdown (they
 time an adapter or the engine inside one process, not the command). Run from the project
-root: ``.venv/bin/python bench/run_all.py [--full] [--breakdown] [--repeat R]``.
+root: ``.venv/bin/python bench/run_all.py [--full] [--breakdown] [--repeat R] [--compare
+CMD]`` (``--compare``: another build of ``connector``, e.g. an older checkout, timed alike).
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ RESULTS = ROOT / "bench" / "results.md"
 BREAKDOWN = ("caldav_bench.py", "engine_bench.py", "import_bench.py")
 
 
-def _run(script: str, *args: str) -> str:
+def _run(script: str, *args: str, build: str | None = None) -> str:
+    env = {**os.environ, **({"BENCH_CONNECTOR": build} if build else {})}
     done = subprocess.run(
         [str(PYTHON), str(ROOT / "bench" / script), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if done.returncode != 0:
         raise RuntimeError(f"{script} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
@@ -87,51 +90,71 @@ def _caldav_rows(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _command_figures(
+    tmp: Path, label: str, build: str | None, repeat: str, full: bool
+) -> list[str]:
+    """The ``--help`` and CalDAV tables for one build of the command."""
+    start = tmp / "start.json"
+    _run("cli_start_bench.py", "--repeat", str(2 * int(repeat)), "--json", str(start), build=build)
+    help_row = json.loads(start.read_text())
+    h = help_row["help"]
+    met = "yes" if h["connector --help"]["median"] <= 100 else "no"
+    lines = [
+        f"## `connector --help` (fresh process), {label}",
+        "",
+        "| command | time |",
+        "|---|---|",
+        f"| `connector --help` | {_ms(h['connector --help'])} |",
+        f"| `python -c pass` (floor) | {_ms(h['python -c pass'])} |",
+        "",
+        f"Target ≤ 100 ms: **{met}**. Slowest imports of `import cli` (one run of this "
+        "checkout, cumulative, a breakdown):",
+        "",
+        *[f"- {micros / 1000:.1f} ms `{module.strip()}`" for micros, module in help_row["imports"]],
+        "",
+    ]
+    caldav: list[dict[str, Any]] = []
+    for events in ("1000", "5000") if full else ("1000",):
+        out = tmp / f"caldav-{events}.json"
+        _run(
+            "cli_caldav_bench.py",
+            "--events",
+            events,
+            "--repeat",
+            repeat,
+            "--json",
+            str(out),
+            build=build,
+        )
+        caldav += json.loads(out.read_text())
+    return [
+        *lines,
+        f"## CalDAV: `connector sync --stats` against `vdirsyncer sync`, {label}",
+        "",
+        f"Fresh processes; each tool on its own copy of the calendar on one Radicale; runs "
+        f"alternated (which tool first alternates too), {repeat} runs each; requests as "
+        "Radicale logged them.",
+        "",
+        *_caldav_rows(caldav),
+        "",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="CalDAV at 5,000 events too")
     parser.add_argument("--breakdown", action="store_true", help="append in-process figures")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--compare", help="another build of the command to time as well")
     args = parser.parse_args()
     repeat = str(max(7, args.repeat))
     lines = ["# Benchmark results", "", "Written by `bench/run_all.py`.", "", *_machine(), ""]
+    builds: list[tuple[str, str | None]] = [("this checkout", None)]
+    if args.compare:
+        builds.append((f"compared build `{args.compare}`", args.compare))
     with tempfile.TemporaryDirectory() as tmp:
-        start = Path(tmp) / "start.json"
-        _run("cli_start_bench.py", "--repeat", str(2 * int(repeat)), "--json", str(start))
-        help_row = json.loads(start.read_text())
-        h = help_row["help"]
-        met = "yes" if h["connector --help"]["median"] <= 100 else "no"
-        lines += [
-            "## `connector --help` (fresh process)",
-            "",
-            "| command | time |",
-            "|---|---|",
-            f"| `connector --help` | {_ms(h['connector --help'])} |",
-            f"| `python -c pass` (floor) | {_ms(h['python -c pass'])} |",
-            "",
-            f"Target ≤ 100 ms: **{met}**. Slowest imports of `import cli` (one run, "
-            "cumulative, a breakdown):",
-            "",
-            *[
-                f"- {micros / 1000:.1f} ms `{module.strip()}`"
-                for micros, module in help_row["imports"]
-            ],
-            "",
-        ]
-        caldav: list[dict[str, Any]] = []
-        for events in ("1000", "5000") if args.full else ("1000",):
-            out = Path(tmp) / f"caldav-{events}.json"
-            _run("cli_caldav_bench.py", "--events", events, "--repeat", repeat, "--json", str(out))
-            caldav += json.loads(out.read_text())
-        lines += [
-            "## CalDAV: `connector sync --stats` against `vdirsyncer sync` (fresh processes)",
-            "",
-            f"Same Radicale calendar, runs alternated, {repeat} runs each; requests as "
-            "Radicale logged them.",
-            "",
-            *_caldav_rows(caldav),
-            "",
-        ]
+        for label, build in builds:
+            lines += _command_figures(Path(tmp), label, build, repeat, args.full)
         if args.breakdown:
             lines += ["## Breakdown: in-process figures (not the command)", ""]
             for script in BREAKDOWN:
