@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -119,6 +119,20 @@ class Changes:
     notes: list[str] = field(default_factory=list)
 
 
+class Bodies(Protocol):
+    """Where a target keeps the last-seen raw text of its records between passes (the
+    store, per target): see :class:`sync.store.Store` ``body``/``save_bodies``."""
+
+    def body(self, remote_id: str) -> tuple[str, bytes] | None:
+        """(etag, raw text) last seen of ``remote_id``, or None."""
+
+    def save(self, bodies: Iterable[tuple[str, str, bytes]]) -> None:
+        """Keep (remote id, etag, raw text) per record."""
+
+    def drop(self, remote_ids: Iterable[str]) -> None:
+        """Forget records that are gone."""
+
+
 class Target(ABC):
     """A platform the engine syncs with. Subclasses document their fields in ``FIELDS``."""
 
@@ -126,14 +140,24 @@ class Target(ABC):
     kind: ClassVar[str]
     #: The normalised fields this platform offers, by name.
     FIELDS: ClassVar[Mapping[str, RemoteField]]
+    #: Whether the target keeps its records' raw text in ``bodies`` (given by the factory).
+    keeps_bodies: ClassVar[bool] = False
+    #: Whether a write answers with the record exactly as the next listing shows it (same
+    #: etag and fields), so no settle round needs to list again after writes.
+    writes_answer_as_listed: ClassVar[bool] = False
 
     def __init__(self) -> None:
         #: HTTP requests (or equivalent calls) made since the last ``reset_stats``.
         self.requests = 0
+        #: Where the raw texts are kept, when ``keeps_bodies`` (None: nowhere, read first).
+        self.bodies: Bodies | None = None
 
     def reset_stats(self) -> None:
         """Start counting requests from zero."""
         self.requests = 0
+
+    def begin_pass(self) -> None:  # noqa: B027 - optional hook
+        """A pass starts: drop what was cached for one pass only (nothing by default)."""
 
     @abstractmethod
     def open(self, collection: Collection) -> None:

@@ -152,6 +152,9 @@ class CalendarTarget(Target):
 
     kind = "caldav"
     FIELDS: ClassVar[Mapping[str, RemoteField]] = ical.FIELDS
+    keeps_bodies = True
+    #: A PUT answers with the stored event's ETag, or the event is read back (``_stored``).
+    writes_answer_as_listed = True
 
     def __init__(
         self,
@@ -207,9 +210,11 @@ class CalendarTarget(Target):
         """The event at ``remote_id``; ``NotFound`` if it is gone."""
         response = self._send("GET", remote_id)
         self._check(response, f"event {remote_id}")
-        record = self._record(collection, remote_id, response.headers.get("ETag"), response.content)
+        etag = response.headers.get("ETag")
+        record = self._record(collection, remote_id, etag, response.content)
         if record is None:
             raise NotFound(f"{remote_id} holds no readable VEVENT")
+        self._keep([(remote_id, etag, response.content)])
         return record
 
     def create(self, collection: Collection, uid: str, fields: Mapping[str, Any]) -> RemoteRecord:
@@ -229,7 +234,31 @@ class CalendarTarget(Target):
         changes: Mapping[str, Any],
         etag: str | None,
     ) -> RemoteRecord:
-        """Read, change only ``changes``, write back with ``If-Match`` (SEQUENCE +1 if changed)."""
+        """Change only ``changes`` in the event, write it back with ``If-Match`` (SEQUENCE +1
+        if changed). The event's text is the one last seen with ``etag`` (kept in ``bodies``),
+        so what other clients put there survives without a read first; without it, read."""
+        seen = self.bodies.body(remote_id) if self.bodies and etag else None
+        if seen is None or seen[0] != etag:
+            return self._read_and_update(collection, remote_id, changes, etag)
+        try:
+            body = ical.apply_changes(seen[1], changes, self._tz(collection))
+        except ValueError as exc:
+            raise RecordRejected(f"event {remote_id}: {exc}") from None
+        if body is None:
+            record = self._record(collection, remote_id, etag, seen[1])
+            if record is not None:
+                return record
+            return self._read_and_update(collection, remote_id, changes, etag)
+        response = self._put(remote_id, body, {"If-Match": etag}, f"event {remote_id}")
+        return self._stored(collection, remote_id, response, body)
+
+    def _read_and_update(
+        self,
+        collection: Collection,
+        remote_id: str,
+        changes: Mapping[str, Any],
+        etag: str | None,
+    ) -> RemoteRecord:
         current = self._send("GET", remote_id)
         self._check(current, f"event {remote_id}")
         current_etag = current.headers.get("ETag")
@@ -249,6 +278,8 @@ class CalendarTarget(Target):
         response = self._send("DELETE", remote_id, headers={"If-Match": etag} if etag else {})
         if response.status_code not in (404, 410):
             self._check(response, f"event {remote_id}")
+        if self.bodies:
+            self.bodies.drop([remote_id])
 
     def find_marker(self, collection: Collection, uid: str) -> RemoteRecord | None:
         """Try the uid-based href first (one GET); fall back to a full listing."""
@@ -422,6 +453,8 @@ class CalendarTarget(Target):
         else:
             raise RetryLater(f"{calendar}: sync still truncated after {_MAX_PAGES} pages")
         records, gone = self._records(collection, calendar, present)
+        if self.bodies and (deleted or gone):
+            self.bodies.drop(deleted | gone)
         cursor = _dump_cursor(calendar, token=next_token)
         if not token:
             return Changes(records, set(), complete=True, cursor=cursor)
@@ -460,7 +493,10 @@ class CalendarTarget(Target):
         if old is None:
             return Changes(records, set(), complete=True, cursor=cursor)
         # Only changed events were fetched, so this is not a complete listing.
-        return Changes(records, (old.keys() - current.keys()) | gone, complete=False, cursor=cursor)
+        deleted = (old.keys() - current.keys()) | gone
+        if self.bodies and deleted:
+            self.bodies.drop(deleted)
+        return Changes(records, deleted, complete=False, cursor=cursor)
 
     def _records(
         self,
@@ -471,11 +507,13 @@ class CalendarTarget(Target):
         """Records for ``present`` (path -> etag, body), fetching the bodies the server left out."""
         missing = [path for path, (_, body) in present.items() if body is None]
         fetched = self._fetch(calendar, missing)
-        records = []
+        records, seen = [], []
         for path, (etag, body) in sorted({**present, **fetched}.items()):
             record = None if body is None else self._record(collection, path, etag, body)
             if record is not None:
                 records.append(record)
+                seen.append((path, etag, body))
+        self._keep(seen)
         return records, set(missing) - fetched.keys()
 
     def _fetch(self, calendar: str, paths: list[str]) -> dict[str, tuple[str | None, str | bytes]]:
@@ -522,7 +560,20 @@ class CalendarTarget(Target):
     ) -> RemoteRecord:
         etag = response.headers.get("ETag")
         record = self._record(collection, path, etag, body) if etag else None
-        return record or self.get(collection, path)
+        if record is None:
+            return self.get(collection, path)
+        self._keep([(path, etag, body)])
+        return record
+
+    def _keep(self, seen: Sequence[tuple[str, str | None, str | bytes | None]]) -> None:
+        """Keep the raw text of events just seen (for ``update``), where they are kept."""
+        if self.bodies is None:
+            return
+        self.bodies.save(
+            (path, etag, body.encode() if isinstance(body, str) else body)
+            for path, etag, body in seen
+            if etag and body is not None
+        )
 
     def _tz(self, collection: Collection) -> ZoneInfo:
         try:

@@ -7,13 +7,15 @@ lives in a footer of the description (see :mod:`connector.deck_cards`).
 Deck has no conditional writes, and its ETags change once per second, so a record's etag
 is ``"{deck etag}:{content hash}"`` and every write first reads the card and compares
 content hashes. Change detection polls the board list (``If-None-Match``, or
-``If-Modified-Since`` where the server understands it) and lists the board's cards only
-when the board changed; the cursor is :class:`connector.deck_cards.DeckCursor` as JSON.
+``If-Modified-Since`` where the server understands it) once per pass for all boards of the
+target, and lists a board's cards only when the board changed; the cursor is
+:class:`connector.deck_cards.DeckCursor` as JSON. A listing taken in the second of the
+board's last change (our own writes, just now) is not trusted by the next pass, which lists
+that board again instead of waiting here for the next second.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -25,7 +27,6 @@ from connector.deck_board import (
     Poll,
     create_label,
     list_boards,
-    live_entry,
     load_board,
     message_of,
     missing_participants,
@@ -33,7 +34,6 @@ from connector.deck_board import (
     open_board,
     pick_board,
     poll_board,
-    server_second,
     titles,
 )
 from connector.deck_cards import (
@@ -85,7 +85,6 @@ class DeckTarget(Target):
         self.client = DeckClient(
             url, user, password, verify=verify, timeout=timeout, sleep=sleep, count=self._count
         )
-        self._sleep = sleep or time.sleep
         self._boards: dict[str, BoardRef] = {}
         #: Card id → the stack it was last seen in (Deck's card URLs name a stack).
         self._stack_of: dict[int, int] = {}
@@ -96,6 +95,10 @@ class DeckTarget(Target):
 
     def _count(self, sent: int) -> None:
         self.requests += sent
+
+    def begin_pass(self) -> None:
+        """Forget the board list of the last pass: each pass polls it once, not per rule."""
+        self.client.memo, self.client.passes = None, True
 
     # -- collections --------------------------------------------------------------------
 
@@ -139,13 +142,13 @@ class DeckTarget(Target):
         """Nothing (``complete=False``) while the board is unchanged, else every card."""
         state = DeckCursor.load(cursor) if cursor else None
         if state is None:
-            boards, response = list_boards(self.client)
+            boards, second, etag = list_boards(self.client)
             entry = pick_board(boards, collection.name, self.user)
             if entry is None:
                 raise NotFound(f"Deck board {collection.name!r} does not exist (yet)")
-            poll = Poll(entry, response.headers.get("ETag"), server_second(response), self._ims)
+            poll = Poll(entry, etag, second, self._ims)
             board = self._board_as(collection.name, int(entry["id"]))
-            return self._listing(board, self._settled(board, poll))
+            return self._listing(board, poll)
         board = self._board_as(collection.name, state.board, state)
         state.ims = self._ims if state.ims is None else state.ims  # one probe per server
         poll = poll_board(self.client, board, state)
@@ -153,22 +156,7 @@ class DeckTarget(Target):
         if poll.entry is None:
             state.list_etag, state.ims = poll.list_etag, poll.ims
             return Changes([], set(), False, state.dump())
-        return self._listing(board, self._settled(board, poll), state)
-
-    def _settled(self, board: BoardRef, poll: Poll) -> Poll:
-        """A poll from a later second than the board's last change, if waiting helps.
-
-        A listing taken in the same second as the board's last change (our own writes, just
-        now) cannot be trusted by the next pass: another edit in that second would keep every
-        ETag. Waiting for the next second (at most once, only right after changes) lets the
-        next pass rely on one cheap conditional request instead of listing again.
-        """
-        if poll.entry is None or int(poll.entry.get("lastModified") or 0) < poll.server_time:
-            return poll
-        self._sleep(1.0)
-        boards, response = list_boards(self.client)
-        entry = live_entry(self.client, boards, board)
-        return Poll(entry, response.headers.get("ETag"), server_second(response), poll.ims)
+        return self._listing(board, poll, state)
 
     def _listing(self, board: BoardRef, poll: Poll, previous: DeckCursor | None = None) -> Changes:
         """Every card of the board: live ones, archived ones, and any that went missing

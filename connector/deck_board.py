@@ -88,6 +88,14 @@ class DeckClient:
         # Probes must not be retried: a 500 there is an answer, not an outage.
         self.once = HttpClient(url, (user, password), attempts=1, **options)
         self._count = count
+        #: The board list as answered earlier in this pass (see :class:`ListMemo`); kept
+        #: only while a pass runs (``passes``), never for calls outside the engine's passes.
+        self.memo: ListMemo | None = None
+        self.passes = False
+
+    def keep(self, memo: ListMemo) -> None:
+        """Remember a board-list answer for the rest of this pass (only inside passes)."""
+        self.memo = memo if self.passes else None
 
     def send(
         self,
@@ -101,6 +109,8 @@ class DeckClient:
         """One request under the API base; 401 becomes a :class:`CredentialsError`."""
         client = self.once if once else self.http
         before = client.requests
+        if method != "GET":
+            self.memo = None  # our own write: the next poll must see it
         try:
             return client.request(method, API + path, json=body, headers=dict(headers or {}))
         except CredentialsError:
@@ -201,10 +211,30 @@ def no_access(client: DeckClient, title: str, board_id: int) -> NotFound:
     )
 
 
-def list_boards(client: DeckClient) -> tuple[list[dict[str, Any]], requests.Response]:
-    """``GET /boards``: every board the user sees, deleted ones included."""
+@dataclass
+class ListMemo:
+    """What ``GET /boards`` answered earlier in this pass, so that the other rules of the
+    same target need not ask again: the full list (``boards``, ``since`` None), the boards
+    changed after ``since`` (``If-Modified-Since``), or "unchanged since ``etag``" (a 304,
+    ``boards`` None). Cleared by every write of this client and at the start of a pass."""
+
+    boards: list[dict[str, Any]] | None
+    etag: str | None
+    server_time: int
+    since: int | None = None
+
+
+def list_boards(client: DeckClient) -> tuple[list[dict[str, Any]], int, str | None]:
+    """Every board the user sees, deleted ones included, with the server's second and the
+    list's ETag: ``GET /boards``, unless this pass already holds the full list."""
+    memo = client.memo
+    if memo is not None and memo.boards is not None and memo.since is None:
+        return memo.boards, memo.server_time, memo.etag
     response = client.send("GET", "/boards")
-    return list(client.data(response, "listing boards", reads=True) or []), response
+    boards = list(client.data(response, "listing boards", reads=True) or [])
+    etag, second = response.headers.get("ETag"), server_second(response)
+    client.keep(ListMemo(boards, etag, second))
+    return boards, second, etag
 
 
 def pick_board(boards: list[dict[str, Any]], title: str, user: str) -> dict[str, Any] | None:
@@ -390,9 +420,11 @@ def poll_board(client: DeckClient, board: BoardRef, state: DeckCursor) -> Poll:
     if state.unsafe:
         # The board changed in the very second of the last listing: neither ETags nor
         # If-Modified-Since can show a later edit in that second, so list again.
-        boards, response = list_boards(client)
-        entry = live_entry(client, boards, board)
-        return Poll(entry, response.headers.get("ETag"), server_second(response), state.ims)
+        boards, second, etag = list_boards(client)
+        return Poll(live_entry(client, boards, board), etag, second, state.ims)
+    remembered = _from_memo(client, board, state)
+    if remembered is not None:
+        return remembered
     if state.ims is not False:
         found = _poll_since(client, board, state)
         if found is not None:
@@ -401,10 +433,33 @@ def poll_board(client: DeckClient, board: BoardRef, state: DeckCursor) -> Poll:
     response = client.send("GET", "/boards", headers=headers)
     etag = response.headers.get("ETag", state.list_etag)
     if response.status_code == 304:
+        client.keep(ListMemo(None, etag, server_second(response)))
         return Poll(None, etag, server_second(response), state.ims)
-    entry = live_entry(client, client.data(response, "listing boards", reads=True) or [], board)
+    boards = list(client.data(response, "listing boards", reads=True) or [])
+    client.keep(ListMemo(boards, etag, server_second(response)))
+    entry = live_entry(client, boards, board)
     changed = entry if int(entry.get("lastModified") or 0) != state.board_lm else None
     return Poll(changed, etag, server_second(response), state.ims)
+
+
+def _from_memo(client: DeckClient, board: BoardRef, state: DeckCursor) -> Poll | None:
+    """The poll the pass's earlier answer already gives for this board, if it gives one."""
+    memo = client.memo
+    if memo is None:
+        return None
+    if memo.boards is None:  # a 304: only says something to a cursor with the same ETag
+        if memo.etag is None or memo.etag != state.list_etag:
+            return None
+        return Poll(None, memo.etag, memo.server_time, state.ims)
+    if memo.since is not None and not (state.ims and memo.since <= state.board_lm):
+        return None  # changes after a later second say nothing about this board's
+    entry = next((b for b in memo.boards if int(b["id"]) == board.id), None)
+    if entry is None and memo.since is not None:
+        return Poll(None, state.list_etag, memo.server_time, True)
+    entry = live_entry(client, memo.boards if entry is None else [entry], board)
+    changed = entry if int(entry.get("lastModified") or 0) != state.board_lm else None
+    etag = state.list_etag if memo.since is not None else memo.etag
+    return Poll(changed, etag, memo.server_time, state.ims)
 
 
 def _poll_since(client: DeckClient, board: BoardRef, state: DeckCursor) -> Poll | None:
@@ -421,7 +476,8 @@ def _poll_since(client: DeckClient, board: BoardRef, state: DeckCursor) -> Poll 
         log.info("Deck answers 500 to If-Modified-Since (before 1.17): using ETags only")
         state.ims = False
         return None
-    boards = client.data(response, "listing changed boards", reads=True) or []
+    boards = list(client.data(response, "listing changed boards", reads=True) or [])
+    client.keep(ListMemo(boards, None, server_second(response), since=state.board_lm))
     entry = next((b for b in boards if int(b["id"]) == board.id), None)
     if entry is not None:
         entry = live_entry(client, [entry], board)

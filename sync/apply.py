@@ -47,6 +47,9 @@ class Tally:
     problems: list[str] = field(default_factory=list)
     #: Records whose write failed this round: their journal entries stay for the next pass.
     failed: set[str] = field(default_factory=set)
+    #: Writes the platform took (creates, updates, deletes, markers); store-only items
+    #: (imports, canonical-only updates) and failed writes do not count.
+    remote_writes: int = 0
 
     def add(self, action: str) -> None:
         """Count one applied item."""
@@ -110,6 +113,7 @@ class Applier:
                 return
         self.store.journal_begin(self.view.key, item.uid, "create", None, {"base": item.base})
         record = self.target.create(self.collection, item.uid, item.remote)
+        self.tally.remote_writes += 1
         self._commit(item, record)
 
     def _intended(self, uid: str) -> dict[str, Any] | None:
@@ -137,6 +141,7 @@ class Applier:
         )
         try:
             record = self.target.update(self.collection, item.remote_id, item.remote, item.etag)
+            self.tally.remote_writes += 1
         except PreconditionFailed:
             self._changed_meanwhile(item, entry)
             return
@@ -197,8 +202,10 @@ class Applier:
         self.store.journal_begin(self.view.key, item.uid, "delete", item.remote_id, {})
         try:
             self.target.delete(self.collection, item.remote_id, item.etag)
+            self.tally.remote_writes += 1
         except PreconditionFailed:
             self.target.delete(self.collection, item.remote_id, None)
+            self.tally.remote_writes += 1
         with self.store.transaction():
             self._drop_link_of(item)
             self._settle(item.uid)
@@ -270,6 +277,7 @@ class Applier:
         assert item.uid is not None
         try:
             marked = self.target.mark(self.collection, record.remote_id, item.uid, record.etag)
+            self.tally.remote_writes += 1
         except PreconditionFailed:
             return  # changed meanwhile: the next pass merges it and marks it then
         self._save_link(item, marked)

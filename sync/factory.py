@@ -17,6 +17,7 @@ from connector.base import Target
 from mappings.schema import MappingFile
 from sync import integrity
 from sync.apply import Check, Consequences, new_uid
+from sync.bodies import attach as attach_bodies
 from sync.catalog import Catalog
 from sync.engine import Engine, Options
 from sync.model import BERLIN, Entity, Person, Tandem
@@ -66,6 +67,7 @@ def build_engine(
     Tests pass their own ``uids`` (deterministic) and ``clock``; leaving ``consequences`` and
     ``check`` at their defaults keeps the engine the shipped one.
     """
+    attach_bodies(store, targets)
     return Engine(
         store,
         mapping,

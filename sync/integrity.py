@@ -57,11 +57,14 @@ class Overlay:
         self._got: dict[str, Entity | None] = {}
         self._base_lists: dict[str, list[Entity]] = {}
         self._merged: dict[str, list[Entity]] = {}
+        self._applications: dict[str, list[Application]] | None = None
 
     def put(self, entity: Entity) -> None:
         """Add or replace ``entity`` in the batch."""
         self.pending[entity.uid] = entity
         self._merged.pop(entity.kind, None)
+        if entity.kind == "application":
+            self._applications = None
 
     def get(self, uid: str) -> Entity | None:
         """The pending entity with ``uid``, else the base's."""
@@ -80,6 +83,17 @@ class Overlay:
             merged.update((u, e) for u, e in self.pending.items() if e.kind == kind)
             self._merged[kind] = list(merged.values())
         return self._merged[kind]
+
+    def applications_of(self, applicant: str) -> list[Application]:
+        """The applications of ``applicant``, from an index built once per batch change (an
+        import checks every person row against every application otherwise)."""
+        if self._applications is None:
+            index: dict[str, list[Application]] = {}
+            for application in self.entities("application"):
+                if isinstance(application, Application):
+                    index.setdefault(application.applicant, []).append(application)
+            self._applications = index
+        return self._applications.get(applicant, [])
 
 
 # -- references ---------------------------------------------------------------------------
@@ -281,9 +295,13 @@ _UNDOING = {ApplicationStatus.DECLINED, ApplicationStatus.WITHDRAWN}
 
 
 def _selected(lookup: Lookup, applicant: str, but: str = "") -> list[Application]:
+    if isinstance(lookup, Overlay):
+        candidates: list[Entity] = list(lookup.applications_of(applicant))
+    else:
+        candidates = lookup.entities("application")
     return [
         a
-        for a in lookup.entities("application")
+        for a in candidates
         if isinstance(a, Application)
         and a.applicant == applicant
         and a.uid != but

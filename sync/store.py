@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +26,7 @@ from sync import crashpoint
 from sync.i18n import _
 from sync.model import Entity, entity_type, utcnow
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -123,6 +123,18 @@ _MIGRATIONS: dict[int, str] = {
     4: """
     ALTER TABLE passes ADD COLUMN figures TEXT NOT NULL DEFAULT '{}';
     CREATE INDEX passes_target ON passes(target, id);
+    """,
+    # The last-seen raw text of each remote record a target keeps (CalDAV events, issue 14),
+    # so a push merges into what other clients put there without reading it again first.
+    # Self-contained, so it may be renumbered when merged.
+    5: """
+    CREATE TABLE remote_bodies (
+        target TEXT NOT NULL,
+        remote_id TEXT NOT NULL,
+        etag TEXT NOT NULL,
+        body BLOB NOT NULL,
+        PRIMARY KEY (target, remote_id)
+    );
     """,
 }
 
@@ -414,6 +426,33 @@ class Store:
         """Forget every link of an entity (used when erasing a person)."""
         with self.transaction():
             self.db.execute("DELETE FROM links WHERE uid = ?", (uid,))
+
+    # -- remote bodies ------------------------------------------------------------------
+
+    def body(self, target: str, remote_id: str) -> tuple[str, bytes] | None:
+        """The last-seen raw text of a remote record and its etag (None: none kept)."""
+        row = self.db.execute(
+            "SELECT etag, body FROM remote_bodies WHERE target = ? AND remote_id = ?",
+            (target, remote_id),
+        ).fetchone()
+        return None if row is None else (str(row[0]), bytes(row[1]))
+
+    def save_bodies(self, target: str, bodies: Iterable[tuple[str, str, bytes]]) -> None:
+        """Keep (remote id, etag, raw text) per record, replacing what was kept."""
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO remote_bodies (target, remote_id, etag, body) "
+                "VALUES (?, ?, ?, ?)",
+                [(target, rid, etag, body) for rid, etag, body in bodies],
+            )
+
+    def drop_bodies(self, target: str, remote_ids: Iterable[str]) -> None:
+        """Forget the kept text of records that are gone."""
+        with self.transaction():
+            self.db.executemany(
+                "DELETE FROM remote_bodies WHERE target = ? AND remote_id = ?",
+                [(target, rid) for rid in remote_ids],
+            )
 
     # -- cursors ------------------------------------------------------------------------
 

@@ -89,10 +89,16 @@ def test_the_example_cohort_syncs_and_a_quiet_pass_is_cheap(world: dict[str, str
     quiet = run(env, "sync", "--stats")
     counts = requests_per_rule(quiet)
     assert quiet.count("nothing to do") == len(counts), quiet
+    # The pass right after writes lists each written board once more (its last listing was
+    # taken in the second of our writes), instead of the writing pass waiting a second per
+    # board; from then on the board list, asked once for all boards, is the whole cost.
     for rule in ("bewerbungen", "beirat-aufgaben", "tandems"):
-        assert counts[rule] <= 2, f"{rule}: {counts[rule]} requests on a quiet pass"
+        assert counts[rule] <= 3, f"{rule}: {counts[rule]} requests on a quiet pass"
     for rule in ("fahrplan", "beirat-termine"):
         assert counts[rule] == 1, f"{rule}: {counts[rule]} requests on a quiet pass"
+    quieter = requests_per_rule(run(env, "sync", "--stats"))
+    deck = [quieter[rule] for rule in ("bewerbungen", "beirat-aufgaben", "tandems")]
+    assert deck[0] <= 2 and deck[1:] == [0, 0], f"a quiet pass asks Nextcloud {deck} times"
     board = run(env, "show", "bewerbungen")
     assert board.startswith("Board »Mentoring 10 – Beirat«")
     assert re.search(r"^  Ausgewählt \(18\)$", board, re.M), board
