@@ -221,7 +221,11 @@ def test_bob_settles_a_conflict_on_the_page_and_the_next_pass_applies_it(world: 
     with Store.open(world.store_path) as store:
         store.put(store.get(uid).touched(status="declined"))
     site.tick()
-    run(world.env, "sync")
+    parked = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "connector"), "sync"],
+        env=world.env, capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert parked.returncode == 7, parked.stdout + parked.stderr  # a conflict waits
     with Store.open(world.store_path) as store:
         [conflict] = store.conflicts()
         label = store.get(store.get(uid).applicant).name  # type: ignore[union-attr]
@@ -232,9 +236,14 @@ def test_bob_settles_a_conflict_on_the_page_and_the_next_pass_applies_it(world: 
     html = page.text
     print("\nthe page through the proxy (excerpt):\n" + html[:1500])
     section = html[html.index(f'id="conflict-{conflict.id}"') :]
+    section = section[: section.index("</section>")]
+    print("\nthe conflict on the page:\n" + section)
     assert label in section, "the record is named as a person reads it"
-    for text in ("Vom Board übernehmen", "Aus dem Bestand übernehmen", "Wert eingeben",
-                 "Vorgestellt", "declined", "Jetzt synchronisieren", "Sperrfrist"):  # fmt: skip
+    for value in (conflict.base, conflict.remote, conflict.canonical):
+        assert f"<td>{value}</td>" in section, value
+    for text in ("Vom Board übernehmen", "Aus dem Bestand übernehmen", "Wert eingeben"):
+        assert text in section, text
+    for text in ("Jetzt synchronisieren", "Sperrfrist", "Letzte Abgleiche", "nextcloud"):
         assert text in html, text
 
     # a post without the page's token is refused, and nothing changes
@@ -252,11 +261,12 @@ def test_bob_settles_a_conflict_on_the_page_and_the_next_pass_applies_it(world: 
     )  # fmt: skip
     assert settled.status_code == 200, settled.text[:2000]
     with Store.open(world.store_path) as store:
-        assert store.conflict(conflict.id).resolution == "declined"  # type: ignore[union-attr]
+        settled_to = store.conflict(conflict.id).resolution  # type: ignore[union-attr]
+    assert settled_to == conflict.canonical
 
     synced = world.proxy("bob", "POST", "api/sync", data={"csrf": token})
     assert synced.status_code == 200, synced.text[:3000]
-    assert "Durchlauf" in synced.text or "Pass" in synced.text, synced.text[:2000]
+    assert "Abgleich erledigt: 1 change(s)" in synced.text, synced.text[:2000]
     assert site.card(board, card)["stackId"] == site.stack_id(APPLICATIONS, "Abgelehnt")
     with Store.open(world.store_path) as store:
         assert store.get(uid).status == "declined"  # type: ignore[union-attr]
