@@ -16,12 +16,15 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +207,9 @@ def _token(page: str) -> str:
     return match[1]
 
 
-def test_bob_settles_a_conflict_on_the_page_and_the_next_pass_applies_it(world: World) -> None:
+def test_bob_settles_a_conflict_on_the_page_and_the_next_pass_applies_it(
+    world: World, tmp_path: Path
+) -> None:
     site = world.site
     board = site.board_id(APPLICATIONS)
     with Store.open(world.store_path) as store:
@@ -246,6 +251,10 @@ def test_bob_settles_a_conflict_on_the_page_and_the_next_pass_applies_it(world: 
     for text in ("Jetzt synchronisieren", "Sperrfrist", "Letzte Abgleiche", "nextcloud"):
         assert text in html, text
 
+    # the same page in a browser (headless Chromium), through the proxy
+    dom = render_in_chromium(world, tmp_path / "page.png")
+    assert label in dom and "Vom Board übernehmen" in dom and "Page not found" not in dom
+
     # a post without the page's token is refused, and nothing changes
     refused = world.proxy(
         "bob", "POST", "api/resolve", data={"conflict": conflict.id, "take": "canonical"}
@@ -280,3 +289,65 @@ def test_the_app_logs_nothing_personal(world: World) -> None:
         emails = [p.email for p in store.entities("person")]  # type: ignore[attr-defined]
     assert emails and not [e for e in emails if e in text]
     assert "bob" not in text and "carol" not in text
+
+
+def _chromium() -> str:
+    """Debian's chromium; installed with apt-get when missing and we are root."""
+    found = shutil.which("chromium")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, check=False)
+        found = shutil.which("chromium")
+    assert found, "the screenshot needs Debian's chromium: apt-get install chromium"
+    return found
+
+
+class _Signed(BaseHTTPRequestHandler):
+    """Forwards the browser's GETs to Nextcloud with bob's login (headless Chromium cannot
+    send basic auth unasked, and Nextcloud's proxy answers 404 rather than asking)."""
+
+    upstream = ""
+    login: tuple[str, str] = ("", "")
+
+    def do_GET(self) -> None:
+        answer = requests.get(self.upstream + self.path, auth=self.login, timeout=60)
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", answer.headers.get("Content-Type", "text/html"))
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def render_in_chromium(world: World, shot: Path) -> str:
+    """The page as headless Chromium gets it through Nextcloud's proxy: its DOM; the
+    screenshot goes to ``shot`` (and to ``$CONNECTOR_SCREENSHOT`` when set)."""
+    _Signed.upstream = world.nc.url
+    _Signed.login = ("bob", world.nc.app_passwords["bob"])
+    relay = ThreadingHTTPServer(("127.0.0.1", 0), _Signed)
+    threading.Thread(target=relay.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{relay.server_port}/index.php/apps/app_api/proxy/{APP_ID}/api/page"
+    flags = [
+        _chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+        "--disable-background-networking", "--disable-dev-shm-usage", "--no-first-run",
+        "--hide-scrollbars", "--window-size=1100,1150",
+    ]  # fmt: skip
+    try:
+        dom = subprocess.run(
+            [*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=False
+        )
+        done = subprocess.run(
+            [*flags, f"--screenshot={shot}", url],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        relay.shutdown()
+        relay.server_close()
+    assert "Mentoring: der Connector für den Beirat" in dom.stdout, dom.stdout[:1000] + dom.stderr
+    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    keep = os.environ.get("CONNECTOR_SCREENSHOT")
+    if keep:
+        shutil.copyfile(shot, keep)
+    return dom.stdout
