@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import requests
@@ -49,12 +50,24 @@ from tests.test_nextcloud_council import APPLICATIONS, deck_only
 pytestmark = pytest.mark.real_nextcloud
 
 APP_ID = "cohort_connector"
-VERSION = "0.1.0"
-ROUTES = [
-    {"url": "^api\\/.*", "verb": "GET,POST", "access_level": 1,
-     "headers_to_exclude": ["authorization"]},
-    {"url": "^js\\/.*", "verb": "GET", "access_level": 1, "headers_to_exclude": []},
-]  # fmt: skip
+VERSION = "0.1.0"  # as in appinfo/info.xml
+INFO_XML = ROOT / "nextcloud_app" / "appinfo" / "info.xml"
+LEVELS = {"PUBLIC": 0, "USER": 1, "ADMIN": 2}
+
+
+def declared_routes() -> list[dict[str, Any]]:
+    """The routes of ``appinfo/info.xml``, as ``--json-info`` carries them: the app is
+    registered here with what its Docker deployment would declare."""
+    routes = ElementTree.parse(INFO_XML).getroot().findall("./external-app/routes/route")
+    return [
+        {
+            "url": route.findtext("url"),
+            "verb": route.findtext("verb"),
+            "access_level": LEVELS[route.findtext("access_level") or ""],
+            "headers_to_exclude": json.loads(route.findtext("headers_to_exclude") or "[]"),
+        }
+        for route in routes
+    ]
 
 
 @dataclass
@@ -147,7 +160,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             )  # fmt: skip
             info = {
                 "id": APP_ID, "name": "Mentoring", "version": VERSION,
-                "secret": settings.secret, "port": settings.port, "routes": ROUTES,
+                "secret": settings.secret, "port": settings.port, "routes": declared_routes(),
             }  # fmt: skip
             registered = nc.occ(
                 "app_api:app:register", APP_ID, "manual_install", "--wait-finish",
@@ -281,6 +294,50 @@ def test_bob_settles_a_conflict_on_the_page_and_the_next_pass_applies_it(
         assert store.get(uid).status == "declined"  # type: ignore[union-attr]
         assert store.conflict(conflict.id).applied_at is not None  # type: ignore[union-attr]
     assert "Keine offenen Konflikte" in synced.text
+
+
+def _app(world: World, port: int, log: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {
+        **world.env, "APP_ID": APP_ID, "APP_VERSION": VERSION, "APP_SECRET": "unused-" + APP_ID,
+        "APP_HOST": "127.0.0.1", "APP_PORT": str(port), "NEXTCLOUD_URL": world.nc.url,
+    }  # fmt: skip
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "nextcloud_app", *args],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
+def test_the_app_as_the_one_daemon_holds_the_store_lock(world: World, tmp_path: Path) -> None:
+    with Store.open(world.store_path) as store:
+        before = max(p["finished_at"] for p in store.last_passes())
+    port, log = free_port(), tmp_path / "daemon.log"
+    daemon = _app(world, port, log, "--daemon")
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/heartbeat", daemon, log)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with Store.open(world.store_path) as store:
+                if max(p["finished_at"] for p in store.last_passes()) > before:
+                    break
+            time.sleep(0.5)
+        else:
+            raise AssertionError("the daemon made no pass: " + log.read_text(errors="replace"))
+        # never two daemons: the CLI, a second app and the page's "sync now" are refused
+        cli = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "connector"), "sync"],
+            env=world.env, capture_output=True, text=True, timeout=120, cwd=ROOT,
+        )  # fmt: skip
+        assert cli.returncode == 4, cli.stdout + cli.stderr
+        second = _app(world, free_port(), tmp_path / "second.log", "--daemon")
+        assert second.wait(timeout=60) == 4, (tmp_path / "second.log").read_text()
+        page = world.proxy("bob", "GET", "api/page")
+        busy = world.proxy("bob", "POST", "api/sync", data={"csrf": _token(page.text)})
+        assert busy.status_code == 409 and "pid" in busy.text, busy.text[-1500:]
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        code = daemon.wait(timeout=60)
+    assert code == 0, log.read_text(errors="replace")
 
 
 def test_the_app_logs_nothing_personal(world: World) -> None:
