@@ -5,7 +5,8 @@ Routes, as Nextcloud's AppAPI calls them (all but the heartbeat signed, else 401
 ``GET /heartbeat``           no authentication: AppAPI's liveness check
 ``POST /init``               AppAPI after registration; the app reports progress 100
 ``PUT /enabled?enabled=1|0`` registers (removes) the top-menu entry "Mentoring"
-``GET /api/page``            the council's page (members of the council group, else 403)
+``GET /api/page``            the council's page (the council group and Nextcloud's admins,
+                             who also see ``connector doctor``'s findings; others 403)
 ``POST /api/resolve``        settle a conflict (council, CSRF token)
 ``POST /api/sync``           one pass now (council, CSRF token)
 ``GET /js/mentoring.js``     the script of the top-menu page: it frames ``api/page``
@@ -131,13 +132,12 @@ class CouncilApp:
         if not user:
             return Answer(403, refusal(_("Forbidden"), _("Log in to Nextcloud first.")))
         groups = set(self.nextcloud.groups_of(user))
-        allowed = council.council_groups(self.config)
-        if not groups & allowed:
+        admin = "admin" in groups
+        if not admin and not groups & council.council_groups(self.config):
             return Answer(
                 403,
                 refusal(_("Forbidden"), _("This page is for the council's group only.")),
             )
-        admin = "admin" in groups
         if method == "POST":
             form = _form(environ)
             sent = form.get("csrf", "")

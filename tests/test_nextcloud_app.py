@@ -296,6 +296,14 @@ def test_bob_settles_a_conflict_on_the_page_and_the_next_pass_applies_it(
     assert "Keine offenen Konflikte" in synced.text
 
 
+def test_admins_also_see_the_configuration_check(world: World) -> None:
+    admin = world.proxy("admin", "GET", "api/page")
+    assert admin.status_code == 200, admin.text[:1000]
+    assert "Konfigurationsprüfung" in admin.text and "nextcloud" in admin.text
+    bob = world.proxy("bob", "GET", "api/page")
+    assert bob.status_code == 200 and "Konfigurationsprüfung" not in bob.text
+
+
 def _app(world: World, port: int, log: Path, *args: str) -> subprocess.Popen[bytes]:
     env = {
         **world.env, "APP_ID": APP_ID, "APP_VERSION": VERSION, "APP_SECRET": "unused-" + APP_ID,
