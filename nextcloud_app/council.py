@@ -209,7 +209,8 @@ class Passes:
                     results = run.sync()
                 finally:
                     run.close()
-                outcome = Outcome.of(results, len(store.conflicts()))
+                waiting = sum(1 for c in store.conflicts() if c.resolved_at is None)
+                outcome = Outcome.of(results, waiting)
             finally:
                 store.close()
         log_pass(outcome)
