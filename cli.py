@@ -66,10 +66,10 @@ from sync.report import (
     pass_line,
     plan_data,
     plan_lines,
-    resolution_value,
     summary_lines,
 )
-from sync.runner import Run, check_resolution, find_list, prepare, remote_records
+from sync.runner import Run, find_list, prepare, remote_records
+from sync.settle import find_conflict, settle
 from sync.store import Conflict, Store
 
 app = typer.Typer(
@@ -726,12 +726,7 @@ def conflicts_resolve(
 ) -> None:
     """Settle a conflict; the next sync pass writes the chosen value to both sides."""
     with options(ctx).open_store() as store:
-        conflict = _conflict(store, conflict_id)
-        if conflict.applied_at is not None:
-            raise InputError(_("conflict {id} is already settled").format(id=conflict_id))
-        value = resolution_value(conflict, take)
-        check_resolution(options(ctx).resolve(), conflict, value)
-        store.resolve_conflict(conflict_id, value)
+        conflict, value = settle(options(ctx).resolve(), store, conflict_id, take)
     typer.echo(
         _(
             "Conflict {id}: {field} will be {value} on both sides after the next `connector sync`."
@@ -740,12 +735,7 @@ def conflicts_resolve(
 
 
 def _conflict(store: Store, conflict_id: int) -> Conflict:
-    conflict = store.conflict(conflict_id)
-    if conflict is None:
-        raise InputError(
-            _("no conflict with id {id} (see `connector conflicts list`)").format(id=conflict_id)
-        )
-    return conflict
+    return find_conflict(store, conflict_id)
 
 
 # -- person -------------------------------------------------------------------------------

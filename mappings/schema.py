@@ -279,6 +279,9 @@ class MappingFile(Strict):
     programme: str = Field(description="programme uid, e.g. mim")
     cohort: str | None = Field(default=None, description="default cohort filter for every rule")
     language: Literal["de", "en"] = "de"
+    council_group: str | None = Field(
+        default=None, description="Nextcloud group of the council (the app's page)"
+    )
     targets: dict[Name, TargetSpec]
     rules: list[Rule] = Field(min_length=1)
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 PO = ROOT / "sync" / "locale" / "de" / "LC_MESSAGES" / "connector.po"
 MO = PO.with_suffix(".mo")
-SOURCES = ["cli.py", "connector", "sync", "mappings"]
+SOURCES = ["cli.py", "connector", "sync", "mappings", "nextcloud_app"]
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 
 
