@@ -330,10 +330,20 @@ def _print_status(data: dict[str, Any]) -> None:
             + _("{outcome} at {when}").format(outcome=done["outcome"], when=when)
         )
         if done.get("duration") is not None:
+            requests = ngettext("{n} request", "{n} requests", done["requests"])
             typer.echo(
-                f"    {done['duration']:.1f} s, {done['requests']} requests, "
-                f"{done['changes']} changes, {done['conflicts']} conflicts, "
-                f"{done['failures']} failed, {done['withheld']} withheld"
+                "    "
+                + _(
+                    "{seconds} s, {requests}, {changes} changes, {conflicts} conflicts, "
+                    "{failures} failed, {withheld} withheld"
+                ).format(
+                    seconds=f"{done['duration']:.1f}",
+                    requests=requests.format(n=done["requests"]),
+                    changes=done["changes"],
+                    conflicts=done["conflicts"],
+                    failures=done["failures"],
+                    withheld=done["withheld"],
+                )
             )
     typer.echo(_("Open conflicts: {count}").format(count=data["open_conflicts"]))
 

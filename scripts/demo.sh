@@ -69,7 +69,7 @@ connector sync
 connector show liste-mentees | grep -F "$mentee_mail" | sed 's/^ */   → on the list: /'
 say "The mentees' list now has $(members) members; $mentee is invited to $(invited $mentee_mail) events"
 say "of the participants' calendar. The store says: $(connector record $mentee_mail --json \
-  | .venv/bin/python -c 'import json,sys; d=json.load(sys.stdin); print("roles", ", ".join(d["fields"]["roles"]))')."
+  | .venv/bin/python -c 'import json,sys; d=json.load(sys.stdin); print("roles in mim-10:", ", ".join(sorted(d["fields"]["memberships"].get("mim-10", []))))')."
 
 step "4. The same field changed on both sides: a conflict is parked"
 council move demo/servers "$board" "$declined" "Abgelehnt"
