@@ -288,7 +288,7 @@ def test_bob_settles_a_conflict_on_the_page_and_the_next_pass_applies_it(
 
     synced = world.proxy("bob", "POST", "api/sync", data={"csrf": token})
     assert synced.status_code == 200, synced.text[:3000]
-    assert "Abgleich erledigt: 1 change(s)" in synced.text, synced.text[:2000]
+    assert "Abgleich erledigt: 1 Änderung(en)" in synced.text, synced.text[:2000]
     assert site.card(board, card)["stackId"] == site.stack_id(APPLICATIONS, "Abgelehnt")
     with Store.open(world.store_path) as store:
         assert store.get(uid).status == "declined"  # type: ignore[union-attr]

@@ -181,6 +181,7 @@ def test_the_council_works_on_its_boards_and_one_pass_reconciles_it(council: Cou
     served = council.nc.requests_since(mark)
     counts = requests_per_rule(quiet)
     print("\nquiet pass:\n" + quiet + f"\nrequests on the access log: {served}")
-    assert {rule: counts[rule] for rule in DECK_RULES} == dict.fromkeys(DECK_RULES, 1), quiet
-    assert len(served) == len(DECK_RULES), served
+    # One request for the whole target: the board list, read once per pass (answered 304).
+    assert sum(counts[rule] for rule in DECK_RULES) == 1, quiet
+    assert len(served) == 1, served
     assert all(m == "GET" and p.endswith("/boards") for _, m, p in served)
