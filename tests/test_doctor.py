@@ -157,7 +157,7 @@ def test_wrong_secret_missing_group_and_absent_server_each_say_what_to_fix(world
         world.mapping()
     assert down.returncode == 9, down.stdout
     assert "FIX   listen: Mailman http://127.0.0.1:9: cannot reach" in down.stdout
-    text = world.original.replace('group = "beirat"', 'group = "beirat-nord"', 1)
+    text = world.original.replace('{ group = "beirat"', '{ group = "beirat-nord"', 1)
     (world.tmp / "work" / "mapping.toml").write_text(text, encoding="utf-8")
     world.original, saved = text, world.original
     try:
