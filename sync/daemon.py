@@ -61,6 +61,7 @@ class Stopper:
 
     def __init__(self) -> None:
         self.event = threading.Event()
+        self._signalled = False
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> Stopper:
@@ -73,13 +74,20 @@ class Stopper:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
+        # A signal handler runs between two bytecodes of the main thread, which may be inside
+        # ``event.wait`` holding the event's (non-reentrant) lock: setting the event here could
+        # deadlock the daemon on SIGTERM. A flag is safe; a helper thread wakes the wait.
+        self._signalled = True
+        threading.Thread(target=self._wake, args=(signum,), daemon=True).start()
+
+    def _wake(self, signum: int) -> None:
         log.info("signal %s: finishing the current item, then stopping", signum)
         self.event.set()
 
     @property
     def stopped(self) -> bool:
         """Whether a stop was asked for."""
-        return self.event.is_set()
+        return self._signalled or self.event.is_set()
 
 
 def next_wait(interval: float, failures: int, max_backoff: float) -> float:
