@@ -1,8 +1,13 @@
-"""The exception hierarchy, grouped by what the operator does next.
+"""The root of the exception hierarchy and the errors the adapters raise.
 
 Every error the tool raises on purpose derives from :class:`ConnectorError` and carries its
 own exit code, so the single handler at the CLI edge can print a message and exit without a
 traceback. Adapters raise the :class:`TargetError` family; the engine decides per item.
+Adapters also reject bad input themselves (:class:`InputError`, :class:`ConfigError`: a
+collection the platform cannot hold), so those two categories live here with the root.
+Each layer keeps its own errors next to it: ``mappings.errors`` (a mapping file is wrong),
+``sync.errors`` (store, lock, safety rails, pending conflicts). This module imports nothing
+of the project.
 """
 
 from __future__ import annotations
@@ -30,34 +35,10 @@ class ConfigError(InputError):
     """A configuration or mapping file is wrong: fix it and run again."""
 
 
-class StoreError(ConnectorError):
-    """The local store cannot be used (locked, newer schema, corrupt)."""
-
-    exit_code = 4
-
-
-class LockHeld(StoreError):
-    """Another sync process holds the store's lock."""
-
-    hint = "Another `connector sync` is running on this store; wait for it or stop it."
-
-
 class CredentialsError(ConnectorError):
     """A target refused our credentials: fix the secret and run again."""
 
     exit_code = 5
-
-
-class GuardTripped(ConnectorError):
-    """A safety rail stopped a collection (e.g. mass deletion); the operator must decide."""
-
-    exit_code = 6
-
-
-class ConflictsPending(ConnectorError):
-    """Conflicts wait for a person (`connector conflicts list`)."""
-
-    exit_code = 7
 
 
 class TargetError(ConnectorError):

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
-from connector.errors import ConfigError
+from mappings.errors import MappingError
 from mappings.lines import LineIndex, Loc, dotted
 from mappings.load import Problem, _read, _syntax_problem, _validation_problems
 from mappings.schema import _matching
@@ -175,11 +175,11 @@ def inspect_template(path: str | Path) -> tuple[FahrplanTemplate | None, list[Pr
 
 
 def load_template(path: str | Path) -> FahrplanTemplate:
-    """The checked template at ``path``; raises :class:`ConfigError` listing all problems."""
+    """The checked template at ``path``; raises :class:`MappingError` listing all problems."""
     template, problems = inspect_template(path)
     if template is None:
         count = len(problems)
-        raise ConfigError(
+        raise MappingError(
             f"{path}: {count} problem{'s' if count != 1 else ''} in the Fahrplan template",
             problems=[str(problem) for problem in problems],
         )
@@ -201,7 +201,7 @@ def find_template(programme: str, folders: list[Path]) -> Path:
             if declared == programme:
                 return path
             seen.append(f"{path} ({declared or 'unreadable'})")
-    raise ConfigError(
+    raise MappingError(
         f"no Fahrplan template for programme {programme!r}",
         problems=[f"looked at {entry}" for entry in seen],
     )

@@ -24,8 +24,8 @@ from urllib.parse import parse_qsl, urlsplit
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from connector.errors import ConfigError
 from mappings import checks
+from mappings.errors import MappingError
 from mappings.lines import MAX_NESTING, LineIndex, Loc, bracket_overflow, deepest_key, dotted
 from mappings.schema import LOADER_CHECKS_REFERENCES, MappingFile, TargetSpec
 from sync.i18n import ngettext
@@ -307,11 +307,11 @@ def check_mapping(path: str | Path) -> list[str]:
 
 
 def load_mapping(path: str | Path) -> MappingFile:
-    """The checked mapping at ``path``; raises :class:`ConfigError` listing all problems."""
+    """The checked mapping at ``path``; raises :class:`MappingError` listing all problems."""
     mapping, problems = inspect_mapping(path)
     if mapping is None:
         count = len(problems)
-        raise ConfigError(
+        raise MappingError(
             ngettext(
                 "{path}: {n} problem in the mapping file",
                 "{path}: {n} problems in the mapping file",
@@ -333,7 +333,7 @@ def resolve_secret(target: TargetSpec) -> str:
     if target.secret.env is not None:
         value = os.environ.get(target.secret.env, "")
         if not value:
-            raise ConfigError(
+            raise MappingError(
                 f"the secret for {target.url} comes from the environment variable "
                 f"{target.secret.env}, which is not set"
             )
@@ -346,7 +346,7 @@ def _run_secret_command(command: str, url: str) -> str:
     try:
         argv = shlex.split(command)
     except ValueError as exc:
-        raise ConfigError(f"the secret command for {url} cannot be split: {exc}") from None
+        raise MappingError(f"the secret command for {url} cannot be split: {exc}") from None
     program = argv[0] if argv else "(empty)"
     try:
         done = subprocess.run(
@@ -354,16 +354,16 @@ def _run_secret_command(command: str, url: str) -> str:
         )
     except (OSError, IndexError) as exc:
         reason = getattr(exc, "strerror", None) or "cannot be started"
-        raise ConfigError(f"the secret command {program!r} for {url}: {reason}") from None
+        raise MappingError(f"the secret command {program!r} for {url}: {reason}") from None
     except subprocess.TimeoutExpired:
-        raise ConfigError(
+        raise MappingError(
             f"the secret command {program!r} for {url} did not finish within {SECRET_TIMEOUT:.0f} s"
         ) from None
     if done.returncode != 0:
-        raise ConfigError(
+        raise MappingError(
             f"the secret command {program!r} for {url} failed with exit code {done.returncode}"
         )
     secret = done.stdout.strip()
     if not secret:
-        raise ConfigError(f"the secret command {program!r} for {url} printed nothing")
+        raise MappingError(f"the secret command {program!r} for {url} printed nothing")
     return secret

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from connector.errors import ConnectorError, LockHeld, RetryLater, StoreError
+from connector.errors import ConnectorError, RetryLater
 from sync.engine import RuleResult
+from sync.errors import LockHeld, StoreError
 from sync.i18n import _
 from sync.logs import event
 

@@ -400,7 +400,7 @@ class Engine:
         longer covers, and tombstoned entities' records. The share is taken of everything the
         rule holds on the platform (its links and the records it recognises by marker).
         """
-        from connector.errors import GuardTripped
+        from sync.errors import GuardTripped
 
         allowed = self.options.allow_mass_delete
         if {rule.name, self.key(rule), "*"} & allowed:

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from connector.errors import ConflictsPending, ConnectorError, RetryLater, TargetError
+from connector.errors import ConnectorError, RetryLater, TargetError
 from mappings.filters import matches
 from mappings.paths import Lookup
 from mappings.schema import Rule
+from sync.errors import ConflictsPending
 from sync.i18n import _
 from sync.logs import event
 from sync.model import Audience

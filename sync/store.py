@@ -21,8 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from connector.errors import StoreError
 from sync import crashpoint
+from sync.errors import StoreError
 from sync.i18n import _
 from sync.model import Entity, entity_type, utcnow
 

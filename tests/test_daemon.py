@@ -16,11 +16,12 @@ from typing import IO, Any
 
 import pytest
 
-from connector.errors import ConnectorError, LockHeld, RetryLater
+from connector.errors import ConnectorError, RetryLater
 from connector.memory import MemoryTarget
 from mappings.schema import MappingFile
 from sync.daemon import Stopper, next_wait, store_lock, watch
 from sync.engine import Engine, Options, RuleResult
+from sync.errors import LockHeld
 from sync.factory import build_engine
 from sync.model import Task
 from sync.store import Store

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from connector.errors import GuardTripped
 from connector.memory import MemoryTarget
 from mappings.schema import MappingFile
 from sync.engine import Options
+from sync.errors import GuardTripped
 from sync.factory import build_engine
 from sync.model import BERLIN, Cohort, Event, Organisation, Person, Tandem, Task
 from sync.store import Store

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from connector.base import Collection, Target
-from connector.errors import GuardTripped
 from connector.mailman import MailmanTarget
 from connector.testing.mailman_server import MailmanInstance, mailman_server
 from mappings.load import load_mapping
@@ -29,6 +28,7 @@ from mappings.schema import MappingFile, options_of
 from sync import integrity
 from sync.catalog import Catalog
 from sync.engine import Options, RuleResult
+from sync.errors import GuardTripped
 from sync.factory import build_engine
 from sync.model import Application, ApplicationStatus, Entity, Person, Role
 from sync.store import Store

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.errors import StoreError
+from sync.errors import StoreError
 from sync.model import Organisation, OrganisationKind, Person
 from sync.store import SCHEMA_VERSION, Store
 
