@@ -28,7 +28,7 @@ from connector.errors import (
     RetryLater,
 )
 from connector.http import HttpClient
-from sync.i18n import _
+from connector.i18n import _
 
 if TYPE_CHECKING:
     from connector.deck_cards import DeckCursor

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from connector.base import Collection, Finding, finding_from
 from connector.deck_board import DeckClient, list_boards, owner_id, pick_board
 from connector.errors import ConnectorError
-from sync.i18n import N_, _
+from connector.i18n import N_, _
 
 OCS = "/ocs/v2.php/cloud"
 SHAREES = "/ocs/v2.php/apps/files_sharing/api/v1/sharees"

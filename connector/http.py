@@ -25,7 +25,7 @@ from tenacity import (
 )
 
 from connector.errors import CredentialsError, Fatal, RetryLater
-from sync.i18n import _
+from connector.i18n import _
 
 log = logging.getLogger(__name__)
 
