@@ -16,7 +16,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +28,15 @@ from sync.csvread import Row, Table, read_table
 from sync.i18n import N_, _, ngettext
 from sync.integrity import Overlay
 from sync.model import (
-    BERLIN,
-    Application,
     Entity,
-    Event,
-    Organisation,
     Person,
-    Tandem,
-    Task,
     describe_validation_error,
     entity_type,
     utcnow,
 )
+from sync.natural_keys import natural_key, row_key
 from sync.rowmerge import CLEARED
-from sync.rows import KEY_FIELDS, CellProblem, Resolver, listed, match_columns, row_values
+from sync.rows import CellProblem, Resolver, listed, match_columns, row_values
 from sync.store import Store
 
 #: The KIND argument of `connector import` → entity kind.
@@ -70,46 +64,6 @@ _KEY = {
 _CELL_OF = {"memberships": "cohorts"}
 #: Where a problem of the whole record (no field) is reported.
 _RECORD_FIELD = {"cohort": "period_end", "event": "end", "tandem": "mentor"}
-
-
-def natural_key(entity: Entity) -> tuple[Hashable, ...]:
-    """What identifies ``entity`` in a file that carries no uids."""
-    match entity:
-        case Organisation():
-            return ("organisation", entity.short_name.casefold())
-        case Person():
-            return ("person", entity.email.casefold())
-        case Application():
-            return ("application", entity.cohort, entity.applicant)
-        case Tandem():
-            return ("tandem", entity.cohort, entity.mentee)
-        case Event():
-            return ("event", entity.cohort, entity.title.casefold(), entity.start)
-        case Task():
-            return ("task", entity.cohort, entity.title.casefold())
-    return (entity.kind, entity.uid)
-
-
-def _row_key(kind: str, values: dict[str, Any]) -> tuple[Hashable, ...] | None:
-    """The natural key of a row's cells, read as :func:`natural_key` reads a record (so a row
-    that leaves a required cell empty still finds its stored record); None if a cell is empty."""
-    parts: list[Hashable] = [kind]
-    for name in KEY_FIELDS[kind]:
-        value = values.get(name)
-        if name == "start" and isinstance(value, date):
-            value = _berlin(value)
-        elif name in {"short_name", "email", "title"} and isinstance(value, str):
-            value = value.strip().casefold()
-        if not isinstance(value, str | datetime):
-            return None
-        parts.append(value)
-    return tuple(parts)
-
-
-def _berlin(value: date) -> datetime:
-    if not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day, tzinfo=BERLIN)
-    return value if value.tzinfo else value.replace(tzinfo=BERLIN)
 
 
 @dataclass
@@ -189,7 +143,7 @@ class _Batch:
         if uid is CLEARED:
             self.problem(row.line, "uid", "a uid cannot be cleared")
             return
-        existing = self._existing(row.line, uid, _row_key(self.kind, values))
+        existing = self._existing(row.line, uid, row_key(self.kind, values))
         entity = self._entity(row.line, existing, values, broken)
         if entity is not None and existing is None and not uid:
             # A key that needs the model to read (an event's start): look again.

@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
@@ -26,6 +25,42 @@ from pydantic import (
 )
 
 from sync.i18n import _
+from sync.vocabulary import (
+    ApplicationStatus,
+    Audience,
+    EventKind,
+    OrganisationKind,
+    ProgrammeKind,
+    Role,
+)
+
+__all__ = [
+    "BERLIN",
+    "COMPUTED",
+    "ENTITY_TYPES",
+    "REFERENCES",
+    "Application",
+    "ApplicationStatus",
+    "Audience",
+    "BerlinTime",
+    "Cohort",
+    "Email",
+    "Entity",
+    "Event",
+    "EventKind",
+    "Organisation",
+    "OrganisationKind",
+    "Person",
+    "Programme",
+    "ProgrammeKind",
+    "Role",
+    "Tandem",
+    "Task",
+    "Uid",
+    "describe_validation_error",
+    "entity_type",
+    "utcnow",
+]
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -65,72 +100,6 @@ def _berlin(value: datetime) -> datetime:
 Uid = Annotated[str, AfterValidator(_check_uid)]
 Email = Annotated[str, AfterValidator(_check_email)]
 BerlinTime = Annotated[datetime, AfterValidator(_berlin)]
-
-
-class ProgrammeKind(StrEnum):
-    """The two kinds of programme that exist today."""
-
-    MENTORING = "mentoring"
-    QUALIFICATION = "qualification"
-
-
-class OrganisationKind(StrEnum):
-    """Kinds of member administration."""
-
-    STADT = "Stadt"
-    GEMEINDE = "Gemeinde"
-    KREIS = "Kreis"
-    LANDSCHAFTSVERBAND = "Landschaftsverband"
-    JOBCENTER = "Jobcenter"
-    OTHER = "Sonstige"
-
-
-class Role(StrEnum):
-    """What a person does in a cohort (``participant``: the qualification series' junior staff)."""
-
-    MENTEE = "mentee"
-    MENTOR = "mentor"
-    COUNCIL = "council"
-    TRAINER = "trainer"
-    STAFF = "staff"
-    PARTICIPANT = "participant"
-
-
-class Audience(StrEnum):
-    """Who can see a target. ``participants`` means mentees and mentors (or the pilot's group)."""
-
-    COUNCIL = "council"
-    MENTEES = "mentees"
-    MENTORS = "mentors"
-    PARTICIPANTS = "participants"
-
-
-class ApplicationStatus(StrEnum):
-    """An application's way through the selection procedure."""
-
-    RECEIVED = "received"
-    PRESENTED = "presented"
-    SELECTED = "selected"
-    DECLINED = "declined"
-    WITHDRAWN = "withdrawn"
-
-
-class EventKind(StrEnum):
-    """The stations of the Fahrplan, plus the meetings that run in parallel."""
-
-    ALIGNMENT = "alignment"
-    INFO_EVENT = "info_event"
-    CONSTITUENT_MEETING = "constituent_meeting"
-    APPLICATION_PHASE = "application_phase"
-    PRESENTATION_DAY = "presentation_day"
-    MATCHING_PHASE = "matching_phase"
-    START_WORKSHOP = "start_workshop"
-    MIDTERM_REVIEW = "midterm_review"
-    CLOSING_CEREMONY = "closing_ceremony"
-    TANDEM_MEETING = "tandem_meeting"
-    NETWORKING_MEETING = "networking_meeting"
-    COUNCIL_MEETING = "council_meeting"
-    MODULE = "module"
 
 
 class Entity(BaseModel):
