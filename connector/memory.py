@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from connector.base import Changes, Collection, FieldType, RemoteField, RemoteRecord, Target
-from sync.engine import Engine  # noqa: F401  (throwaway: the wrong arrow)
 from connector.errors import NotFound, PreconditionFailed, RetryLater
 
 _FIELD_NAMES = (
