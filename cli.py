@@ -28,7 +28,6 @@ from connector.errors import ConfigError, ConnectorError, InputError
 from mappings.fahrplan import find_template, inspect_template, load_template
 from mappings.load import load_mapping
 from mappings.report import check_files, print_show, show_json, target_warnings
-from sync.cells import parse_date, parse_decimal
 from sync.config import CONFIG_NAME, Config, render_config, resolve_config
 from sync.costs import cohort_costs
 from sync.costs_format import BOM, costs_csv, costs_json, costs_lines
@@ -48,6 +47,7 @@ from sync.helptext import usage_message
 from sync.i18n import _, kind_label, ngettext
 from sync.i18n import install as install_language
 from sync.importer import ImportReport, import_file
+from sync.importing.cells import parse_date, parse_decimal
 from sync.logs import FORMATS
 from sync.logs import configure as configure_logs
 from sync.matching import candidates, check_cohort

@@ -5,7 +5,7 @@ the store plus the file's own rows. If anything is wrong, nothing is written and
 is reported as ``file:line: column: message``. Otherwise all rows are written in one
 transaction. Rows match existing entities by uid or by natural key (organisations by short
 name, people by e-mail, applications by cohort and applicant, ...), so importing the same file
-again changes nothing. A row changes only what its cells say (see :mod:`sync.rowmerge`: an
+again changes nothing. A row changes only what its cells say (see :mod:`sync.importing.rowmerge`: an
 empty cell keeps the stored value, ``-`` clears it), and the tandems of every person a file
 changes are checked too. New uids are random and carry no personal data, because they end up
 in markers on boards.
@@ -22,10 +22,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from connector.errors import InputError
-from sync import cells, integrity, rowmerge
-from sync.columns import COLUMNS, Column
-from sync.csvread import Row, Table, read_table
+from sync import integrity
 from sync.i18n import N_, _, ngettext
+from sync.importing import cells, rowmerge
+from sync.importing.columns import COLUMNS, Column
+from sync.importing.csvread import Row, Table, read_table
+from sync.importing.natural_keys import natural_key, row_key
+from sync.importing.rowmerge import CLEARED
+from sync.importing.rows import CellProblem, Resolver, listed, match_columns, row_values
 from sync.integrity import Overlay
 from sync.model import (
     Entity,
@@ -34,9 +38,6 @@ from sync.model import (
     entity_type,
     utcnow,
 )
-from sync.natural_keys import natural_key, row_key
-from sync.rowmerge import CLEARED
-from sync.rows import CellProblem, Resolver, listed, match_columns, row_values
 from sync.store import Store
 
 #: The KIND argument of `connector import` → entity kind.

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from connector.errors import InputError
 from sync.i18n import _
+from sync.importing.rows import Resolver
 from sync.model import Person
-from sync.rows import Resolver
 from sync.store import Store
 
 

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connector.errors import InputError
-from sync import cells
 from sync.importer import import_file
+from sync.importing import cells
 from sync.model import BERLIN, Event, Person, Role
 from sync.store import Store
 from tests.conftest import example_files, run_connector, write_csv

@@ -474,9 +474,9 @@ def nextcloud_server(
 
 def example_council(folder: Path | None = None) -> list[str]:
     """The Nextcloud accounts the bundled example's people carry (``deck_user``)."""
-    from sync import cells
-    from sync.columns import by_name
-    from sync.csvread import read_table
+    from sync.importing import cells
+    from sync.importing.columns import by_name
+    from sync.importing.csvread import read_table
 
     table = read_table((folder or ROOT / "examples" / "muensterland-10") / "people.csv")
     columns = by_name("person")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from sync import cells
+from sync.importing import cells
 from sync.model import (
     ApplicationStatus,
     Audience,

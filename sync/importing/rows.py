@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.errors import InputError
-from sync import cells
-from sync.columns import COLUMNS, Column, by_name
-from sync.csvread import Row, Table
 from sync.i18n import _
+from sync.importing import cells
+from sync.importing.columns import COLUMNS, Column, by_name
+from sync.importing.csvread import Row, Table
+from sync.importing.rowmerge import CLEAR, CLEARED
 from sync.integrity import Lookup
 from sync.model import Organisation, Person
-from sync.rowmerge import CLEAR, CLEARED
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def row_values(
     """Model field values of the cells of ``row`` that say something, and their problems.
 
     An empty cell is left out (the stored value stays; a new record gets the default). A cell
-    of exactly ``-`` gives :data:`sync.rowmerge.CLEARED` (see :mod:`sync.rowmerge`).
+    of exactly ``-`` gives :data:`.rowmerge.CLEARED` (see :mod:`sync.importing.rowmerge`).
     """
     values: dict[str, Any] = {}
     problems = [CellProblem(row.line, "(row)", row.overflow)] if row.overflow else []

@@ -11,8 +11,8 @@ from collections.abc import Hashable
 from datetime import date, datetime
 from typing import Any
 
+from sync.importing.rows import KEY_FIELDS
 from sync.model import BERLIN, Application, Entity, Event, Organisation, Person, Tandem, Task
-from sync.rows import KEY_FIELDS
 
 
 def natural_key(entity: Entity) -> tuple[Hashable, ...]:

@@ -24,7 +24,7 @@ class _Cleared:
         return "CLEARED"
 
 
-#: What :func:`sync.rows.row_values` gives for a cell of exactly :data:`CLEAR`.
+#: What :func:`sync.importing.rows.row_values` gives for a cell of exactly :data:`CLEAR`.
 CLEARED: Any = _Cleared()
 
 #: Person cells that are not plain model fields.
