@@ -12,7 +12,9 @@ def _rebuild(store: Store, table: str, columns: list[str], extra: str) -> None:
     """Rebuild ``table`` the way a SQLite migration changes a table: a new table with the
     columns in another order plus ``extra``, the rows copied over, then renamed."""
     info = store.db.execute(f"PRAGMA table_info({table})").fetchall()
-    types = {row[1]: row[2] for row in info}
+    types = {
+        row[1]: row[2] + (" PRIMARY KEY AUTOINCREMENT" if row[1] == "id" else "") for row in info
+    }
     body = ", ".join(f"{name} {types[name]}" for name in columns)
     listed = ", ".join(columns)
     store.db.executescript(
