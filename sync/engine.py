@@ -15,12 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from connector.base import Collection, Target, content_hash
-from connector.errors import (
-    ConnectorError,
-    CredentialsError,
-    Fatal,
-    RetryLater,
-)
+from connector.errors import ConnectorError, CredentialsError, Fatal, RetryLater
 from mappings.schema import Rule, collection_name
 from sync.apply import Tally
 from sync.catalog import Catalog

@@ -9,9 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from connector.base import Collection, RemoteField, Target
-from connector.errors import (
-    ConnectorError,
-)
+from connector.errors import ConnectorError
 from mappings.fields import Codec
 from mappings.schema import MappingFile, Rule, collection_name, options_of
 from sync.apply import Check, Consequences, Tally, new_uid

@@ -8,11 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from connector.base import Collection, Target
-from connector.errors import (
-    Fatal,
-    RetryLater,
-    TargetError,
-)
+from connector.errors import Fatal, RetryLater, TargetError
 from mappings.schema import Rule
 from sync.apply import Applier, Tally
 from sync.catalog import Catalog

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from connector.base import Changes, Collection, RemoteRecord, Target, content_hash
-from connector.errors import (
-    NotFound,
-)
+from connector.errors import NotFound
 from mappings.schema import Rule
 from sync.catalog import Catalog
 from sync.engine_core import EngineCore
