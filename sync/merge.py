@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+from mappings.schema import Direction, Policy
 
 #: Marks "no value": no base yet, or nothing to write.
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
@@ -42,7 +44,9 @@ def merge_sets(base: list[str], canonical: list[str], remote: list[str]) -> list
     return sorted((b | added) - removed)
 
 
-def newer(canonical_at: datetime | None, remote_at: str | None) -> str | None:
+def newer(
+    canonical_at: datetime | None, remote_at: str | None
+) -> Literal["canonical", "remote"] | None:
     """'canonical' or 'remote', whichever changed last; None when it cannot be told."""
     if canonical_at is None or not remote_at:
         return None
@@ -56,8 +60,8 @@ def newer(canonical_at: datetime | None, remote_at: str | None) -> str | None:
 
 
 def merge_field(
-    direction: str,
-    policy: str,
+    direction: Direction,
+    policy: Policy,
     base: Any,
     canonical: Any,
     remote: Any,
@@ -84,7 +88,7 @@ def merge_field(
 
 
 def _both_changed(
-    policy: str,
+    policy: Policy,
     base: Any,
     canonical: Any,
     remote: Any,

@@ -11,32 +11,32 @@ from mappings.schema import Rule
 from sync.display import local_time, shown_value
 from sync.engine import RuleResult
 from sync.i18n import N_, _, ngettext
-from sync.plan import Item
+from sync.plan import Action, Item
 from sync.store import Conflict
 
-_SYMBOL = {
-    "create": "+",
-    "restore": "+",
-    "update": "~",
-    "adopt": "=",
-    "delete": "-",
-    "import": "<",
-    "tombstone": "x",
-    "opt_out": "o",
-    "unlink": ".",
-    "detach": ".",
+_SYMBOL: dict[Action, str] = {
+    Action.CREATE: "+",
+    Action.RESTORE: "+",
+    Action.UPDATE: "~",
+    Action.ADOPT: "=",
+    Action.DELETE: "-",
+    Action.IMPORT: "<",
+    Action.TOMBSTONE: "x",
+    Action.OPT_OUT: "o",
+    Action.UNLINK: ".",
+    Action.DETACH: ".",
 }
-_VERB = {
-    "create": N_("create"),
-    "restore": N_("re-create (deleted on the platform)"),
-    "update": N_("update"),
-    "adopt": N_("adopt existing record"),
-    "delete": N_("delete"),
-    "import": N_("import new record"),
-    "tombstone": N_("tombstone (deleted on the platform)"),
-    "opt_out": N_("record opt-out (left the list)"),
-    "unlink": N_("forget link"),
-    "detach": N_("detach"),
+_VERB: dict[Action, str] = {
+    Action.CREATE: N_("create"),
+    Action.RESTORE: N_("re-create (deleted on the platform)"),
+    Action.UPDATE: N_("update"),
+    Action.ADOPT: N_("adopt existing record"),
+    Action.DELETE: N_("delete"),
+    Action.IMPORT: N_("import new record"),
+    Action.TOMBSTONE: N_("tombstone (deleted on the platform)"),
+    Action.OPT_OUT: N_("record opt-out (left the list)"),
+    Action.UNLINK: N_("forget link"),
+    Action.DETACH: N_("detach"),
 }
 #: The words of a rule's counts ("40 create, 1 conflict"), for the catalog.
 _COUNT_WORDS = (
@@ -90,8 +90,7 @@ def plan_data(result: RuleResult) -> dict[str, Any]:
 def _counts(items: list[Item]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for item in items:
-        merged = item.action in ("update", "adopt")
-        if not merged or item.remote or item.canonical or item.closes or item.mark:
+        if item.counted:
             counts[item.action] = counts.get(item.action, 0) + 1
         if item.conflicts:
             counts["conflict"] = counts.get("conflict", 0) + len(item.conflicts)
@@ -109,12 +108,12 @@ def item_lines(item: Item, labels: Mapping[str, str] | None = None) -> list[str]
     head = f"  {_SYMBOL.get(item.action, '?')} {_(_VERB.get(item.action, item.action))} "
     head += _named(item.uid, labels) if item.uid else _("remote {id}").format(id=item.remote_id)
     lines = [head]
-    if item.action in ("update", "adopt"):
+    if item.action.merges:
         lines += [
             "      " + _("platform {field}: → {value}").format(field=k, value=_short(v))
             for k, v in item.remote.items()
         ]
-    elif item.action in ("create", "restore"):
+    elif item.action in (Action.CREATE, Action.RESTORE):
         lines += [f"      {k}: {_short(v)}" for k, v in item.remote.items()]
     lines += [
         "      " + _("canonical {field}: → {value}").format(field=k, value=_short(v))

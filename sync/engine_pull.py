@@ -1,0 +1,57 @@
+"""Step 1 of a round: what the platform holds of a rule's collection, since its cursor."""
+
+from __future__ import annotations
+
+from connector.base import Changes, Collection, RemoteRecord, Target, content_hash
+from connector.errors import NotFound
+from mappings.schema import Rule
+from sync.catalog import Catalog
+from sync.engine_core import EngineCore
+from sync.plan import DETACHED, Snapshot
+
+
+class Pulling(EngineCore):
+    """Reads a rule's collection into the snapshot the planner works on."""
+
+    def _pull(
+        self, rule: Rule, target: Target, collection: Collection, catalog: Catalog, *, write: bool
+    ) -> tuple[Changes, Snapshot]:
+        key = self.key(rule)
+        cursor, options_hash = self.store.cursor(key)
+        if cursor is None or options_hash != content_hash(collection.options):
+            changes = self._full_listing(target, collection, write=write)
+        else:
+            try:
+                changes = target.changes(collection, cursor)
+            except NotFound:
+                # The collection vanished from the platform: make it again, list it whole.
+                changes = self._full_listing(target, collection, write=write)
+        links = self.store.links(key)
+        records = {r.remote_id: r for r in changes.records}
+        if not changes.complete:
+            for uid, link in links.items():
+                rid = link.remote_id
+                if (
+                    rid not in records
+                    and rid not in changes.deleted
+                    and not rid.startswith(DETACHED)
+                ):
+                    records[rid] = RemoteRecord(rid, link.seen, link.remote_etag, uid)
+        conflicts = {(c.uid, c.field): c for c in self.store.pending_conflicts(key)}
+        snapshot = Snapshot(
+            links,
+            records,
+            conflicts,
+            self.store.journal(key),
+            self.store.is_deleted,
+        )
+        return changes, snapshot
+
+    def _full_listing(self, target: Target, collection: Collection, *, write: bool) -> Changes:
+        if write:
+            target.open(collection)
+            return target.changes(collection, None)
+        try:
+            return target.changes(collection, None)
+        except NotFound:
+            return Changes([], set(), True, None)  # the pass would create the collection

@@ -1,0 +1,120 @@
+"""The store's schema: its version and the migration to each version from the one before.
+
+:meth:`sync.store.Store.open` applies the missing ones in order, each whole or not at all.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 5
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE entities (
+        uid TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        cohorts TEXT NOT NULL DEFAULT '[]',
+        data TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        deleted_at TEXT
+    );
+    CREATE INDEX entities_kind ON entities(kind);
+    CREATE TABLE links (
+        rule TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        target TEXT NOT NULL,
+        remote_id TEXT NOT NULL,
+        remote_etag TEXT,
+        base TEXT NOT NULL,
+        seen TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        synced_at TEXT NOT NULL,
+        PRIMARY KEY (rule, uid),
+        UNIQUE (rule, remote_id)
+    );
+    CREATE TABLE cursors (
+        rule TEXT PRIMARY KEY,
+        target TEXT NOT NULL,
+        cursor TEXT,
+        options_hash TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE journal (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        rule TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        op TEXT NOT NULL,
+        remote_id TEXT,
+        intent TEXT NOT NULL,
+        started_at TEXT NOT NULL
+    );
+    CREATE TABLE conflicts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        rule TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        field TEXT NOT NULL,
+        base TEXT NOT NULL,
+        canonical TEXT NOT NULL,
+        remote TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        resolved_at TEXT,
+        resolution TEXT,
+        applied_at TEXT
+    );
+    CREATE UNIQUE INDEX conflicts_open ON conflicts(rule, uid, field) WHERE applied_at IS NULL;
+    CREATE TABLE passes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        target TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        summary TEXT NOT NULL
+    );
+    CREATE TABLE receipts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at TEXT NOT NULL,
+        summary TEXT NOT NULL
+    );
+    """,
+    # A revision per entity, raised by every write: a writer that read revision N writes
+    # only over N, so two writers (a pass, an import) never lose each other's changes.
+    2: """
+    ALTER TABLE entities ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+    """,
+    # Roles belong to a cohort (issue 10): a person's `roles` and `cohorts` become
+    # `memberships`, each cohort with every role the person had. Self-contained (it reads and
+    # writes only `entities.data` of people), so it may be renumbered when merged.
+    3: """
+    UPDATE entities SET data = json_remove(
+        json_set(
+            data,
+            '$.memberships',
+            (
+                SELECT json_group_object(c.value, json(json_extract(entities.data, '$.roles')))
+                FROM json_each(entities.data, '$.cohorts') AS c
+            )
+        ),
+        '$.roles',
+        '$.cohorts'
+    )
+    WHERE kind = 'person' AND json_type(data, '$.memberships') IS NULL;
+    """,
+    # The figures of each pass per target, for `connector status --json` and `--check`.
+    4: """
+    ALTER TABLE passes ADD COLUMN figures TEXT NOT NULL DEFAULT '{}';
+    CREATE INDEX passes_target ON passes(target, id);
+    """,
+    # The last-seen raw text of each remote record a target keeps (CalDAV events, issue 14),
+    # so a push merges into what other clients put there without reading it again first.
+    # Self-contained, so it may be renumbered when merged.
+    5: """
+    CREATE TABLE remote_bodies (
+        target TEXT NOT NULL,
+        remote_id TEXT NOT NULL,
+        etag TEXT NOT NULL,
+        body BLOB NOT NULL,
+        PRIMARY KEY (target, remote_id)
+    );
+    """,
+}
+
+#: The figures a pass records per target (counts; ``duration`` in seconds; ``errors``: rules
