@@ -9,7 +9,7 @@ is ``"{deck etag}:{content hash}"`` and every write first reads the card and com
 content hashes. Change detection polls the board list (``If-None-Match``, or
 ``If-Modified-Since`` where the server understands it) once per pass for all boards of the
 target, and lists a board's cards only when the board changed; the cursor is
-:class:`connector.deck_cards.DeckCursor` as JSON. A listing taken in the second of the
+:class:`connector.deck_poll.DeckCursor` as JSON. A listing taken in the second of the
 board's last change (our own writes, just now) is not trusted by the next pass, which lists
 that board again instead of waiting here for the next second.
 """
@@ -21,24 +21,9 @@ from typing import Any, ClassVar
 
 from connector import deck_doctor
 from connector.base import Changes, Collection, Finding, RemoteField, RemoteRecord, Target
-from connector.deck_board import (
-    BoardRef,
-    DeckClient,
-    Poll,
-    create_label,
-    list_boards,
-    load_board,
-    message_of,
-    missing_participants,
-    no_access,
-    open_board,
-    pick_board,
-    poll_board,
-    titles,
-)
+from connector.deck_board import create_label, load_board, open_board
 from connector.deck_cards import (
     CardWriter,
-    DeckCursor,
     card_id,
     card_record,
     cut_title,
@@ -49,6 +34,17 @@ from connector.deck_cards import (
     stack_cards,
     with_footer,
 )
+from connector.deck_client import (
+    BoardRef,
+    DeckClient,
+    list_boards,
+    message_of,
+    no_access,
+    pick_board,
+    titles,
+)
+from connector.deck_poll import DeckCursor, Poll, poll_board
+from connector.deck_shares import missing_participants
 from connector.errors import NotFound, PreconditionFailed, RecordRejected
 
 Card = dict[str, Any]

@@ -1,5 +1,5 @@
-"""Deck cards: the marker footer, normalised fields, the requests one card edit takes, and
-the cursor a listing of a board's cards leaves behind (:class:`DeckCursor`).
+"""Deck cards: the marker footer, normalised fields, and the requests one card edit takes
+(the cursor a listing leaves behind is :class:`connector.deck_poll.DeckCursor`).
 
 The canonical uid travels in a footer at the end of the card description::
 
@@ -16,19 +16,15 @@ Reading strips the footer (also the older ``<!-- cohort-uid: … -->`` form) fro
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from connector.base import RemoteRecord, content_hash, cut
-from connector.deck_board import BoardRef, DeckClient, Poll, owner_id
+from connector.deck_client import BoardRef, DeckClient, owner_id
 from connector.errors import NotFound, RecordRejected
-
-log = logging.getLogger(__name__)
 
 CARD_TITLE_MAX = 255
 MARKER_KEY = "cohort-connector:"
@@ -273,67 +269,3 @@ def stack_cards(stacks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def modified(card: Mapping[str, Any] | None) -> int:
     """A card's ``lastModified`` (-1 for no card)."""
     return -1 if card is None else int(card.get("lastModified") or 0)
-
-
-@dataclass
-class DeckCursor:
-    """What one listing of a board left behind (serialised as JSON, version 1).
-
-    ``listed_at`` is the server's second when the board was polled for that listing; when
-    ``board_lm`` is not older than it, an edit in that same second would keep every ETag,
-    so the next pass lists again instead of trusting them. ``ims`` says whether the server
-    understands ``If-Modified-Since`` (None: not yet probed). ``cards`` maps card id to
-    ``[lastModified, content hash]``; ``assignees`` keeps non-empty assignee lists, because
-    Deck's archived listing leaves them out.
-    """
-
-    board: int
-    stacks: dict[str, int]
-    labels: dict[str, int]
-    list_etag: str | None
-    board_etag: str
-    board_lm: int
-    listed_at: int
-    ims: bool | None = None
-    cards: dict[str, list[Any]] = field(default_factory=dict)
-    assignees: dict[str, list[str]] = field(default_factory=dict)
-
-    @classmethod
-    def of(
-        cls, board: BoardRef, poll: Poll, cards: Mapping[str, tuple[int, str, list[str]]]
-    ) -> DeckCursor:
-        """The cursor after a listing: ``cards`` maps id to (lastModified, hash, assignees)."""
-        assert poll.entry is not None
-        return cls(
-            board=board.id,
-            stacks=dict(board.stacks),
-            labels=dict(board.labels),
-            list_etag=poll.list_etag,
-            board_etag=str(poll.entry.get("ETag") or ""),
-            board_lm=int(poll.entry.get("lastModified") or 0),
-            listed_at=poll.server_time,
-            ims=poll.ims,
-            cards={i: [lm, digest] for i, (lm, digest, _) in cards.items()},
-            assignees={i: users for i, (_, _, users) in cards.items() if users},
-        )
-
-    @property
-    def unsafe(self) -> bool:
-        """Whether ETags cannot be trusted: the board changed in the listing's second."""
-        return self.board_lm >= self.listed_at
-
-    def dump(self) -> str:
-        """The cursor as compact JSON."""
-        return json.dumps({"v": 1, **asdict(self)}, separators=(",", ":"), ensure_ascii=False)
-
-    @classmethod
-    def load(cls, text: str) -> DeckCursor | None:
-        """Parse a cursor; None for anything unreadable (the caller lists everything)."""
-        try:
-            data = json.loads(text)
-            if data.pop("v") != 1:
-                return None
-            return cls(**data)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            log.warning("ignoring an unreadable Deck cursor; listing the whole board")
-            return None

@@ -2,25 +2,21 @@
 exists (or will be created) with enough rights, and the groups and users it is shared with
 exist.
 
-Group and user existence is asked of the OCS provisioning API
-(``/ocs/v2.php/cloud/groups/{g}``, ``/cloud/users/{u}``), which needs an admin or group
-admin; for other accounts the sharee search (``files_sharing/api/v1/sharees``) answers.
-Nothing is written.
+Group and user existence is asked the way the sync asks before sharing a board
+(:func:`connector.deck_shares.participant_exists`). Nothing is written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
 
 from connector.base import Collection, Finding, finding_from
-from connector.deck_board import DeckClient, list_boards, owner_id, pick_board
+from connector.deck_client import DeckClient, list_boards, owner_id, pick_board
+from connector.deck_shares import participant_exists
 from connector.errors import ConnectorError
 from connector.i18n import N_, _
 
-OCS = "/ocs/v2.php/cloud"
-SHAREES = "/ocs/v2.php/apps/files_sharing/api/v1/sharees"
 #: What the connector does on a board, and the Deck right each needs.
 RIGHTS = {
     "PERMISSION_EDIT": N_("edit"),
@@ -82,21 +78,8 @@ def _participant(client: DeckClient, kind: int, name: str, board: str) -> Findin
         if kind == 1
         else _("user {name!r} (shares board {board!r})")
     ).format(name=name, board=board)
-    path = f"{OCS}/{'groups' if kind == 1 else 'users'}/{quote(name, safe='')}"
     try:
-        response = client.http.request("GET", path, params={"format": "json"})
-        if response.status_code in (401, 403, 997):
-            found = _sharee(client, kind, name)
-        elif response.status_code == 404:
-            found = False
-        elif response.status_code < 300:
-            found = True
-        else:
-            return Finding(
-                subject,
-                _("Nextcloud answered {status} asking for it").format(status=response.status_code),
-                8,
-            )
+        found = participant_exists(client, kind, name)
     except ConnectorError as exc:
         return finding_from(subject, exc)
     if found is None:
@@ -120,16 +103,3 @@ def _participant(client: DeckClient, kind: int, name: str, board: str) -> Findin
             ),
         )
     return Finding(subject, _("exists"))
-
-
-def _sharee(client: DeckClient, kind: int, name: str) -> bool | None:
-    """Whether the sharee search finds exactly ``name`` (None if it cannot be asked)."""
-    params = {"search": name, "itemType": "file", "lookup": "false", "perPage": "50"}
-    response = client.http.request(
-        "GET", SHAREES, params={**params, "shareType[]": str(kind), "format": "json"}
-    )
-    if response.status_code >= 300:
-        return None
-    exact = (response.json().get("ocs", {}).get("data", {}) or {}).get("exact", {}) or {}
-    entries = exact.get("groups" if kind == 1 else "users") or []
-    return any((e.get("value") or {}).get("shareWith") == name for e in entries)

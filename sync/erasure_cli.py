@@ -8,17 +8,10 @@ from typing import Any
 
 from connector.errors import InputError
 from sync.config import Config
-from sync.erasure import (
-    ErasurePlan,
-    Receipt,
-    begin,
-    due,
-    erase,
-    past_the_guard,
-    pending,
-    plan_erasure,
-    remote_records,
-)
+from sync.erasure import Receipt, erase
+from sync.erasure_plan import ErasurePlan, begin, pending, plan_erasure
+from sync.erasure_retention import due, past_the_guard
+from sync.erasure_steps import remote_records
 from sync.i18n import _, ngettext
 from sync.matching import find_person
 from sync.model import BERLIN, utcnow

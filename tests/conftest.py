@@ -149,12 +149,8 @@ def nextcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     Without the distribution the tests that use it are skipped, or fail with ``CI=true``;
     a distribution that is present but does not come up always fails.
     """
-    from connector.testing.nextcloud_server import (
-        NextcloudMissing,
-        example_council,
-        nextcloud_server,
-        prepare,
-    )
+    from connector.testing.nextcloud_dist import NextcloudMissing
+    from connector.testing.nextcloud_server import example_council, nextcloud_server, prepare
 
     council = example_council()
     try:

@@ -24,7 +24,8 @@ import requests
 
 from connector.deck import DeckTarget
 from connector.errors import CredentialsError
-from connector.testing.deck_server import DeckServer, Response
+from connector.testing.deck_http import Response
+from connector.testing.deck_server import DeckServer
 from connector.testing.nextcloud_server import NextcloudInstance
 from tests.test_deck import GROUPS, PASSWORDS, collection_for
 from tests.test_deck_server import _kind as kind

@@ -20,7 +20,9 @@ from connector.testing.calendar_servers import radicale_server
 from connector.testing.deck_server import DeckServer
 from connector.testing.mailman_server import mailman_server
 from sync.config import resolve_config
-from sync.erasure import begin, due, erase, pending, receipts
+from sync.erasure import erase, receipts
+from sync.erasure_plan import begin, pending
+from sync.erasure_retention import due
 from sync.model import Application, ApplicationStatus, Cohort, Person, Task
 from sync.runner import prepare
 from sync.store import Store

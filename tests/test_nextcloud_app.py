@@ -33,12 +33,8 @@ import pytest
 import requests
 
 from connector.testing.calendar_servers import free_port
-from connector.testing.nextcloud_server import (
-    ROOT,
-    NextcloudInstance,
-    example_council,
-    nextcloud_server,
-)
+from connector.testing.nextcloud_dist import ROOT
+from connector.testing.nextcloud_server import NextcloudInstance, example_council, nextcloud_server
 from nextcloud_app.appapi import AppSettings, Nextcloud
 from sync.store import Store
 from tests.deck_sites import RealSite, clean_site

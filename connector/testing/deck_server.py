@@ -2,7 +2,9 @@
 
 It reproduces the recorded exchanges in ``tests/fixtures/nextcloud29-deck1.13/`` exactly:
 status codes, headers (``ETag``, ``Content-Type``), JSON shapes and Deck's quirks. The rules
-live in :mod:`.deck_state` and :mod:`.deck_model`; this module speaks HTTP (standard library
+live in :mod:`.deck_state` (with :mod:`.deck_card_state`, :mod:`.deck_rules`) on top of
+:mod:`.deck_model` and :mod:`.deck_entities`; requests are routed by :mod:`.deck_routes` and
+answered on the wire by :mod:`.deck_http`. This module runs the server (standard library
 only) and offers the test hooks::
 
     with DeckServer(users={"admin": "pw", "bob": "pw2"}, groups={"beirat": ["bob"]}) as srv:
@@ -23,7 +25,6 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import json
 import logging
 import re
 import signal
@@ -31,139 +32,33 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
-from email.utils import formatdate, parsedate_to_datetime
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
-from xml.sax.saxutils import escape
 
-from connector.testing.deck_model import DeckError, Json, Reply, internal_error
-from connector.testing.deck_state import DeckState, as_int
+from connector.testing.deck_entities import DeckError, Json, internal_error
+from connector.testing.deck_http import (
+    CORS,
+    JSON_CT,
+    DeckHandler,
+    Response,
+    json_object,
+    json_response,
+    ocs_response,
+    phrase,
+)
+from connector.testing.deck_routes import DECK, OCS, Call, route
+from connector.testing.deck_state import DeckState
 
 log = logging.getLogger(__name__)
 
 DECK_BASE = "/apps/deck/api/v1.0"
 OCS_BASE = "/ocs/v2.php/apps/deck/api/v1.0"
 CLOUD_PATHS = ("/ocs/v2.php/cloud/", "/ocs/v2.php/apps/files_sharing/")
-JSON_CT = "application/json; charset=utf-8"
-HTML_CT = "text/html; charset=UTF-8"
 VERSIONS = ("1.13", "1.17")
-
-
-@dataclass
-class Call:
-    """One routed request as the rules see it."""
-
-    user: str
-    ids: dict[str, int]
-    body: dict[str, Any]
-    query: dict[str, str]
-    headers: Message
-    version: str
-
-    def __getitem__(self, name: str) -> int:
-        return self.ids[name]
-
-    @property
-    def details(self) -> bool:
-        return self.query.get("details", "").lower() in ("true", "1")
-
-    @property
-    def since(self) -> int | None:
-        """``If-Modified-Since``: 500 before Deck 1.17 (30, 31), a filter from 1.17 on."""
-        value = (self.headers.get("If-Modified-Since") or "").strip()
-        if not value:
-            return None
-        if self.version == "1.13":
-            raise internal_error()  # sabre/http's Util class is missing in Nextcloud 29
-        try:
-            return int(parsedate_to_datetime(value).timestamp())
-        except (TypeError, ValueError):
-            raise DeckError(400, "Invalid If-Modified-Since header provided.") from None
-
-
-Handler = Callable[[DeckState, Call], Reply]
-_B = r"/boards/(?P<board>\d+)"
-_S = _B + r"/stacks/(?P<stack>\d+)"
-_C = _S + r"/cards/(?P<card>\d+)"
-_L = _B + r"/labels/(?P<label>\d+)"
-_A = _B + r"/acl/(?P<acl>\d+)"
-DECK_ROUTES: list[tuple[str, str, Handler]] = [
-    ("GET", "/boards", lambda s, c: s.list_boards(c.user, c.details, c.since)),
-    ("POST", "/boards", lambda s, c: s.create_board(c.user, c.body)),
-    ("GET", _B, lambda s, c: s.get_board(c.user, c["board"])),
-    ("PUT", _B, lambda s, c: s.update_board(c.user, c["board"], c.body)),
-    ("DELETE", _B, lambda s, c: s.delete_board(c.user, c["board"])),
-    ("POST", _B + "/undo_delete", lambda s, c: s.undo_delete_board(c.user, c["board"])),
-    ("POST", _B + "/acl", lambda s, c: s.add_acl(c.user, c["board"], c.body)),
-    ("PUT", _A, lambda s, c: s.update_acl(c.user, c["board"], c["acl"], c.body)),
-    ("DELETE", _A, lambda s, c: s.delete_acl(c.user, c["board"], c["acl"])),
-    ("GET", _B + "/stacks", lambda s, c: s.list_stacks(c.user, c["board"], c.since)),
-    ("POST", _B + "/stacks", lambda s, c: s.create_stack(c.user, c["board"], c.body)),
-    ("GET", _B + "/stacks/archived", lambda s, c: s.list_archived_stacks(c.user, c["board"])),
-    ("GET", _S, lambda s, c: s.get_stack(c.user, c["stack"])),
-    ("PUT", _S, lambda s, c: s.update_stack(c.user, c["stack"], c.body)),
-    ("DELETE", _S, lambda s, c: s.delete_stack(c.user, c["stack"])),
-    ("POST", _B + "/labels", lambda s, c: s.create_label(c.user, c["board"], c.body)),
-    ("GET", _L, lambda s, c: s.get_label(c.user, c["label"])),
-    ("PUT", _L, lambda s, c: s.update_label(c.user, c["label"], c.body)),
-    ("DELETE", _L, lambda s, c: s.delete_label(c.user, c["label"])),
-    ("POST", _S + "/cards", lambda s, c: s.create_card(c.user, c["stack"], c.body)),
-    ("GET", _C, lambda s, c: s.get_card(c.user, c["card"])),
-    ("PUT", _C, lambda s, c: s.update_card(c.user, c["stack"], c["card"], c.body)),
-    ("DELETE", _C, lambda s, c: s.delete_card(c.user, c["card"])),
-    ("PUT", _C + "/reorder", lambda s, c: s.reorder_card(c.user, c["card"], c.body)),
-    ("PUT", _C + "/assignLabel", lambda s, c: s.assign_label(c.user, c["card"], c.body)),
-    ("PUT", _C + "/removeLabel", lambda s, c: s.remove_label(c.user, c["card"], c.body)),
-    ("PUT", _C + "/assignUser", lambda s, c: s.assign_user(c.user, c["card"], c.body)),
-    ("PUT", _C + "/unassignUser", lambda s, c: s.unassign_user(c.user, c["card"], c.body)),
-]
-_COMMENTS = r"/cards/(?P<card>\d+)/comments"
-OCS_ROUTES: list[tuple[str, str, Handler]] = [
-    ("POST", _COMMENTS, lambda s, c: s.create_comment(c.user, c["card"], c.body)),
-    (
-        "GET",
-        _COMMENTS,
-        lambda s, c: s.list_comments(
-            c.user, c["card"], as_int(c.query.get("limit", 20)), as_int(c.query.get("offset", 0))
-        ),
-    ),
-]
-
-
-def _compile(routes: list[tuple[str, str, Handler]]) -> list[tuple[str, re.Pattern[str], Handler]]:
-    return [(method, re.compile(f"^{path}$"), handler) for method, path, handler in routes]
-
-
-_DECK = _compile(DECK_ROUTES)
-_OCS = _compile(OCS_ROUTES)
-
-
-def _route(
-    routes: list[tuple[str, re.Pattern[str], Handler]], method: str, path: str
-) -> tuple[Handler, re.Match[str]] | None:
-    for verb, pattern, handler in routes:
-        match = pattern.match(path)
-        if match and verb == method:
-            return handler, match
-    return None
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes = b""
-    content_type: str | None = HTML_CT
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def json_response(status: int, body: Json, headers: Mapping[str, str] | None = None) -> Response:
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(status, payload, JSON_CT, dict(headers or {}))
 
 
 @dataclass
@@ -172,32 +67,6 @@ class _Failure:
     pattern: re.Pattern[str]
     response: Response
     remaining: int
-
-
-def _xml(value: Json, depth: int = 1) -> str:
-    pad = " " * depth
-    items: Iterable[tuple[str, Json]]
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, list):
-        items = (("element", item) for item in value)
-    elif value is None or value is False:
-        return ""
-    else:
-        return "1" if value is True else escape(str(value))
-    inner = "".join(f"\n{pad}<{k}>{_xml(v, depth + 1)}</{k}>" for k, v in items)
-    return f"{inner}\n{' ' * (depth - 1)}" if inner else ""
-
-
-def ocs_response(status: int, data: Json, message: str, accept_json: bool) -> Response:
-    """OCS v2 envelope; the HTTP status mirrors ``statuscode`` (37, 38)."""
-    ok = status < 300
-    meta = {"status": "ok" if ok else "failure", "statuscode": status, "message": message}
-    envelope = {"ocs": {"meta": meta, "data": data if data is not None else []}}
-    if accept_json:
-        return json_response(status, envelope)
-    xml = f'<?xml version="1.0"?>\n<ocs>{_xml(envelope["ocs"])}</ocs>\n'
-    return Response(status, xml.encode(), "application/xml; charset=utf-8")
 
 
 class DeckServer:
@@ -253,7 +122,7 @@ class DeckServer:
     def start(self) -> DeckServer:
         if self._httpd is not None:
             return self
-        httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
+        httpd = ThreadingHTTPServer((self.host, self.port), DeckHandler)
         httpd.daemon_threads = True
         httpd.double = self  # type: ignore[attr-defined]
         self._httpd = httpd
@@ -317,7 +186,7 @@ class DeckServer:
         extra = dict(headers or {})
         content_type = extra.pop("Content-Type", None)
         if body is None or isinstance(body, dict | list):
-            payload = body if body is not None else {"status": status, "message": _phrase(status)}
+            payload = body if body is not None else {"status": status, "message": phrase(status)}
             response = json_response(status, payload, extra)
         else:
             raw = body.encode() if isinstance(body, str) else body
@@ -353,14 +222,14 @@ class DeckServer:
             return self._cloud(method, split.path.removeprefix("/ocs/v2.php"), query, headers)
         is_ocs = split.path.startswith(OCS_BASE)
         if is_ocs:
-            rel, routes = split.path[len(OCS_BASE) :], _OCS
+            rel, routes = split.path[len(OCS_BASE) :], OCS
         elif path.startswith(DECK_BASE + "/"):
-            rel, routes = path[len(DECK_BASE) :], _DECK
+            rel, routes = path[len(DECK_BASE) :], DECK
         else:
             return Response(404)
         route_method = "GET" if method == "HEAD" else method
         if route_method == "OPTIONS" and not is_ocs:
-            return Response(200, headers=_CORS)  # Deck's preflighted_cors route
+            return Response(200, headers=CORS)  # Deck's preflighted_cors route
         accept_json = "json" in (headers.get("Accept") or "") or query.get("format") == "json"
         user, problem = self._authenticate(headers.get("Authorization"))
         if user is None:
@@ -369,7 +238,7 @@ class DeckServer:
             return json_response(401, {"message": problem})
         if self.require_ocs_header and (headers.get("OCS-APIRequest") or "").lower() != "true":
             return json_response(412, {"message": "CSRF check failed"})
-        found = _route(routes, route_method, rel)
+        found = route(routes, route_method, rel)
         if found is None:
             if is_ocs:
                 return ocs_response(404, [], "Not found", accept_json)  # not recorded
@@ -378,7 +247,7 @@ class DeckServer:
         call = Call(
             user,
             {k: int(v) for k, v in match.groupdict().items()},
-            {**query, **_json_object(payload)},
+            {**query, **json_object(payload)},
             query,
             headers,
             self.version,
@@ -460,95 +329,6 @@ class DeckServer:
         login, _, password = decoded.partition(":")
         with self.state.lock:
             return (login, "") if self.state.authenticate(login, password) else (None, "")
-
-
-_CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "PUT, POST, GET, DELETE, PATCH",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, Accept, OCS-APIRequest",
-    "Access-Control-Max-Age": "1728000",
-}
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
-def _json_object(payload: bytes) -> dict[str, Any]:
-    """Request parameters from a JSON body; anything else gives none, as in Nextcloud."""
-    if not payload.strip():
-        return {}
-    try:
-        parsed = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "Apache"
-    sys_version = ""
-    # Headers and body are written separately; with Nagle on, a kept-alive connection
-    # waits ~40 ms for the delayed ACK on every request.
-    disable_nagle_algorithm = True
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        """``Date`` from the double's clock: a real server stamps ``Date`` and
-        ``lastModified`` from one clock, and adapters compare the two."""
-        double = cast(DeckServer, self.server.double)  # type: ignore[attr-defined]
-        return formatdate(double.clock() if timestamp is None else timestamp, usegmt=True)
-
-    def _serve(self, method: str) -> None:
-        double = cast(DeckServer, self.server.double)  # type: ignore[attr-defined]
-        response = double.handle(method, self.path, self.headers, self._read_body())
-        self.send_response(response.status)
-        if response.content_type is not None:
-            self.send_header("Content-Type", response.content_type)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if method != "HEAD":
-            self.wfile.write(response.body)
-
-    def _read_body(self) -> bytes:
-        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
-            chunks = []
-            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            self.rfile.readline()
-            return b"".join(chunks)
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_HEAD(self) -> None:
-        self._serve("HEAD")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
-
-    def do_OPTIONS(self) -> None:
-        self._serve("OPTIONS")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
 
 
 def main(argv: list[str] | None = None) -> int:
