@@ -25,6 +25,7 @@ from connector.errors import (
     RetryLater,
     TargetError,
 )
+from connector.platform import WantsOrganisations
 from mappings.fields import Codec
 from mappings.filters import matches
 from mappings.schema import MappingFile, Rule, collection_name, options_of
@@ -187,8 +188,8 @@ class Engine:
     def collection(self, rule: Rule, catalog: Catalog) -> Collection:
         """The collection with its options; organisation labels come from the cohort."""
         options = options_of(rule)
-        if rule.deck is not None and rule.deck.organisation_labels:
-            options["labels"] = [*options.get("labels", []), *self._organisation_labels(catalog)]
+        if isinstance(rule.table, WantsOrganisations):
+            rule.table.with_organisations(options, self._organisation_labels(catalog))
         return Collection(collection_name(rule), options)
 
     def _organisation_labels(self, catalog: Catalog) -> list[str]:
