@@ -80,7 +80,7 @@ def on_change(listener: Callable[[], None]) -> None:
 def platforms() -> Mapping[str, Platform]:
     """Every declared platform, by kind."""
     _load()
-    return dict(_platforms)
+    return _platforms
 
 
 def platform(kind: str) -> Platform:

@@ -37,6 +37,9 @@ def remote_fields(kind: str) -> Mapping[str, RemoteField]:
     return registry.fields_of(kind)
 
 
+registry.on_change(remote_fields.cache_clear)
+
+
 def choices(kind: str, path: str) -> list[str] | None:
     """The values the canonical field at ``path`` can take as text, None if it is free."""
     owner, attribute = target_kind(kind, path)

@@ -11,7 +11,6 @@ import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,7 +22,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from connector import registry
-from connector.platform import Platform
+from connector.platform import Platform, matching
 from sync.model import Audience
 
 #: A platform kind (``deck``, ``caldav``, ...): one of the declared platforms, see
@@ -44,34 +43,25 @@ SET_FIELDS = frozenset({"labels", "assignees", "attendees", "categories"})
 LOADER_CHECKS_REFERENCES = {"references": "loader"}
 
 
-def _matching(regex: str, what: str) -> AfterValidator:
-    """A validator with a readable message instead of pydantic's raw regex."""
-    compiled = re.compile(regex)
-
-    def check(value: str) -> str:
-        if not compiled.match(value):
-            raise ValueError(f"{value!r} is not {what}")
-        return value
-
-    return AfterValidator(check)
-
+#: A validator with a readable message instead of pydantic's raw regex (also for Fahrplan files).
+_matching = matching
 
 Name = Annotated[
     str,
-    _matching(
+    matching(
         r"^[a-z0-9][a-z0-9_-]{0,63}$",
         "a valid name: lower-case letters, digits, '_' or '-', at most 64 (e.g. nextcloud)",
     ),
 ]
 Path = Annotated[
     str,
-    _matching(
+    matching(
         r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$",
         "a dotted path of lower-case field names (e.g. applicant.organisation)",
     ),
 ]
 EnvName = Annotated[
-    str, _matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "an environment variable name (e.g. DECK_PW)")
+    str, matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "an environment variable name (e.g. DECK_PW)")
 ]
 
 
