@@ -1,8 +1,9 @@
 """An in-memory target: the engine's test double and a sandbox for trying mappings.
 
-Targets built with the same ``memory://NAME`` URL in one process share their records, so a
-test can play the person editing "on the platform" through :meth:`MemoryTarget.edit` and
-friends while the engine syncs. Faults can be injected: ``crash_after_write`` raises after a
+Targets built with the same ``memory://NAME`` URL on one :class:`MemoryWorld` share their
+records (the process-wide :data:`WORLD` unless one is given), so a test can play the person
+editing "on the platform" through :meth:`MemoryTarget.edit` and friends while the engine
+syncs. Faults can be injected: ``crash_after_write`` raises after a
 write has landed (the crash the journal must heal), ``outage`` makes every call fail with
 ``RetryLater``.
 """
@@ -16,6 +17,7 @@ from typing import Any, ClassVar
 
 from connector.base import Changes, Collection, FieldType, RemoteField, RemoteRecord, Target
 from connector.errors import NotFound, PreconditionFailed, RetryLater
+from connector.platform import Platform
 
 _FIELD_NAMES = (
     "title description stack labels assignees due archived summary location start end "
@@ -50,6 +52,25 @@ class _Space:
     deleted_at: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
+class MemoryWorld:
+    """The platforms behind ``memory://`` URLs: one space of collections per name."""
+
+    def __init__(self) -> None:
+        self.spaces: dict[str, _Space] = {}
+
+    def space(self, name: str) -> _Space:
+        """The space behind ``memory://NAME`` (made on first use)."""
+        return self.spaces.setdefault(name, _Space())
+
+    def reset(self) -> None:
+        """Forget every space."""
+        self.spaces.clear()
+
+
+#: The world targets share unless given their own (the one ``connector sync`` builds on).
+WORLD = MemoryWorld()
+
+
 class MemoryTarget(Target):
     """A target that keeps records in a dict; conditional writes by version etag."""
 
@@ -57,21 +78,27 @@ class MemoryTarget(Target):
     FIELDS: ClassVar[Mapping[str, RemoteField]] = {
         name: RemoteField(name, _TYPES.get(name, "text")) for name in _FIELD_NAMES
     }
-    _spaces: ClassVar[dict[str, _Space]] = {}
 
     def __init__(
-        self, url: str = "memory://default", user: str = "", password: str = "", **_options: Any
+        self,
+        url: str = "memory://default",
+        user: str = "",
+        password: str = "",
+        *,
+        world: MemoryWorld | None = None,
+        **_options: Any,
     ) -> None:
         super().__init__()
         self.name = url.removeprefix("memory://") or "default"
-        self.space = self._spaces.setdefault(self.name, _Space())
+        self.world = WORLD if world is None else world
+        self.space = self.world.space(self.name)
         self.crash_after_write: Callable[[str], bool] | None = None
         self.outage = False
 
     @classmethod
     def reset(cls) -> None:
-        """Forget every memory space (between tests)."""
-        cls._spaces.clear()
+        """Forget every space of the shared :data:`WORLD` (between tests)."""
+        WORLD.reset()
 
     # -- the Target interface -----------------------------------------------------------
 
@@ -203,3 +230,6 @@ class MemoryTarget(Target):
     @staticmethod
     def _out(remote_id: str, record: _Record) -> RemoteRecord:
         return RemoteRecord(remote_id, dict(record.fields), str(record.version), record.marker)
+
+
+PLATFORM = Platform(kind="memory", target=MemoryTarget, schemes=())

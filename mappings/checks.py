@@ -17,7 +17,9 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from connector import registry
 from connector.base import RemoteField
+from connector.platform import OffersValues
 from mappings.derived import COUNCIL_ONLY
 from mappings.paths import check_path, referenced_kind, target_kind
 from mappings.schema import EntityKind, FieldSpec, Rule, TargetSpec, collection_name
@@ -28,15 +30,14 @@ Loc = tuple[str | int, ...]
 Found = list[tuple[Loc, str]]
 M = TypeVar("M", bound=BaseModel)
 
-_TABLES = {"deck": "deck", "caldav": "calendar", "mailman": "list"}
-
 
 @cache
 def remote_fields(kind: str) -> Mapping[str, RemoteField]:
     """The remote fields the adapter for targets of ``kind`` offers."""
-    from connector.registry import fields_of
+    return registry.fields_of(kind)
 
-    return fields_of(kind)
+
+registry.on_change(remote_fields.cache_clear)
 
 
 def choices(kind: str, path: str) -> list[str] | None:
@@ -98,10 +99,9 @@ def _shared_collection(rule: Rule, index: int, owners: dict[tuple[str, str], int
     if key not in owners:
         owners[key] = index
         return []
-    table = {"deck": "deck", "caldav": "calendar", "mailman": "list"}[rule.collection_kind]
     return [
         (
-            ("rules", index, table),
+            ("rules", index, str(rule.platform.table)),
             f"{key[1]!r} on target {rule.target!r} already belongs to rules[{owners[key]}]; "
             "each board, calendar or list belongs to one rule",
         )
@@ -136,7 +136,7 @@ def _valid(model: type[M], raw: Any) -> M | None:
 def _fields_of_broken_rule(raw: Any) -> Found:
     if not isinstance(raw, dict) or raw.get("entity") not in get_args(EntityKind):
         return []
-    kinds = [kind for kind, table in _TABLES.items() if table in raw]
+    kinds = [p.kind for p in registry.platforms().values() if p.table and p.table in raw]
     check = FieldCheck(raw["entity"], kinds[0] if len(kinds) == 1 else None)
     fields = raw.get("fields")
     for index, item in enumerate(fields if isinstance(fields, list) else []):
@@ -244,12 +244,15 @@ class RuleCheck(FieldCheck):
             self.add(("target",), f"unknown target {name!r}; known targets: {known}")
             return
         spec = self.targets[name]
-        if isinstance(spec, TargetSpec) and spec.kind not in ("memory", self.kind):
-            table = _TABLES[self.kind]
+        if not isinstance(spec, TargetSpec) or spec.kind == self.kind:
+            return
+        served = registry.platform(spec.kind)
+        if not served.serves_any_table:
+            table = self.rule.platform.table
             self.add(
-                (table,),
+                (str(table),),
                 f"target {name!r} is a {spec.kind} target, but this rule has a [rules.{table}] "
-                f"table; use [rules.{_TABLES[spec.kind]}] or a {self.kind} target",
+                f"table; use [rules.{served.table}] or a {self.kind} target",
             )
 
     def filters(self) -> None:
@@ -266,28 +269,38 @@ class RuleCheck(FieldCheck):
                 self.value_fits(("filter", path), path, wanted)
 
     def board(self) -> None:
-        """Stack and label values exist on the Deck board."""
-        deck = self.rule.deck
-        if deck is None:
+        """Values of fields the collection offers a fixed choice for (a Deck board's stacks
+        and labels) are among the offered ones."""
+        table = self.rule.table
+        if not isinstance(table, OffersValues):
             return
+        offered, noun = table.offered(), self.rule.platform.noun
         for index, spec in enumerate(self.rule.fields):
-            on_board = {"stack": deck.stacks, "labels": deck.labels}.get(spec.remote)
+            on_board = offered.get(spec.remote)
             if on_board is None:
                 continue
             what = spec.remote.rstrip("s")
-            if spec.remote == "stack" and spec.values is None and spec.canonical is not None:
-                message = "map each canonical value to one of the board's stacks with `values`"
+            if not self._is_set(spec.remote) and spec.values is None and spec.canonical is not None:
+                message = f"map each canonical value to one of the {noun}'s {what}s with `values`"
                 self.add(("fields", index), message)
             for key, value in (spec.values or {}).items():
                 if value not in on_board:
                     message = (
-                        f"{what} {value!r} is not on the board; {what}s: {', '.join(on_board)}"
+                        f"{what} {value!r} is not on the {noun}; {what}s: {', '.join(on_board)}"
                     )
                     self.add(("fields", index, "values", key), message)
-        stack = self.rule.create_when.get("stack")
-        if stack is not None and stack not in deck.stacks:
-            message = f"stack {stack!r} is not on the board; stacks: {', '.join(deck.stacks)}"
-            self.add(("create_when", "stack"), message)
+        for remote, value in self.rule.create_when.items():
+            on_board = offered.get(remote)
+            if on_board is None or self._is_set(remote):
+                continue
+            what = remote.rstrip("s")
+            if value not in on_board:
+                message = f"{what} {value!r} is not on the {noun}; {what}s: {', '.join(on_board)}"
+                self.add(("create_when", remote), message)
+
+    def _is_set(self, remote: str) -> bool:
+        field = self.remote.get(remote) if self.remote is not None else None
+        return field is not None and field.type == "set"
 
     def adoption(self) -> None:
         """``key`` names a mapped field; list rules hold people and name their key."""
@@ -295,11 +308,12 @@ class RuleCheck(FieldCheck):
         if self.rule.key is not None and self.rule.key not in mapped:
             message = f"key {self.rule.key!r} is not a remote field of this rule; mapped: "
             self.add(("key",), message + ", ".join(mapped))
-        if self.rule.mailing_list is not None:
-            if self.entity != "person":
-                self.add(("entity",), 'a mailing list holds people: set entity = "person"')
+        holds = self.rule.platform.holds
+        if holds is not None:
+            if self.entity != holds.entity:
+                self.add(("entity",), f'{holds.what}: set entity = "{holds.entity}"')
             elif self.rule.key is None:
-                self.add(("key",), 'list members carry no marker; set key = "email"')
+                self.add(("key",), f'{holds.why}; set key = "{holds.key}"')
         if self.rule.on_remote_delete == "opt_out" and self.entity != "person":
             message = 'opt_out is for people leaving a list (entity = "person"); use '
             self.add(("on_remote_delete",), message + "tombstone, restore or unlink")

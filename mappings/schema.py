@@ -8,10 +8,9 @@ collection on one target, with its fields). See ``docs/mappings.md`` for every k
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,10 +19,15 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 
+from connector import registry
+from connector.platform import Platform, matching
 from sync.model import Audience
 
-TargetKind = Literal["deck", "caldav", "mailman", "memory"]
+#: A platform kind (``deck``, ``caldav``, ...): one of the declared platforms, see
+#: :mod:`connector.registry`; validated as a literal of the declared kinds.
+TargetKind = str
 EntityKind = Literal[
     "programme", "organisation", "cohort", "person", "application", "tandem", "event", "task"
 ]
@@ -39,48 +43,25 @@ SET_FIELDS = frozenset({"labels", "assignees", "attendees", "categories"})
 LOADER_CHECKS_REFERENCES = {"references": "loader"}
 
 
-def _matching(regex: str, what: str) -> AfterValidator:
-    """A validator with a readable message instead of pydantic's raw regex."""
-    compiled = re.compile(regex)
-
-    def check(value: str) -> str:
-        if not compiled.match(value):
-            raise ValueError(f"{value!r} is not {what}")
-        return value
-
-    return AfterValidator(check)
-
+#: A validator with a readable message instead of pydantic's raw regex (also for Fahrplan files).
+_matching = matching
 
 Name = Annotated[
     str,
-    _matching(
+    matching(
         r"^[a-z0-9][a-z0-9_-]{0,63}$",
         "a valid name: lower-case letters, digits, '_' or '-', at most 64 (e.g. nextcloud)",
     ),
 ]
 Path = Annotated[
     str,
-    _matching(
+    matching(
         r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$",
         "a dotted path of lower-case field names (e.g. applicant.organisation)",
     ),
 ]
-ListAddress = Annotated[
-    str,
-    _matching(
-        r"^[a-z0-9][a-z0-9._-]*@[a-z0-9.-]+$",
-        "a lower-case list address (e.g. mentees-10@mentoring.example.org)",
-    ),
-]
-CalendarId = Annotated[
-    str,
-    _matching(
-        r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        "a calendar id of letters, digits, '.', '_' or '-' (e.g. mim-10-fahrplan)",
-    ),
-]
 EnvName = Annotated[
-    str, _matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "an environment variable name (e.g. DECK_PW)")
+    str, matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "an environment variable name (e.g. DECK_PW)")
 ]
 
 
@@ -118,68 +99,12 @@ class TargetSpec(Strict):
 
     @model_validator(mode="after")
     def _url_scheme(self) -> TargetSpec:
-        if self.kind != "memory" and not re.match(r"^https?://[^/\s]+", self.url):
-            raise ValueError(f"url: must start with http:// or https://, got {self.url!r}")
+        schemes = registry.platform(self.kind).schemes
+        pattern = "^(" + "|".join(map(re.escape, schemes)) + r")://[^/\s]+"
+        if schemes and not re.match(pattern, self.url):
+            starts = " or ".join(f"{scheme}://" for scheme in schemes)
+            raise ValueError(f"url: must start with {starts}, got {self.url!r}")
         return self
-
-
-class AclShare(Strict):
-    """A Deck board share: a Nextcloud user or group with its permissions."""
-
-    user: str | None = None
-    group: str | None = None
-    edit: StrictBool = True
-    share: StrictBool = False
-    manage: StrictBool = False
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> AclShare:
-        if (self.user is None) == (self.group is None):
-            raise ValueError("give exactly one of `user` or `group`")
-        return self
-
-
-class DeckCollection(Strict):
-    """A Deck board with its stacks, labels and shares."""
-
-    board: str = Field(max_length=100)
-    stacks: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
-        min_length=1
-    )
-    labels: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = []
-    organisation_labels: StrictBool = Field(
-        default=False, description="one label per member organisation (its short name)"
-    )
-    acl: list[AclShare] = []
-
-    @model_validator(mode="after")
-    def _unique(self) -> DeckCollection:
-        for what, items in (("stack", self.stacks), ("label", self.labels)):
-            seen: set[str] = set()
-            for index, item in enumerate(items):
-                if item in seen:
-                    raise ValueError(f"{what}s[{index}]: duplicate {what} {item!r}")
-                seen.add(item)
-        return self
-
-
-class CalendarCollection(Strict):
-    """A CalDAV calendar."""
-
-    calendar: CalendarId
-    display_name: str
-    description: str = ""
-    color: str | None = None
-
-
-class ListCollection(Strict):
-    """A Mailman 3 mailing list."""
-
-    address: ListAddress
-    display_name: str
-    description: str = ""
-    subject_prefix: str = ""
-    policies: dict[str, str | bool | int] = {}
 
 
 class FieldSpec(Strict):
@@ -223,9 +148,8 @@ class Rule(Strict):
         default=None, description="who sees this collection; defaults to the target's"
     )
     filter: dict[Path, FilterValue] = {}
-    deck: DeckCollection | None = None
-    calendar: CalendarCollection | None = None
-    mailing_list: ListCollection | None = Field(default=None, alias="list")
+    # Here come the collection tables, one optional key per declared platform
+    # (``deck``, ``calendar``, ``list``, ...): see :func:`_declare_platforms`.
     fields: list[FieldSpec] = Field(min_length=1)
     key: str | None = Field(
         default=None, description="remote field to adopt unmarked records by (e.g. email)"
@@ -241,17 +165,16 @@ class Rule(Strict):
 
     @model_validator(mode="after")
     def _one_collection(self) -> Rule:
-        given = [
-            key
-            for key, attr in (("deck", "deck"), ("calendar", "calendar"), ("list", "mailing_list"))
-            if getattr(self, attr) is not None
-        ]
+        tables = [p for p in registry.platforms().values() if p.table is not None]
+        given = [p.table for p in tables if getattr(self, p.rule_attribute, None) is not None]
         if len(given) != 1:
             # Point at the second table when there are two: that is the one to remove.
             where = f"{given[1]}: " if len(given) > 1 else ""
+            names = [f"[rules.{p.table}]" for p in tables]
+            listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
             raise ValueError(
-                f"{where}give exactly one collection table: [rules.deck], [rules.calendar] "
-                f"or [rules.list] (got {', '.join(given) or 'none'})"
+                f"{where}give exactly one collection table: {listed} "
+                f"(got {', '.join(str(g) for g in given) or 'none'})"
             )
         seen: set[str] = set()
         for index, spec in enumerate(self.fields):
@@ -263,13 +186,33 @@ class Rule(Strict):
         return self
 
     @property
+    def platform(self) -> Platform:
+        """The declared platform whose collection table this rule has."""
+        for platform in registry.platforms().values():
+            if platform.table is not None and self.table_of(platform) is not None:
+                return platform
+        raise LookupError(f"rule {self.name!r} has no collection table")
+
+    def table_of(self, platform: Platform) -> BaseModel | None:
+        """This rule's ``[rules.TABLE]`` of ``platform``, if it has that one."""
+        table: BaseModel | None = getattr(self, platform.rule_attribute, None)
+        return table
+
+    @property
+    def table(self) -> BaseModel:
+        """This rule's collection table (validated by its platform's options model)."""
+        table = self.table_of(self.platform)
+        assert table is not None
+        return table
+
+    @property
     def collection_kind(self) -> TargetKind:
         """The platform kind this rule's collection table belongs to."""
-        if self.deck is not None:
-            return "deck"
-        if self.calendar is not None:
-            return "caldav"
-        return "mailman"
+        return self.platform.kind
+
+    if TYPE_CHECKING:  # the collection tables are declared by the platforms at run time
+
+        def __getattr__(self, name: str) -> Any: ...
 
 
 class MappingFile(Strict):
@@ -308,7 +251,8 @@ class MappingFile(Strict):
                     f"rules[{index}].target: unknown target {rule.target!r}; "
                     f"known: {', '.join(sorted(self.targets))}"
                 )
-            if target.kind != "memory" and target.kind != rule.collection_kind:
+            serves_any = registry.platform(target.kind).serves_any_table
+            if not serves_any and target.kind != rule.collection_kind:
                 raise ValueError(
                     f"rules[{index}]: target {rule.target!r} is {target.kind}, but the rule "
                     f"describes a {rule.collection_kind} collection"
@@ -322,16 +266,48 @@ class MappingFile(Strict):
 
 def options_of(rule: Rule) -> dict[str, Any]:
     """The collection table of ``rule`` as plain data (for the adapter)."""
-    table = rule.deck or rule.calendar or rule.mailing_list
-    assert table is not None
-    return table.model_dump(exclude_none=True)
+    return rule.table.model_dump(exclude_none=True)
 
 
 def collection_name(rule: Rule) -> str:
     """The identifying name of ``rule``'s collection (board, calendar id, list address)."""
-    if rule.deck is not None:
-        return rule.deck.board
-    if rule.calendar is not None:
-        return rule.calendar.calendar
-    assert rule.mailing_list is not None
-    return rule.mailing_list.address
+    return rule.platform.collection_name(rule.table)
+
+
+_tables: set[str] = set()
+
+
+def _declare_platforms() -> None:
+    """Give ``TargetSpec.kind`` the declared kinds and ``Rule`` one key per collection table.
+
+    Called now and whenever a platform is registered, so a plugin's table is part of the
+    mapping language (unknown keys, messages and lines work for it as for the built-in ones).
+    """
+    declared = registry.platforms().values()
+    kinds = tuple(platform.kind for platform in declared)
+    kind = TargetSpec.model_fields["kind"]
+    kind.annotation = cast(Any, Literal[kinds])
+    fields: dict[str, FieldInfo] = {}
+    tables: set[str] = set()
+    for name, info in Rule.model_fields.items():
+        if name == "fields":
+            for platform in declared:
+                if platform.table is None or platform.options is None:
+                    continue
+                tables.add(platform.rule_attribute)
+                fields[platform.rule_attribute] = FieldInfo.from_annotated_attribute(
+                    platform.options | None,  # type: ignore[arg-type]
+                    Field(default=None, alias=platform.table),
+                )
+        if name not in _tables:
+            fields[name] = info
+    _tables.clear()
+    _tables.update(tables)
+    Rule.model_fields.clear()
+    Rule.model_fields.update(fields)
+    for model in (TargetSpec, Rule, MappingFile):
+        model.model_rebuild(force=True)
+
+
+_declare_platforms()
+registry.on_change(_declare_platforms)

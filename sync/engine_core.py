@@ -10,6 +10,7 @@ from typing import Any
 
 from connector.base import Collection, RemoteField, Target
 from connector.errors import ConnectorError
+from connector.platform import WantsOrganisations
 from mappings.fields import Codec
 from mappings.schema import MappingFile, Rule, collection_name, options_of
 from sync.apply import Check, Consequences, Tally, new_uid
@@ -154,8 +155,8 @@ class EngineCore:
     def collection(self, rule: Rule, catalog: Catalog) -> Collection:
         """The collection with its options; organisation labels come from the cohort."""
         options = options_of(rule)
-        if rule.deck is not None and rule.deck.organisation_labels:
-            options["labels"] = [*options.get("labels", []), *self._organisation_labels(catalog)]
+        if isinstance(rule.table, WantsOrganisations):
+            rule.table.with_organisations(options, self._organisation_labels(catalog))
         return Collection(collection_name(rule), options)
 
     def _organisation_labels(self, catalog: Catalog) -> list[str]:

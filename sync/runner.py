@@ -11,9 +11,9 @@ from typing import Any
 from connector import logsafe
 from connector.base import Collection, RemoteRecord, Target
 from connector.errors import ConfigError, ConnectorError, InputError, NotFound
-from connector.mailman import MailmanTarget
+from connector.platform import Announcing
 from mappings.load import load_mapping, resolve_secret
-from mappings.schema import MappingFile, Rule, TargetSpec
+from mappings.schema import MappingFile, Rule, TargetSpec, collection_name
 from sync.catalog import Catalog
 from sync.config import Config
 from sync.engine import Engine, Options, RuleResult, field_keys, rule_key
@@ -80,18 +80,23 @@ def remote_records(run: Run, name: str) -> tuple[Engine, Rule, list[RemoteRecord
     return engine, rule, records
 
 
-def find_list(run: Run, name: str) -> tuple[MailmanTarget, Collection]:
-    """The Mailman target and collection of the rule whose list is ``name`` (address or rule)."""
+def find_list(run: Run, name: str) -> tuple[Announcing, Collection]:
+    """The announcing target (Mailman) and collection of the rule whose list is ``name``
+    (address or rule)."""
     known = []
     for engine in run.engines:
         for rule in engine.mapping.rules:
-            if rule.mailing_list is None:
+            if not issubclass(rule.platform.target_class(), Announcing):
                 continue
-            known.append(rule.mailing_list.address)
-            if name in (rule.name, rule.mailing_list.address):
+            address = collection_name(rule)
+            known.append(address)
+            if name in (rule.name, address):
                 target = engine.targets[rule.target]
-                if not isinstance(target, MailmanTarget):
-                    raise ConfigError(f"rule {rule.name}: target {rule.target} is not Mailman")
+                if not isinstance(target, Announcing):
+                    raise ConfigError(
+                        f"rule {rule.name}: target {rule.target} is not "
+                        f"{rule.platform.target_class().__name__.removesuffix('Target')}"
+                    )
                 return target, engine.collection(rule, Catalog.load(run.store))
     raise InputError(f"no mapped list {name!r}; known: {', '.join(known) or 'none'}")
 
@@ -168,7 +173,7 @@ def prepare(
     if secret is resolve_secret:
         check_secrets(mappings)
     for mapping in mappings:
-        logsafe.publish([r.mailing_list.address for r in mapping.rules if r.mailing_list])
+        logsafe.publish([collection_name(r) for r in mapping.rules if r.platform.public_names])
         targets = build_targets(mapping, secret)
         engines.append(build_engine(store, mapping, targets, options))
     return Run(store, engines)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from connector.base import Target
-from connector.registry import make_target
+from connector.registry import make_target, platform
 from mappings.schema import MappingFile, TargetSpec
 
 
@@ -33,10 +33,7 @@ def build_targets(mapping: MappingFile, secret: Callable[[TargetSpec], str]) -> 
 
 def build_target(name: str, spec: TargetSpec, secret: Callable[[TargetSpec], str]) -> Target:
     """The adapter for target ``name`` of a mapping, its secret read by ``secret``."""
-    options: dict[str, Any] = {}
-    if spec.kind != "memory":
-        options["verify"] = spec.verify_tls
-    if spec.kind == "caldav":
-        options["uid_domain"] = spec.uid_domain
+    settings = platform(spec.kind).settings
+    options: dict[str, Any] = {argument: getattr(spec, key) for argument, key in settings.items()}
     password = secret(spec) if spec.secret is not None else ""
     return make_target(spec.kind, target_url(name, spec), spec.user, password, **options)

@@ -1,0 +1,72 @@
+"""What a mapping may say about a Deck board (``[rules.deck]``), and the Deck declaration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from pydantic import Field, StrictBool, StringConstraints, model_validator
+
+from connector.platform import Options, Platform
+
+
+class AclShare(Options):
+    """A Deck board share: a Nextcloud user or group with its permissions."""
+
+    user: str | None = None
+    group: str | None = None
+    edit: StrictBool = True
+    share: StrictBool = False
+    manage: StrictBool = False
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> AclShare:
+        if (self.user is None) == (self.group is None):
+            raise ValueError("give exactly one of `user` or `group`")
+        return self
+
+
+class DeckCollection(Options):
+    """A Deck board with its stacks, labels and shares."""
+
+    board: str = Field(max_length=100)
+    stacks: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+        min_length=1
+    )
+    labels: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+        default_factory=list
+    )
+    organisation_labels: StrictBool = Field(
+        default=False, description="one label per member organisation (its short name)"
+    )
+    acl: list[AclShare] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> DeckCollection:
+        for what, items in (("stack", self.stacks), ("label", self.labels)):
+            seen: set[str] = set()
+            for index, item in enumerate(items):
+                if item in seen:
+                    raise ValueError(f"{what}s[{index}]: duplicate {what} {item!r}")
+                seen.add(item)
+        return self
+
+    def offered(self) -> Mapping[str, Sequence[str]]:
+        """Cards take their stack and labels from the board's."""
+        return {"stack": self.stacks, "labels": self.labels}
+
+    def with_organisations(self, options: dict[str, Any], short_names: list[str]) -> None:
+        """With ``organisation_labels``, one label per member organisation."""
+        if self.organisation_labels:
+            options["labels"] = [*options.get("labels", []), *short_names]
+
+
+PLATFORM = Platform(
+    kind="deck",
+    target="connector.deck:DeckTarget",
+    table="deck",
+    options=DeckCollection,
+    name_field="board",
+    noun="board",
+    settings={"verify": "verify_tls"},
+)
