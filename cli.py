@@ -68,7 +68,7 @@ from sync.report import (
     plan_lines,
     summary_lines,
 )
-from sync.runner import Run, find_list, prepare, remote_records
+from sync.runner import Run, find_list, open_run, remote_records
 from sync.settle import find_conflict, settle
 from sync.store import Conflict, Store
 
@@ -470,12 +470,7 @@ def _today(value: str | None) -> date | None:
 
 def _prepare(ctx: typer.Context, today: str | None, allow: list[str] | None = None) -> Run:
     config = options(ctx).resolve()
-    store = Store.open(config.store, create=False)
-    try:
-        return prepare(config, store, today=_today(today), allow_mass_delete=frozenset(allow or []))
-    except BaseException:
-        store.close()
-        raise
+    return open_run(config, today=_today(today), allow_mass_delete=frozenset(allow or []))
 
 
 @app.command()
@@ -489,14 +484,10 @@ def plan(
 
     Writes nothing, locally or remotely.
     """
-    run = _prepare(ctx, today)
-    try:
+    with _prepare(ctx, today) as run:
         results = run.plan()
         uids = [i.uid for r in results if r.plan for i in r.plan.items if i.uid]
         names = record_labels(run.store, uids)
-    finally:
-        run.close()
-        run.store.close()
     if as_json:
         echo_json([plan_data(r) for r in results])
     else:
@@ -551,30 +542,25 @@ def sync(
 ) -> None:
     """Run one sync pass (or keep running with --watch): pull, plan, guard, apply."""
     config = options(ctx).resolve()
-    with store_lock(config.store):
-        run = _prepare(ctx, today, allow_mass_delete)
+    with store_lock(config.store), _prepare(ctx, today, allow_mass_delete) as run:
+        if watch:
+            _watch(
+                run,
+                interval or config.sync.interval,
+                config.sync.max_backoff,
+                stats=stats,
+                as_json=as_json,
+            )
+            return
+        progress = _progress_printer()
         try:
-            if watch:
-                _watch(
-                    run,
-                    interval or config.sync.interval,
-                    config.sync.max_backoff,
-                    stats=stats,
-                    as_json=as_json,
-                )
-                return
-            progress = _progress_printer()
-            try:
-                results = run.sync(progress)
-            finally:
-                if progress is not None:
-                    progress.stop()  # type: ignore[attr-defined]
-            outcome = Outcome.of(results, _conflicts_waiting(run.store))
-            log_pass(outcome)
-            _print_pass(results, outcome, stats=stats, as_json=as_json)
+            results = run.sync(progress)
         finally:
-            run.close()
-            run.store.close()
+            if progress is not None:
+                progress.stop()  # type: ignore[attr-defined]
+        outcome = Outcome.of(results, _conflicts_waiting(run.store))
+        log_pass(outcome)
+        _print_pass(results, outcome, stats=stats, as_json=as_json)
     error = outcome.error()
     if error is not None:
         raise error
@@ -642,12 +628,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show what a rule's board, calendar or list holds on its platform right now."""
-    run = _prepare(ctx, None)
-    try:
+    with _prepare(ctx, None) as run:
         _engine, found, records = remote_records(run, rule)
-    finally:
-        run.close()
-        run.store.close()
     if as_json:
         echo_json([asdict(r) for r in records])
         return
@@ -799,13 +781,9 @@ def announce(
                 path=body_file, reason=getattr(exc, "strerror", None) or exc
             )
         ) from None
-    run = _prepare(ctx, None)
-    try:
+    with _prepare(ctx, None) as run:
         target, collection = find_list(run, mailing_list)
         result = target.announce(collection, subject, body, sender=sender, dry_run=not send)
-    finally:
-        run.close()
-        run.store.close()
     if as_json:
         echo_json(asdict(result))
         return
@@ -1056,15 +1034,10 @@ def forget(
 ) -> None:
     """Erase a person from the store and from every target; keep a receipt without names."""
     config = options(ctx).resolve()
-    with store_lock(config.store):
-        run = _prepare(ctx, today)
-        try:
-            output = forget_command(
-                run, config, person, dry_run=dry_run, due=due, yes=yes, today=_today(today)
-            )
-        finally:
-            run.close()
-            run.store.close()
+    with store_lock(config.store), _prepare(ctx, today) as run:
+        output = forget_command(
+            run, config, person, dry_run=dry_run, due=due, yes=yes, today=_today(today)
+        )
     if as_json:
         echo_json(output.data)
     else:
