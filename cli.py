@@ -68,6 +68,7 @@ from sync.report import (
     plan_lines,
     summary_lines,
 )
+from sync.rule_errors import unfinished
 from sync.runner import Run, find_list, open_run, remote_records
 from sync.settle import find_conflict, settle
 from sync.store import Conflict, Store
@@ -494,7 +495,9 @@ def plan(
         for result in results:
             for line in plan_lines(result, limit, names):
                 typer.echo(line)
-    _raise_first_error(results)
+    error = unfinished(results)
+    if error is not None:
+        raise error
 
 
 def _progress_printer() -> Callable[[str, int, int], None] | None:
@@ -604,21 +607,6 @@ def _watch(run: Run, interval: int, max_backoff: int, *, stats: bool, as_json: b
         ngettext("stopped after {n} pass", "stopped after {n} passes", passes).format(n=passes),
         err=True,
     )
-
-
-def _raise_first_error(results: list[RuleResult]) -> None:
-    failed = [r for r in results if r.error is not None]
-    if failed:
-        first = failed[0]
-        assert first.error is not None
-        names = ", ".join(r.rule for r in failed)
-        error = type(first.error)(
-            _("{count} rule(s) did not finish ({names}): {error}").format(
-                count=len(failed), names=names, error=first.error
-            )
-        )
-        error.hint = first.error.hint
-        raise error
 
 
 @app.command()
