@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,37 +23,40 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.exceptions import Abort
 
 from connector import logsafe
-from connector.errors import ConfigError, ConnectorError, InputError
-from mappings.fahrplan import find_template, inspect_template, load_template
+from connector.errors import ConnectorError, InputError
+from mappings.fahrplan import find_template
 from mappings.load import load_mapping
 from mappings.report import check_files, print_show, show_json, target_warnings
-from sync.config import CONFIG_NAME, Config, render_config, resolve_config
+from sync import verdicts
+from sync.importing.cells import parse_date, parse_decimal
+from sync.cohort_new import new_cohort, programme_template
+from sync.config import CONFIG_NAME, Config, resolve_config
 from sync.costs import cohort_costs
 from sync.costs_format import BOM, costs_csv, costs_json, costs_lines
 from sync.coverage import store_warnings
-from sync.daemon import Stopper, store_lock
-from sync.daemon import watch as watch_loop
-from sync.display import local_time, set_zone
+from sync.daemon import store_lock, watch_run
+from sync.display import set_zone
 from sync.doctor import doctor as run_doctor
 from sync.doctor import worst as doctor_worst
+from sync.doctor_format import doctor_json, doctor_summary
 from sync.engine import RuleResult
 from sync.erasure_cli import forget_command
-from sync.fahrplan import apply_template
-from sync.fahrplan_format import fahrplan_lines, template_folders, template_name
+from sync.exports import write_csv
+from sync.fahrplan_format import fahrplan_lines, template_folders
 from sync.health import check as health_check
 from sync.helptext import install as install_readable_help
 from sync.helptext import usage_message
-from sync.i18n import _, kind_label, ngettext
+from sync.i18n import _, ngettext
 from sync.i18n import install as install_language
-from sync.importer import ImportReport, import_file
-from sync.importing.cells import parse_date, parse_decimal
+from sync.import_format import import_lines
+from sync.importer import import_file
 from sync.logs import FORMATS
 from sync.logs import configure as configure_logs
 from sync.matching import candidates, check_cohort
 from sync.matching_format import candidate_lines, check_lines
-from sync.model import ENTITY_TYPES, Programme
 from sync.optin import opt_in
-from sync.outcome import Outcome, log_pass
+from sync.outcome import Outcome
+from sync.passes import pass_outcome, plan_labels
 from sync.records import find as find_record
 from sync.records import labels as record_labels
 from sync.records import record_data, record_lines
@@ -68,9 +70,13 @@ from sync.report import (
     plan_lines,
     summary_lines,
 )
-from sync.runner import Run, find_list, prepare, remote_records
+from sync.rule_errors import unfinished
+from sync.runner import Run, find_list, open_run, remote_records
 from sync.settle import find_conflict, settle
+from sync.status import status_data, status_lines
 from sync.store import Conflict, Store
+from sync.workfolder import SHIPPED_MAPPING
+from sync.workfolder import create as create_work_folder
 
 app = typer.Typer(
     name="connector",
@@ -167,8 +173,6 @@ def _global(
 
 # -- init ---------------------------------------------------------------------------------
 
-SHIPPED_MAPPING = "muensterland-mentoring.toml"
-
 
 @app.command()
 def init(
@@ -179,33 +183,23 @@ def init(
     The mapping is a copy of the shipped one, if this installation has it. Existing files are
     never overwritten.
     """
-    shipped = resources.files("mappings") / SHIPPED_MAPPING
-    has_mapping = shipped.is_file()
-    config, mapping = directory / CONFIG_NAME, directory / "mapping.toml"
-    for path in (config, mapping) if has_mapping else (config,):
-        if path.exists():
-            error = InputError(_("{path} already exists; not overwriting it").format(path=path))
-            error.hint = _("Choose a new folder, or edit the existing files.")
-            raise error
-    directory.mkdir(parents=True, exist_ok=True)
-    if has_mapping:
-        mapping.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    created = create_work_folder(directory)
+    if created.mapping is not None:
         typer.echo(
             _("Created {path} (a copy of the shipped {name})").format(
-                path=mapping, name=SHIPPED_MAPPING
+                path=created.mapping, name=SHIPPED_MAPPING
             )
         )
-    config.write_text(render_config(["mapping.toml"] if has_mapping else []), encoding="utf-8")
-    typer.echo(_("Created {path}").format(path=config))
-    if not has_mapping:
+    typer.echo(_("Created {path}").format(path=created.config))
+    if created.mapping is None:
         typer.echo(
             f"No mapping ships with this installation yet ({SHIPPED_MAPPING}); "
-            f"add one to `mappings` in {config} before syncing."
+            f"add one to `mappings` in {created.config} before syncing."
         )
-    store_path = resolve_config(config).store
-    Store.open(store_path).close()
-    typer.echo(_("Created {path} (empty store)").format(path=store_path))
-    typer.echo(_("Next: connector --config {path} import organisations FILE").format(path=config))
+    typer.echo(_("Created {path} (empty store)").format(path=created.store))
+    typer.echo(
+        _("Next: connector --config {path} import organisations FILE").format(path=created.config)
+    )
 
 
 # -- import -------------------------------------------------------------------------------
@@ -222,30 +216,6 @@ class ImportKind(StrEnum):
     tandems = "tandems"
     events = "events"
     tasks = "tasks"
-
-
-def _print_report(report: ImportReport) -> None:
-    separator = {";": "';'", ",": "','", "\t": "tab"}[report.delimiter]
-    separator = _("tab") if separator == "tab" else separator
-    line = (
-        _("Imported {file}: {rows} ({encoding}, separator {separator})")
-        if report.written
-        else _(
-            "Checked (dry run, nothing written) {file}: {rows} ({encoding}, separator {separator})"
-        )
-    )
-    rows = ngettext("{n} row", "{n} rows", report.rows).format(n=report.rows)
-    typer.echo(
-        line.format(file=report.file, rows=rows, encoding=report.encoding, separator=separator)
-    )
-    if report.ignored:
-        typer.echo(_("  left out: column {names}").format(names=", ".join(report.ignored)))
-    for kind, outcome in report.outcomes.items():
-        why = "" if kind == report.kind else " " + _("(follows from these rows)")
-        counts = _("{created} created, {updated} updated, {unchanged} unchanged").format(
-            created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged
-        )
-        typer.echo(f"  {kind_label(kind)}: {counts}{why}")
 
 
 @app.command("import")
@@ -276,76 +246,11 @@ def import_(
     if as_json:
         echo_json(asdict(report))
     else:
-        _print_report(report)
+        for line in import_lines(report):
+            typer.echo(line)
 
 
 # -- status -------------------------------------------------------------------------------
-
-_KIND_ORDER = tuple(ENTITY_TYPES)
-
-
-def status_data(store: Store) -> dict[str, Any]:
-    """What ``connector status`` reports, as JSON-able data."""
-    per_cohort: dict[str, dict[str, int]] = {}
-    for cohort, kind, count in store.counts():
-        per_cohort.setdefault(cohort, {})[kind] = count
-    cohorts = []
-    for uid, counts in sorted(per_cohort.items()):
-        entity = store.get(uid) if uid else None
-        title = getattr(entity, "title", None)
-        cohorts.append({"cohort": uid or None, "title": title, "counts": counts})
-    return {
-        "store": str(store.path),
-        "cohorts": cohorts,
-        "last_passes": store.last_passes(),
-        "open_conflicts": len(store.conflicts()),
-    }
-
-
-def _print_status(data: dict[str, Any]) -> None:
-    typer.echo(_("Store: {path}").format(path=data["store"]))
-    present = {k for c in data["cohorts"] for k in c["counts"]}
-    kinds = [k for k in _KIND_ORDER if k in present]
-    if not kinds:
-        typer.echo(_("The store is empty: start with `connector import organisations FILE`."))
-    else:
-        labels = [c["cohort"] or _("(no cohort)") for c in data["cohorts"]]
-        heading = _("cohort")
-        width = max(len(label) for label in [*labels, heading]) + 2
-        typer.echo("")
-        names = {k: kind_label(k) for k in kinds}
-        typer.echo(
-            f"{heading:<{width}}" + "".join(f"{names[k]:>{len(names[k]) + 2}}" for k in kinds)
-        )
-        for label, cohort in zip(labels, data["cohorts"], strict=True):
-            row = "".join(f"{cohort['counts'].get(k, 0):>{len(names[k]) + 2}}" for k in kinds)
-            typer.echo(f"{label:<{width}}{row}")
-    typer.echo("")
-    passes = data["last_passes"]
-    typer.echo(_("Last sync pass per target:") + (" " + _("none yet") if not passes else ""))
-    for done in passes:
-        when = local_time(done["finished_at"])
-        typer.echo(
-            f"  {done['target']}: "
-            + _("{outcome} at {when}").format(outcome=done["outcome"], when=when)
-        )
-        if done.get("duration") is not None:
-            requests = ngettext("{n} request", "{n} requests", done["requests"])
-            typer.echo(
-                "    "
-                + _(
-                    "{seconds} s, {requests}, {changes} changes, {conflicts} conflicts, "
-                    "{failures} failed, {withheld} withheld"
-                ).format(
-                    seconds=f"{done['duration']:.1f}",
-                    requests=requests.format(n=done["requests"]),
-                    changes=done["changes"],
-                    conflicts=done["conflicts"],
-                    failures=done["failures"],
-                    withheld=done["withheld"],
-                )
-            )
-    typer.echo(_("Open conflicts: {count}").format(count=data["open_conflicts"]))
 
 
 @app.command()
@@ -391,7 +296,8 @@ def status(
     if as_json:
         echo_json(data)
     else:
-        _print_status(data)
+        for line in status_lines(data):
+            typer.echo(line)
 
 
 # -- mappings -----------------------------------------------------------------------------
@@ -418,15 +324,9 @@ def mappings_check(
         store = None  # no usable configuration: nothing to check the filters against
     for line in store_warnings(store, files):
         typer.echo(line)
-    if problems:
-        failed = len(files) - sum(line.startswith("ok: ") for line in ok)
-        count = ngettext("{n} problem", "{n} problems", len(problems)).format(n=len(problems))
-        raise ConfigError(
-            ngettext("{count} in {n} mapping file", "{count} in {n} mapping files", failed).format(
-                count=count, n=failed
-            ),
-            problems=problems,
-        )
+    error = verdicts.mapping_files(files, ok, problems)
+    if error is not None:
+        raise error
 
 
 @mappings_app.command("show")
@@ -470,12 +370,7 @@ def _today(value: str | None) -> date | None:
 
 def _prepare(ctx: typer.Context, today: str | None, allow: list[str] | None = None) -> Run:
     config = options(ctx).resolve()
-    store = Store.open(config.store, create=False)
-    try:
-        return prepare(config, store, today=_today(today), allow_mass_delete=frozenset(allow or []))
-    except BaseException:
-        store.close()
-        raise
+    return open_run(config, today=_today(today), allow_mass_delete=frozenset(allow or []))
 
 
 @app.command()
@@ -489,21 +384,18 @@ def plan(
 
     Writes nothing, locally or remotely.
     """
-    run = _prepare(ctx, today)
-    try:
+    with _prepare(ctx, today) as run:
         results = run.plan()
-        uids = [i.uid for r in results if r.plan for i in r.plan.items if i.uid]
-        names = record_labels(run.store, uids)
-    finally:
-        run.close()
-        run.store.close()
+        names = plan_labels(run.store, results)
     if as_json:
         echo_json([plan_data(r) for r in results])
     else:
         for result in results:
             for line in plan_lines(result, limit, names):
                 typer.echo(line)
-    _raise_first_error(results)
+    error = unfinished(results)
+    if error is not None:
+        raise error
 
 
 def _progress_printer() -> Callable[[str, int, int], None] | None:
@@ -551,37 +443,27 @@ def sync(
 ) -> None:
     """Run one sync pass (or keep running with --watch): pull, plan, guard, apply."""
     config = options(ctx).resolve()
-    with store_lock(config.store):
-        run = _prepare(ctx, today, allow_mass_delete)
+    with store_lock(config.store), _prepare(ctx, today, allow_mass_delete) as run:
+        if watch:
+            _watch(
+                run,
+                interval or config.sync.interval,
+                config.sync.max_backoff,
+                stats=stats,
+                as_json=as_json,
+            )
+            return
+        progress = _progress_printer()
         try:
-            if watch:
-                _watch(
-                    run,
-                    interval or config.sync.interval,
-                    config.sync.max_backoff,
-                    stats=stats,
-                    as_json=as_json,
-                )
-                return
-            progress = _progress_printer()
-            try:
-                results = run.sync(progress)
-            finally:
-                if progress is not None:
-                    progress.stop()  # type: ignore[attr-defined]
-            outcome = Outcome.of(results, _conflicts_waiting(run.store))
-            log_pass(outcome)
-            _print_pass(results, outcome, stats=stats, as_json=as_json)
+            results = run.sync(progress)
         finally:
-            run.close()
-            run.store.close()
+            if progress is not None:
+                progress.stop()  # type: ignore[attr-defined]
+        outcome = pass_outcome(run.store, results)
+        _print_pass(results, outcome, stats=stats, as_json=as_json)
     error = outcome.error()
     if error is not None:
         raise error
-
-
-def _conflicts_waiting(store: Store) -> int:
-    return sum(1 for c in store.conflicts() if c.resolved_at is None)
 
 
 def _print_pass(results: list[RuleResult], outcome: Outcome, *, stats: bool, as_json: bool) -> None:
@@ -595,8 +477,7 @@ def _print_pass(results: list[RuleResult], outcome: Outcome, *, stats: bool, as_
 
 def _watch(run: Run, interval: int, max_backoff: int, *, stats: bool, as_json: bool) -> None:
     def report(results: list[RuleResult], wait: float) -> None:
-        outcome = Outcome.of(results, _conflicts_waiting(run.store))
-        log_pass(outcome, next_pass=wait)
+        pass_outcome(run.store, results, next_pass=wait)
         if as_json:
             echo_json([r.summary() for r in results])
             return
@@ -604,35 +485,11 @@ def _watch(run: Run, interval: int, max_backoff: int, *, stats: bool, as_json: b
             typer.echo(line)
         typer.echo(pass_line(results, datetime.now().strftime("%Y-%m-%d %H:%M:%S"), wait))
 
-    with Stopper() as stopper:
-        for engine in run.engines:
-            engine.stop_requested = lambda: stopper.stopped
-        passes = watch_loop(
-            lambda resting: run.sync(None, resting),
-            interval,
-            stopper,
-            max_backoff=max_backoff,
-            report=report,
-        )
+    passes = watch_run(run, interval, max_backoff=max_backoff, report=report)
     typer.echo(
         ngettext("stopped after {n} pass", "stopped after {n} passes", passes).format(n=passes),
         err=True,
     )
-
-
-def _raise_first_error(results: list[RuleResult]) -> None:
-    failed = [r for r in results if r.error is not None]
-    if failed:
-        first = failed[0]
-        assert first.error is not None
-        names = ", ".join(r.rule for r in failed)
-        error = type(first.error)(
-            _("{count} rule(s) did not finish ({names}): {error}").format(
-                count=len(failed), names=names, error=first.error
-            )
-        )
-        error.hint = first.error.hint
-        raise error
 
 
 @app.command()
@@ -642,12 +499,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show what a rule's board, calendar or list holds on its platform right now."""
-    run = _prepare(ctx, None)
-    try:
+    with _prepare(ctx, None) as run:
         _engine, found, records = remote_records(run, rule)
-    finally:
-        run.close()
-        run.store.close()
     if as_json:
         echo_json([asdict(r) for r in records])
         return
@@ -799,13 +652,9 @@ def announce(
                 path=body_file, reason=getattr(exc, "strerror", None) or exc
             )
         ) from None
-    run = _prepare(ctx, None)
-    try:
+    with _prepare(ctx, None) as run:
         target, collection = find_list(run, mailing_list)
         result = target.announce(collection, subject, body, sender=sender, dry_run=not send)
-    finally:
-        run.close()
-        run.store.close()
     if as_json:
         echo_json(asdict(result))
         return
@@ -828,21 +677,11 @@ def doctor(
     lines = run_doctor(options(ctx).resolve())
     code = doctor_worst(lines)
     if as_json:
-        rows = [{"target": line.target, **asdict(line.finding)} for line in lines]
-        echo_json({"exit_code": code, "findings": rows})
+        echo_json(doctor_json(lines, code))
     else:
         for line in lines:
             typer.echo(str(line))
-        problems = sum(not line.finding.ok for line in lines)
-        typer.echo(
-            ngettext(
-                "doctor: {n} problem to fix (exit {code})",
-                "doctor: {n} problems to fix (exit {code})",
-                problems,
-            ).format(n=problems, code=code)
-            if problems
-            else _("doctor: all {n} checks passed").format(n=len(lines))
-        )
+        typer.echo(doctor_summary(lines, code))
     if code:
         raise typer.Exit(code)
 
@@ -876,7 +715,7 @@ def report_costs(
         if str(csv_file) == "-":
             sys.stdout.write(BOM + text)
         else:
-            csv_file.write_text(BOM + text, encoding="utf-8", newline="")
+            write_csv(csv_file, text)
             typer.echo(
                 _("wrote {file} ({n} organisations)").format(file=csv_file, n=len(report.lines)),
                 err=True,
@@ -923,23 +762,9 @@ def cohort_new(
     first_day = _day("--start", start)
     opts = options(ctx)
     path = template or find_template(programme, template_folders(opts.resolve()))
-    loaded = load_template(path)
-    if loaded.programme != programme:
-        raise InputError(
-            _("{path}: the template is for programme {programme!r}").format(
-                path=path, programme=loaded.programme
-            )
-        )
+    loaded = programme_template(path, programme)
     with opts.open_store(create=True) as store:
-        if not isinstance(store.get(programme), Programme):
-            raise InputError(
-                _("there is no programme {programme!r} (import programmes first)").format(
-                    programme=programme
-                )
-            )
-        report = apply_template(
-            store, loaded, template_name(path), number=number, start=first_day, dry_run=dry_run
-        )
+        report = new_cohort(store, loaded, path, number=number, start=first_day, dry_run=dry_run)
     if as_json:
         echo_json(asdict(report) | {"counts": report.counts()})
     else:
@@ -951,16 +776,9 @@ def cohort_check(
     files: Annotated[list[Path], typer.Argument(help="Fahrplan template files.")],
 ) -> None:
     """Check Fahrplan template files; every problem as FILE:LINE: field: message."""
-    problems = [str(p) for f in files for p in inspect_template(f)[1]]
-    if problems:
-        raise ConfigError(
-            ngettext("{n} problem", "{n} problems", len(problems)).format(n=len(problems))
-            + " "
-            + ngettext("in {n} Fahrplan template", "in {n} Fahrplan templates", len(files)).format(
-                n=len(files)
-            ),
-            problems=problems,
-        )
+    error = verdicts.fahrplan_templates(files)
+    if error is not None:
+        raise error
     typer.echo(
         ngettext("{n} Fahrplan template: OK", "{n} Fahrplan templates: OK", len(files)).format(
             n=len(files)
@@ -1021,16 +839,9 @@ def match_check(
         echo_json(asdict(result))
     else:
         typer.echo("\n".join(check_lines(result)))
-    if result.problems:
-        count = len(result.problems)
-        raise InputError(
-            ngettext(
-                "{cohort}: {n} problem in the tandems",
-                "{cohort}: {n} problems in the tandems",
-                count,
-            ).format(cohort=cohort, n=count),
-            problems=[] if as_json else [str(p) for p in result.problems],
-        )
+    error = verdicts.tandems(result, listed=as_json)
+    if error is not None:
+        raise error
 
 
 # -- forget -------------------------------------------------------------------------------
@@ -1056,15 +867,10 @@ def forget(
 ) -> None:
     """Erase a person from the store and from every target; keep a receipt without names."""
     config = options(ctx).resolve()
-    with store_lock(config.store):
-        run = _prepare(ctx, today)
-        try:
-            output = forget_command(
-                run, config, person, dry_run=dry_run, due=due, yes=yes, today=_today(today)
-            )
-        finally:
-            run.close()
-            run.store.close()
+    with store_lock(config.store), _prepare(ctx, today) as run:
+        output = forget_command(
+            run, config, person, dry_run=dry_run, due=due, yes=yes, today=_today(today)
+        )
     if as_json:
         echo_json(output.data)
     else:

@@ -32,22 +32,19 @@ from sync.display import set_zone
 from sync.i18n import install as install_language
 from sync.logs import configure as configure_logs
 from sync.outcome import Outcome, log_pass
-from sync.runner import prepare
-from sync.store import Store
+from sync.runner import open_run
 
 log = logging.getLogger("nextcloud_app")
 
 
 def _daemon(passes: Passes, stopper: Stopper) -> None:
     config = passes.config
-    store = Store.open(config.store, create=False)
-    run = prepare(config, store)
+    with open_run(config) as run:
 
-    def report(results: list, wait: float) -> None:  # type: ignore[type-arg]
-        waiting = sum(1 for c in store.conflicts() if c.resolved_at is None)
-        log_pass(Outcome.of(results, waiting), next_pass=wait)
+        def report(results: list, wait: float) -> None:  # type: ignore[type-arg]
+            waiting = sum(1 for c in run.store.conflicts() if c.resolved_at is None)
+            log_pass(Outcome.of(results, waiting), next_pass=wait)
 
-    try:
         watch_loop(
             lambda resting: passes.run_pass(run, resting),
             config.sync.interval,
@@ -55,9 +52,6 @@ def _daemon(passes: Passes, stopper: Stopper) -> None:
             max_backoff=config.sync.max_backoff,
             report=report,
         )
-    finally:
-        run.close()
-        store.close()
 
 
 def main(argv: list[str] | None = None) -> int:

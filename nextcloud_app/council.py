@@ -4,7 +4,7 @@ Reading: the last pass per cohort and target (the store's ``passes`` table, as
 ``connector status`` reports it), the daemon's health (``connector status --check``), the open
 conflicts named as a person reads them (``connector conflicts``), each cohort's embargo.
 Doing: settling a conflict (:func:`sync.settle.settle`, as ``connector conflicts resolve``)
-and one pass (:func:`sync.runner.prepare` and :meth:`sync.runner.Run.sync` under the store's
+and one pass (:func:`sync.runner.open_run` and :meth:`sync.runner.Run.sync` under the store's
 lock, as ``connector sync``). Nothing here is a second implementation of either.
 """
 
@@ -26,7 +26,7 @@ from sync.health import check as health_check
 from sync.model import Cohort, Tandem
 from sync.outcome import Outcome, log_pass
 from sync.records import labels as record_labels
-from sync.runner import Run, load_mappings, prepare
+from sync.runner import Run, load_mappings, open_run
 from sync.settle import settle
 from sync.store import Conflict, Store
 
@@ -201,18 +201,10 @@ class Passes:
     def one(self) -> Outcome:
         """One pass of every mapping, logged like ``connector sync``'s; its outcome."""
         lock = nullcontext() if self.held else store_lock(self.config.store)
-        with self.turn, lock:
-            store = Store.open(self.config.store, create=False)
-            try:
-                run = prepare(self.config, store)
-                try:
-                    results = run.sync()
-                finally:
-                    run.close()
-                waiting = sum(1 for c in store.conflicts() if c.resolved_at is None)
-                outcome = Outcome.of(results, waiting)
-            finally:
-                store.close()
+        with self.turn, lock, open_run(self.config) as run:
+            results = run.sync()
+            waiting = sum(1 for c in run.store.conflicts() if c.resolved_at is None)
+            outcome = Outcome.of(results, waiting)
         log_pass(outcome)
         return outcome
 

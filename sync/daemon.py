@@ -20,12 +20,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from connector.errors import ConnectorError, RetryLater
 from sync.engine import RuleResult
 from sync.errors import LockHeld, StoreError
 from sync.i18n import _
 from sync.logs import event
+
+if TYPE_CHECKING:
+    from sync.runner import Run
 
 log = logging.getLogger(__name__)
 
@@ -206,3 +210,26 @@ def watch(
         if max_passes is None or passes < max_passes:
             stopper.event.wait(wait)
     return passes
+
+
+def watch_run(
+    run: Run,
+    interval: float,
+    *,
+    max_backoff: float,
+    report: Callable[[list[RuleResult], float], None],
+) -> int:
+    """``connector sync --watch``: passes of ``run`` until SIGTERM/SIGINT; how many were made.
+
+    A signal lets the current item finish: every engine asks the stopper between items.
+    """
+    with Stopper() as stopper:
+        for engine in run.engines:
+            engine.stop_requested = lambda: stopper.stopped
+        return watch(
+            lambda resting: run.sync(None, resting),
+            interval,
+            stopper,
+            max_backoff=max_backoff,
+            report=report,
+        )

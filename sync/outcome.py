@@ -21,6 +21,7 @@ from sync.errors import ConflictsPending
 from sync.i18n import _
 from sync.logs import event
 from sync.model import Audience
+from sync.rule_errors import annotated
 from sync.scope import bears_tandem, tandems_visible
 
 if TYPE_CHECKING:
@@ -131,16 +132,18 @@ class Outcome:
         message = "; ".join(parts)
         if first is not None:
             message += f": {first}"
-        error = type(first)(message) if first is not None else ConnectorError(message)
-        error.exit_code = code
         if first is not None:
-            error.hint = first.hint
-        elif code == ConflictsPending.exit_code:
-            error.hint = _(
-                "see `connector conflicts list` and settle them with `conflicts resolve`"
-            )
+            # The first rule's error, whole: its hint, problems and retry_after come with it.
+            error = annotated(first, message)
         else:
-            error.hint = _("the items named above are tried again at the next pass")
+            error = ConnectorError(message)
+            if code == ConflictsPending.exit_code:
+                error.hint = _(
+                    "see `connector conflicts list` and settle them with `conflicts resolve`"
+                )
+            else:
+                error.hint = _("the items named above are tried again at the next pass")
+        error.exit_code = code
         return error
 
     def summary(self) -> dict[str, Any]:

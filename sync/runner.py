@@ -58,6 +58,16 @@ class Run:
             for target in engine.targets.values():
                 target.close()
 
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close every target's connections, then the store (also when the block failed)."""
+        try:
+            self.close()
+        finally:
+            self.store.close()
+
 
 def find_rule(run: Run, name: str) -> tuple[Engine, Rule]:
     """The engine and rule called ``name`` (``rule`` or ``cohort:rule``)."""
@@ -151,6 +161,24 @@ def check_secrets(mappings: list[MappingFile]) -> None:
         'for the local demo servers: eval "$(connector servers start)"'
     ).format()
     raise error
+
+
+def open_run(
+    config: Config,
+    *,
+    today: date | None = None,
+    allow_mass_delete: frozenset[str] = frozenset(),
+) -> Run:
+    """Open the configured store (it must exist) and :func:`prepare` its engines.
+
+    Use it as ``with open_run(config) as run:``; the store is closed again if preparing fails.
+    """
+    store = Store.open(config.store, create=False)
+    try:
+        return prepare(config, store, today=today, allow_mass_delete=allow_mass_delete)
+    except BaseException:
+        store.close()
+        raise
 
 
 def prepare(

@@ -393,7 +393,7 @@ def test_a_misspelt_group_stops_its_rule_before_any_write_and_the_others_go_on(
     world: World,
 ) -> None:
     misspelt = mapping(world.site.url, group="Beirat")
-    engine = Engine(world.store, misspelt, {"nextcloud": world.target}, Options(today=TODAY))
+    engine = build_engine(world.store, misspelt, {"nextcloud": world.target}, Options(today=TODAY))
     world.site.reset_requests()
     results = {r.rule: r for r in engine.sync()}
     error = results["bewerbungen"].error

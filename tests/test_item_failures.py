@@ -14,7 +14,8 @@ from connector.base import Collection, RemoteRecord
 from connector.errors import RetryLater
 from connector.memory import MemoryTarget
 from mappings.schema import MappingFile
-from sync.engine import OUTAGE_STREAK, SETTLE_ROUNDS, Engine, Options
+from sync.engine import OUTAGE_STREAK, SETTLE_ROUNDS, Options
+from sync.factory import build_engine
 from sync.model import Task
 from sync.outcome import Outcome
 from sync.store import Store
@@ -73,7 +74,7 @@ class Flaky(MemoryTarget):
 
 
 def sync(store: Store, target: MemoryTarget) -> list[Any]:
-    return Engine(store, mapping(), {"board": target}, Options(today=TODAY)).sync()
+    return build_engine(store, mapping(), {"board": target}, Options(today=TODAY)).sync()
 
 
 def put_tasks(store: Store, count: int) -> None:

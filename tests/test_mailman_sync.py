@@ -26,11 +26,10 @@ from connector.testing.mailman_server import MailmanInstance, mailman_server
 from mappings.load import load_mapping
 from mappings.schema import MappingFile, options_of
 from sync import integrity
-from sync.catalog import Catalog
 from sync.engine import Options, RuleResult
 from sync.errors import GuardTripped
 from sync.factory import build_engine
-from sync.model import Application, ApplicationStatus, Entity, Person, Role
+from sync.model import Application, ApplicationStatus, Person, Role
 from sync.store import Store
 from sync.targets import build_targets
 from tests.conftest import ROOT, run_connector, write_csv
@@ -120,11 +119,6 @@ def list_mapping(instance: MailmanInstance, address: str) -> MappingFile:
     )
 
 
-def consequences(entity: Entity, catalog: Catalog) -> list[Entity]:
-    """What the runner hands the engine: a decided application changes its applicant."""
-    return integrity.consequences(entity, catalog)
-
-
 class World:
     """A store with cohort 10 and its mentees, and an engine for the list ``address``."""
 
@@ -169,7 +163,6 @@ class World:
             self.mapping,
             self.targets,
             Options(today=TODAY, **options),
-            consequences=consequences,
         )
         [result] = engine.sync()
         return result

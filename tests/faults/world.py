@@ -9,6 +9,7 @@ through the proxies, ``direct`` without them (for clean passes and for checking)
 from __future__ import annotations
 
 import random
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -247,12 +248,11 @@ class World:
                 self.expected.given_names[e.uid] = e.given_name
         self.edits = 0
         self._runs: dict[Path, Run] = {}
+        self._open = ExitStack()
 
     def close(self) -> None:
         """Close the runs' connections and stores."""
-        for run in self._runs.values():
-            run.close()
-            run.store.close()
+        self._open.close()
         self._runs.clear()
 
     # -- passes ---------------------------------------------------------------------------
@@ -261,7 +261,8 @@ class World:
         """The engines of ``config``, kept from pass to pass as the daemon keeps them."""
         if config not in self._runs:
             store = Store.open(self.store_path, create=False)
-            self._runs[config] = prepare(resolve_config(config), store, secret=self._secret)
+            run = prepare(resolve_config(config), store, secret=self._secret)
+            self._runs[config] = self._open.enter_context(run)
         return self._runs[config]
 
     def _secret(self, spec: Any) -> str:

@@ -1,0 +1,32 @@
+"""What ``connector import`` says about a file it imported or checked."""
+
+from __future__ import annotations
+
+from sync.i18n import _, kind_label, ngettext
+from sync.importer import ImportReport
+
+
+def import_lines(report: ImportReport) -> list[str]:
+    """The file, its rows, encoding and separator; then created/updated/unchanged per kind."""
+    separator = {";": "';'", ",": "','", "\t": "tab"}[report.delimiter]
+    separator = _("tab") if separator == "tab" else separator
+    line = (
+        _("Imported {file}: {rows} ({encoding}, separator {separator})")
+        if report.written
+        else _(
+            "Checked (dry run, nothing written) {file}: {rows} ({encoding}, separator {separator})"
+        )
+    )
+    rows = ngettext("{n} row", "{n} rows", report.rows).format(n=report.rows)
+    lines = [
+        line.format(file=report.file, rows=rows, encoding=report.encoding, separator=separator)
+    ]
+    if report.ignored:
+        lines.append(_("  left out: column {names}").format(names=", ".join(report.ignored)))
+    for kind, outcome in report.outcomes.items():
+        why = "" if kind == report.kind else " " + _("(follows from these rows)")
+        counts = _("{created} created, {updated} updated, {unchanged} unchanged").format(
+            created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged
+        )
+        lines.append(f"  {kind_label(kind)}: {counts}{why}")
+    return lines
