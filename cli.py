@@ -28,7 +28,6 @@ from mappings.fahrplan import find_template
 from mappings.load import load_mapping
 from mappings.report import check_files, print_show, show_json, target_warnings
 from sync import verdicts
-from sync.importing.cells import parse_date, parse_decimal
 from sync.cohort_new import new_cohort, programme_template
 from sync.config import CONFIG_NAME, Config, resolve_config
 from sync.costs import cohort_costs
@@ -50,6 +49,7 @@ from sync.i18n import _, ngettext
 from sync.i18n import install as install_language
 from sync.import_format import import_lines
 from sync.importer import import_file
+from sync.importing.cells import parse_date, parse_decimal
 from sync.logs import FORMATS
 from sync.logs import configure as configure_logs
 from sync.matching import candidates, check_cohort
