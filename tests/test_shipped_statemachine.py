@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from connector.base import Changes, Collection, RemoteRecord
-from connector.errors import RetryLater
+from connector.errors import RecordRejected, RetryLater
 from connector.memory import MemoryTarget, SimulatedCrash
 from mappings.schema import MappingFile, collection_name
 from sync.catalog import Catalog
@@ -115,9 +115,12 @@ class Platform(MemoryTarget):
     """A memory target with the faults of real platforms.
 
     Creates can take several requests, like a Deck card (POST, then one request per label
-    and assignee), and a fault may strike between them; ``throttle_at`` answers the n-th
-    call with a 429 (``RetryLater``); ``on_pull`` lets a second writer in right after a
-    collection was pulled.
+    and assignee), and a fault may strike between them: ``cut`` = (how, n, step) cuts the
+    n-th such create of a pass after its POST (step 0) or after its step-th later request,
+    the process dying there (``"kill"``) or the platform refusing the next request
+    (``"refuse"``, Deck's 400 "The user is not part of the board"). ``throttle_at`` answers
+    the n-th call with a 429 (``RetryLater``); ``on_pull`` lets a second writer in right
+    after a collection was pulled.
     """
 
     stepwise: ClassVar[bool] = False
@@ -127,6 +130,8 @@ class Platform(MemoryTarget):
         self.throttle_at: int | None = None
         self.on_pull: Callable[[], None] | None = None
         self.calls = 0
+        self.cut: tuple[str, int, int] | None = None
+        self.creates = 0
 
     def _call(self) -> None:
         super()._call()
@@ -144,13 +149,30 @@ class Platform(MemoryTarget):
     def create(self, collection: Collection, uid: str, fields: Any) -> RemoteRecord:
         if not self.stepwise:
             return super().create(collection, uid, fields)
-        later = {k: fields[k] for k in ("labels", "assignees") if fields.get(k)}
+        later = [(k, fields[k]) for k in ("labels", "assignees") if fields.get(k)]
         record = super().create(
-            collection, uid, {k: v for k, v in fields.items() if k not in later}
+            collection, uid, {k: v for k, v in fields.items() if k not in dict(later)}
         )
-        for name, value in later.items():
+        cut_after = None
+        if later and self.cut is not None:
+            self.creates += 1
+            _how, nth, step = self.cut
+            if self.creates == nth:
+                cut_after = min(step, len(later) - 1)
+        for done, (name, value) in enumerate(later):
+            if done == cut_after:
+                self.cut_here()
             record = super().update(collection, record.remote_id, {name: value}, None)
         return record
+
+    def cut_here(self) -> None:
+        """The fault ``cut`` names strikes between two requests of a create."""
+        assert self.cut is not None
+        how = self.cut[0]
+        self.cut = None
+        if how == "kill":
+            raise SimulatedCrash("killed between the requests of a create")
+        raise RecordRejected(f"memory://{self.name}: 400 The user is not part of the board")
 
 
 @dataclass
@@ -573,6 +595,28 @@ class ShippedMachine(RuleBasedStateMachine):
             target.crash_after_write, target.outage, target.throttle_at = None, False, None
             Platform.stepwise = False
         self.check_embargo()  # whatever failed: nothing naming a pair has left
+
+    @precondition(lambda self: PARTIAL_CREATES)
+    @rule(
+        how=st.sampled_from(["kill", "refuse"]),
+        nth=st.integers(min_value=1, max_value=4),
+        step=st.integers(min_value=0, max_value=1),
+    )
+    def sync_with_a_cut_create(self, how: str, nth: int, step: int) -> None:
+        """A pass whose n-th card create stops between its requests (finding 1): killed
+        there, or the board refusing the label or assignee."""
+        deck = self.targets["nextcloud"]
+        Platform.stepwise = True
+        deck.cut, deck.creates = (how, nth, step), 0
+        try:
+            self.engine().sync()
+        except SimulatedCrash:
+            self.store.close()
+            self.store = Store.open(self.dir / "cohort.db")
+        finally:
+            deck.cut = None
+            Platform.stepwise = False
+        self.check_embargo()
 
     @rule(data=st.data(), side=st.sampled_from(["nextcloud", "kalender"]))
     def sync_with_a_second_writer(self, data: st.DataObject, side: str) -> None:
