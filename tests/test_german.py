@@ -12,6 +12,8 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -34,40 +36,95 @@ ENGLISH = re.compile(
 )
 
 
-def _english_catalog() -> list[str]:
-    """The catalog's English messages that are phrases (two words or more) and differ in
-    German, with their placeholders cut out as separators."""
+def _catalog() -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """(English forms, German forms) of every message of the German catalog."""
     sys.path.insert(0, str(ROOT / "scripts"))
     import i18n  # type: ignore[import-not-found]
 
-    phrases = []
+    entries = []
     for message in i18n.german():
         ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
         strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+        if ids[0]:
+            entries.append((tuple(ids), tuple(s or "" for s in strings)))
+    return entries
+
+
+_PLACEHOLDERS = re.compile(r"\{[^}]*\}|%\w|`[^`]*`|\[[^\]]*\]")
+_WORD = re.compile(r"[A-Za-zÄÖÜäöüß]{3,}")
+
+
+def _english_phrases(catalog: list[tuple[tuple[str, ...], tuple[str, ...]]]) -> list[str]:
+    """The catalog's English messages that are phrases (two words or more) and differ in
+    German, with their placeholders cut out as separators."""
+    phrases = []
+    for ids, strings in catalog:
         for msgid in ids:
-            if not msgid or msgid in strings:
+            if msgid in strings:
                 continue
-            for part in re.split(r"\{[^}]*\}|%\w|`[^`]*`|\[[^\]]*\]", msgid):
+            for part in _PLACEHOLDERS.split(msgid):
                 part = part.strip(" :;,.()…'\"")
                 if part.count(" ") >= 1 and len(part) > 8:
                     phrases.append(part)
     return sorted(set(phrases))
 
 
-PHRASES = _english_catalog()
+def _english_words(catalog: list[tuple[tuple[str, ...], tuple[str, ...]]]) -> frozenset[str]:
+    """Words English messages are made of and no German one uses: those of the catalog's
+    English texts that none of its German texts contains (about 400: "the", "not", "with",
+    "cannot", "unknown", "expected", …), and the words of :data:`ENGLISH`. A message that
+    was never wrapped in ``_()`` is caught by them as well as one without German."""
+    english: set[str] = set()
+    german_words: set[str] = set()
+    for ids, strings in catalog:
+        for msgid in ids:
+            english |= {w.lower() for w in _WORD.findall(_PLACEHOLDERS.sub(" ", msgid))}
+        for msgstr in strings:
+            german_words |= {w.lower() for w in _WORD.findall(msgstr)}
+    return frozenset(english - german_words)
+
+
+CATALOG = _catalog()
+PHRASES = _english_phrases(CATALOG)
+WORDS = _english_words(CATALOG)
 
 
 def _words(text: str, *, known: set[str]) -> list[str]:
     """English words left in ``text`` once names, options, paths and code are taken out."""
     text = re.sub(r"`[^`]*`|'[^']*'|\"[^\"]*\"|«[^»]*»|\[[^\]]*\]", " ", text)
+    text = re.sub(r"\b\d{3} \([^)]*\)", " ", text)  # an HTTP status: the server's own reason
     kept = []
-    for token in re.split(r"[\s│╭╮╰╯─|,;:(){}*]+", text):
-        if not token or token.startswith("-") or "/" in token or "." in token.strip("."):
+    for token in re.split(r"[\s│╭╮╰╯─|,;:(){}*=<>]+", text):
+        if not token or token.startswith("-") or "/" in token or "." in token.strip(".?!"):
             continue
         if token in known or token.isupper() or "_" in token or "@" in token:
             continue
         kept.append(token)
-    return ENGLISH.findall(" ".join(kept))
+    found = ENGLISH.findall(" ".join(kept))
+    found += [t for t in (k.strip(".?!'\"") for k in kept) if t.lower() in WORDS]
+    return found
+
+
+def _identifiers() -> set[str]:
+    """Names a mapping file or a command line uses as they are: entity kinds, their fields,
+    the platforms' remote fields and the mapping language's values (``tombstone``, ``in``)."""
+    from typing import get_args
+
+    from connector.registry import fields_of
+    from mappings import schema
+    from sync.model import COMPUTED, entity_type
+
+    names: set[str] = {name for fields in COMPUTED.values() for name in fields}
+    for kind in get_args(schema.EntityKind):
+        names |= {kind, *entity_type(kind).model_fields}
+    for platform in ("deck", "caldav", "mailman"):
+        names |= {platform, *fields_of(platform)}
+    for literal in (schema.Direction, schema.Policy, schema.DeletePolicy):
+        names |= set(get_args(literal))
+    return names
+
+
+IDENTIFIERS = _identifiers()
 
 
 def assert_german(output: str, what: str) -> None:
@@ -76,7 +133,7 @@ def assert_german(output: str, what: str) -> None:
     names = {name for full, _ in commands for name in full.split()}
     names |= {param.name for _, command in commands for param in command.params if param.name}
     found = [phrase for phrase in PHRASES if phrase in output]
-    words = _words(output, known=names | {"connector", "json"})
+    words = _words(output, known=names | IDENTIFIERS | {"connector", "json"})
     assert not found and not words, f"{what}: English in German output: {found or words}\n{output}"
 
 
@@ -204,32 +261,150 @@ def test_json_stays_english(work: Path) -> None:
     assert set(data) == {"store", "cohorts", "last_passes", "open_conflicts"}
 
 
-@pytest.mark.parametrize("code", [6, 7])
-def test_guard_and_waiting_conflicts_are_german(
-    code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.fixture
+def in_german(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in GERMAN.items():
+        monkeypatch.setenv(name, value)
+
+
+_EXPECTED = {
+    6: "an dieser Sammlung wurde nichts geändert",
+    7: "Konflikt(e) warten auf eine Entscheidung",
+    8: "Element(e) fehlgeschlagen",
+    70: "Programmfehler",
+}
+
+
+@pytest.mark.parametrize("code", [6, 7, 8, 70])
+def test_pass_errors_of_the_exit_code_table_are_german(
+    code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_german: None
 ) -> None:
-    """Exit 6 (the mass-deletion guard stops a pass) and 7 (a conflict waits for a person),
-    produced as tests/test_exit_codes.py does, under a German locale."""
+    """Exit 6 (the mass-deletion guard stops a pass), 7 (a conflict waits for a person), 8
+    (Deck fails every card of a pass) and 70 (a bug), produced as tests/test_exit_codes.py
+    does, under a German locale."""
     from connector.memory import MemoryTarget
     from tests import test_exit_codes as exits
 
-    for name, value in GERMAN.items():
-        monkeypatch.setenv(name, value)
     (tmp_path / "connector.toml").write_text(exits.CONFIG, encoding="utf-8")
     (tmp_path / "mapping.toml").write_text(exits.MAPPING, encoding="utf-8")
     exits.populate(tmp_path / "cohort.db")
     MemoryTarget.reset()
     try:
-        result = exits.guard(tmp_path) if code == 6 else exits.conflicts(tmp_path)
+        if code == 8:
+            result = _items_failed(tmp_path, monkeypatch)
+        else:
+            scenario = {6: exits.guard, 7: exits.conflicts, 70: exits.bug}[code]
+            result = scenario(tmp_path, monkeypatch=monkeypatch)
     finally:
         MemoryTarget.reset()
     assert result.exit_code == code, result
     assert result.stderr.startswith("Fehler: "), result.stderr
-    expected = (
-        "an dieser Sammlung wurde nichts geändert"
-        if code == 6
-        else "Konflikt(e) warten auf eine Entscheidung"
-    )
-    assert expected in result.stderr and "Hinweis: " in result.stderr, result.stderr
-    assert "Abgleich: " in result.stdout, result.stdout
+    assert _EXPECTED[code] in result.stderr and "Hinweis: " in result.stderr, result.stderr
+    if code != 70:
+        assert "Abgleich: " in result.stdout, result.stdout
     assert_german(result.stdout + result.stderr, f"exit {code}")
+
+
+def _items_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Exit 8: the Deck double fails every card of the pass (as test_exit_codes does)."""
+    from tests import test_exit_codes as exits
+
+    folder = tmp_path / "deck"
+    folder.mkdir()
+    monkeypatch.setenv("EXIT_TEST_DECK_PASSWORD", "richtig")
+    with DeckServer(users={"admin": "richtig"}) as srv:
+        (folder / "connector.toml").write_text(exits.CONFIG, encoding="utf-8")
+        mapping = exits.DECK_MAPPING.format(url=srv.url)
+        (folder / "mapping.toml").write_text(mapping, encoding="utf-8")
+        exits.populate(folder / "cohort.db")
+        srv.fail_next("POST", r"/cards$", 500, times=exits.TASKS)
+        result = exits.run(folder, "sync", "--today", exits.ON_THE_DAY)
+    assert result.stdout.count("Problem: mim-10:aufgaben: task-") == exits.TASKS, result.stdout
+    return result
+
+
+def test_the_exit_code_table_has_german_scenarios() -> None:
+    """Each row of the README's exit-code table (but 0) has a scenario here."""
+    from tests import test_exit_codes as exits
+
+    fake = SimpleNamespace(url="http://127.0.0.1:9")
+    covered = {code for code, _a, _e in _scenarios(Path("."), fake)} | set(_EXPECTED)  # type: ignore[arg-type]
+    assert covered == set(exits.readme_exit_codes()) - {0}
+
+
+BROKEN = sorted((ROOT / "tests" / "mappings_broken").glob("*.toml"))
+BROKEN_PLANS = sorted((ROOT / "tests" / "fahrplan_broken").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=[p.stem for p in BROKEN])
+def test_every_broken_mapping_is_explained_in_german(path: Path, in_german: None) -> None:
+    """Exit 3 for a mapping: each problem the loader finds in tests/mappings_broken/."""
+    from mappings.load import check_mapping
+
+    problems = check_mapping(path)
+    assert problems, path
+    assert_german("\n".join(p.split(": ", 2)[-1] for p in problems), path.name)
+
+
+@pytest.mark.parametrize("path", BROKEN_PLANS, ids=[p.stem for p in BROKEN_PLANS])
+def test_every_broken_fahrplan_is_explained_in_german(path: Path, in_german: None) -> None:
+    """Exit 3 for a Fahrplan template (`connector cohort check`): tests/fahrplan_broken/."""
+    from connector.errors import ConfigError
+    from mappings.fahrplan import load_template
+
+    with pytest.raises(ConfigError) as raised:
+        load_template(path)
+    shown = [str(raised.value).removeprefix(str(path))]
+    shown += [p.split(": ", 2)[-1] for p in raised.value.problems]
+    assert_german("\n".join(shown), path.name)
+
+
+CSV_FILES = {
+    "workbook": b"PK\x03\x04rest",
+    "nul": b"Vorname;Name\x00\n",
+    "empty": b"  \n",
+    "garbled": "E-Mail;Vorname\na@b.de;SÃ¼hling\n".encode(),
+    "mixed": "E-Mail;Vorname\na@b.de;Süß".encode() + " Gr\xfc\xdfe".encode("latin-1") + b"\n",
+    "twice": b"E-Mail;E-Mail\na@b.de;a@b.de\n",
+    "quotes": b'E-Mail;Vorname\n"a@b.de;x\n',
+    "utf16": b"\xff\xfeA\x00\xd8",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CSV_FILES))
+def test_unreadable_csv_files_are_explained_in_german(
+    case: str, tmp_path: Path, in_german: None
+) -> None:
+    """Exit 3 for a CSV file: each way reading it can fail, named by file and line."""
+    from connector.errors import InputError
+    from sync.csvread import read_table
+
+    path = tmp_path / "personen.csv"
+    path.write_bytes(CSV_FILES[case])
+    with pytest.raises(InputError) as raised:
+        read_table(path)
+    error = raised.value
+    shown = [str(error), *getattr(error, "problems", []), getattr(error, "hint", "") or ""]
+    assert_german("\n".join(line.replace(str(path), "F") for line in shown), case)
+
+
+def test_missing_or_folder_csv_is_explained_in_german(tmp_path: Path, in_german: None) -> None:
+    from connector.errors import InputError
+    from sync.csvread import read_table
+
+    for path in (tmp_path / "fehlt.csv", tmp_path):
+        with pytest.raises(InputError) as raised:
+            read_table(path)
+        assert_german(str(raised.value).replace(str(path), "F"), str(path))
+
+
+def test_an_untranslated_message_is_caught() -> None:
+    """The check fails on English a message is made of, even one the catalog never saw."""
+    for english in (
+        "F:3: 'SÃ¼hling' looks like garbled text; correct the name in the file",
+        "width 2000000000 is too large (at most 1000)",
+        "Fehler: 2 Zeilen: byte 0xfc is neither UTF-8 nor Windows-1252",
+        "rules[0].target: unknown target 'nextclod'; known targets: nextcloud",
+    ):
+        with pytest.raises(AssertionError):
+            assert_german(english, "self-test")
