@@ -12,9 +12,9 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from pathlib import Path
 
 import pytest
 import typer.main
@@ -376,8 +376,9 @@ def test_unreadable_csv_files_are_explained_in_german(
     case: str, tmp_path: Path, in_german: None
 ) -> None:
     """Exit 3 for a CSV file: each way reading it can fail, named by file and line."""
-    from connector.errors import InputError
     from sync.csvread import read_table
+
+    from connector.errors import InputError
 
     path = tmp_path / "personen.csv"
     path.write_bytes(CSV_FILES[case])
@@ -389,8 +390,9 @@ def test_unreadable_csv_files_are_explained_in_german(
 
 
 def test_missing_or_folder_csv_is_explained_in_german(tmp_path: Path, in_german: None) -> None:
-    from connector.errors import InputError
     from sync.csvread import read_table
+
+    from connector.errors import InputError
 
     for path in (tmp_path / "fehlt.csv", tmp_path):
         with pytest.raises(InputError) as raised:
