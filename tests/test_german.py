@@ -376,7 +376,7 @@ def test_unreadable_csv_files_are_explained_in_german(
     case: str, tmp_path: Path, in_german: None
 ) -> None:
     """Exit 3 for a CSV file: each way reading it can fail, named by file and line."""
-    from sync.csvread import read_table
+    from sync.importing.csvread import read_table
 
     from connector.errors import InputError
 
@@ -390,7 +390,7 @@ def test_unreadable_csv_files_are_explained_in_german(
 
 
 def test_missing_or_folder_csv_is_explained_in_german(tmp_path: Path, in_german: None) -> None:
-    from sync.csvread import read_table
+    from sync.importing.csvread import read_table
 
     from connector.errors import InputError
 
