@@ -376,9 +376,8 @@ def test_unreadable_csv_files_are_explained_in_german(
     case: str, tmp_path: Path, in_german: None
 ) -> None:
     """Exit 3 for a CSV file: each way reading it can fail, named by file and line."""
-    from sync.importing.csvread import read_table
-
     from connector.errors import InputError
+    from sync.importing.csvread import read_table
 
     path = tmp_path / "personen.csv"
     path.write_bytes(CSV_FILES[case])
@@ -390,9 +389,8 @@ def test_unreadable_csv_files_are_explained_in_german(
 
 
 def test_missing_or_folder_csv_is_explained_in_german(tmp_path: Path, in_german: None) -> None:
-    from sync.importing.csvread import read_table
-
     from connector.errors import InputError
+    from sync.importing.csvread import read_table
 
     for path in (tmp_path / "fehlt.csv", tmp_path):
         with pytest.raises(InputError) as raised:
