@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
+from connector.base import RemoteRecord
 from connector.platform import Options, Platform, matching
 
 CalendarId = Annotated[
@@ -22,6 +24,14 @@ class CalendarCollection(Options):
     display_name: str
     description: str = ""
     color: str | None = None
+
+    def describe(self, records: Sequence[RemoteRecord], when: Callable[[Any], str]) -> list[str]:
+        """One line per event, in the order they take place."""
+        lines = [f"Kalender »{self.display_name}« ({len(records)} Termine)"]
+        for r in sorted(records, key=lambda r: str(r.fields.get("start"))):
+            start, summary = when(r.fields.get("start")), r.fields.get("summary", "")
+            lines.append(f"    {start}  {summary}  {r.fields.get('location', '')}".rstrip())
+        return lines
 
 
 PLATFORM = Platform(

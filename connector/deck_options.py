@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 from pydantic import Field, StrictBool, StringConstraints, model_validator
 
+from connector.base import RemoteRecord
 from connector.platform import Options, Platform
 
 
@@ -59,6 +60,33 @@ class DeckCollection(Options):
         """With ``organisation_labels``, one label per member organisation."""
         if self.organisation_labels:
             options["labels"] = [*options.get("labels", []), *short_names]
+
+    def describe(self, records: Sequence[RemoteRecord], when: Callable[[Any], str]) -> list[str]:
+        """The board's stacks in order, each with its cards."""
+        lines = [f"Board »{self.board}«"]
+        stacks = list(self.stacks)
+        stacks += sorted({str(r.fields.get("stack")) for r in records} - set(stacks))
+        for stack in stacks:
+            cards = sorted(
+                (r for r in records if r.fields.get("stack") == stack),
+                key=lambda r: str(r.fields.get("title")),
+            )
+            lines.append(f"  {stack} ({len(cards)})")
+            lines += [_card(card, when) for card in cards]
+        return lines
+
+
+def _card(record: RemoteRecord, when: Callable[[Any], str]) -> str:
+    fields = record.fields
+    extras = [", ".join(fields.get("labels") or [])]
+    if fields.get("assignees"):
+        extras.append("@" + ", @".join(fields["assignees"]))
+    if fields.get("due"):
+        extras.append(f"fällig {when(fields['due'])}")
+    if fields.get("archived"):
+        extras.append("archiviert")
+    shown = "; ".join(e for e in extras if e)
+    return f"    - {fields.get('title', '')}" + (f"  [{shown}]" if shown else "")
 
 
 PLATFORM = Platform(

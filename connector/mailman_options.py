@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
 
 from pydantic import Field
 
+from connector.base import RemoteRecord
 from connector.platform import Holds, Options, Platform, matching
 
 ListAddress = Annotated[
@@ -25,6 +27,16 @@ class ListCollection(Options):
     description: str = ""
     subject_prefix: str = ""
     policies: dict[str, str | bool | int] = Field(default_factory=dict)
+
+    def describe(self, records: Sequence[RemoteRecord], when: Callable[[Any], str]) -> list[str]:
+        """One line per member, by address, with a delivery status other than enabled."""
+        lines = [f"Liste {self.address} ({len(records)} Mitglieder)"]
+        for r in sorted(records, key=lambda r: str(r.fields.get("email"))):
+            f = r.fields
+            status = f.get("delivery_status")
+            shown = "" if status in (None, "enabled") else f"  ({status})"
+            lines.append(f"    {f.get('display_name', '')} <{f.get('email', '')}>{shown}")
+        return lines
 
 
 PLATFORM = Platform(

@@ -9,20 +9,21 @@ switching on the kind; :mod:`connector.registry` holds them.
 Optional capabilities are small protocols the code checks for: a target that can post a
 circular (:class:`Announcing`), a collection table that wants the cohort's organisations
 (:class:`WantsOrganisations`), a table that offers a fixed set of values for some remote
-fields (:class:`OffersValues`).
+fields (:class:`OffersValues`), a table that lays out its records for `connector show`
+(:class:`Describes`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from connector.base import Collection, RemoteField, Target
+from connector.base import Collection, RemoteField, RemoteRecord, Target
 
 
 class Options(BaseModel):
@@ -138,3 +139,12 @@ class OffersValues(Protocol):
 
     def offered(self) -> Mapping[str, Sequence[str]]:
         """Remote field name -> the values the collection offers for it."""
+
+
+@runtime_checkable
+class Describes(Protocol):
+    """Optional capability of a collection table: its records as text, the way a person
+    sees the collection on the platform (`connector show`)."""
+
+    def describe(self, records: Sequence[RemoteRecord], when: Callable[[Any], str]) -> list[str]:
+        """Lines showing ``records``; ``when`` renders a time as the reader's local time."""

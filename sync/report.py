@@ -7,6 +7,7 @@ from typing import Any
 
 from connector.base import RemoteRecord
 from connector.mailman import Announcement
+from connector.platform import Describes
 from mappings.schema import Rule
 from sync.display import local_time, shown_value
 from sync.engine import RuleResult
@@ -302,46 +303,20 @@ def resolution_value(conflict: Conflict, take: str) -> Any:
     return take
 
 
-def _card(record: RemoteRecord) -> str:
-    fields = record.fields
-    extras = [", ".join(fields.get("labels") or [])]
-    if fields.get("assignees"):
-        extras.append("@" + ", @".join(fields["assignees"]))
-    if fields.get("due"):
-        extras.append(f"fällig {local_time(fields['due'])}")
-    if fields.get("archived"):
-        extras.append("archiviert")
-    shown = "; ".join(e for e in extras if e)
-    return f"    - {fields.get('title', '')}" + (f"  [{shown}]" if shown else "")
-
-
-def board_lines(rule: Rule, records: list[RemoteRecord]) -> list[str]:
-    """A Deck board as text: its stacks in order, each with its cards."""
-    assert rule.deck is not None
-    lines = [f"Board »{rule.deck.board}«"]
-    stacks = list(rule.deck.stacks)
-    stacks += sorted({str(r.fields.get("stack")) for r in records} - set(stacks))
-    for stack in stacks:
-        cards = sorted(
-            (r for r in records if r.fields.get("stack") == stack),
-            key=lambda r: str(r.fields.get("title")),
-        )
-        lines.append(f"  {stack} ({len(cards)})")
-        lines += [_card(card) for card in cards]
-    return lines
-
-
 def collection_lines(rule: Rule, records: list[RemoteRecord]) -> list[str]:
-    """A calendar or list as text: one line per record."""
-    if rule.deck is not None:
-        return board_lines(rule, records)
-    if rule.calendar is not None:
-        lines = [f"Kalender »{rule.calendar.display_name}« ({len(records)} Termine)"]
-        ordered = sorted(records, key=lambda r: str(r.fields.get("start")))
-        for r in ordered:
-            start, summary = local_time(r.fields.get("start")), r.fields.get("summary", "")
-            lines.append(f"    {start}  {summary}  {r.fields.get('location', '')}".rstrip())
-        return lines
+    """A collection as text, laid out by its platform (a board's stacks, a calendar's days)
+    where the platform declares how; otherwise one line per record."""
+    table = rule.table
+    if isinstance(table, Describes):
+        return table.describe(records, local_time)
+    name = rule.platform.collection_name(table)
+    lines = [f"{rule.platform.noun} »{name}« ({len(records)})"]
+    for record in sorted(records, key=lambda r: r.remote_id):
+        shown = ", ".join(
+            f"{k}={v}" for k, v in sorted(record.fields.items()) if v not in (None, "")
+        )
+        lines.append(f"    {record.remote_id}: {shown}")
+    return lines
     assert rule.mailing_list is not None
     lines = [f"Liste {rule.mailing_list.address} ({len(records)} Mitglieder)"]
     for r in sorted(records, key=lambda r: str(r.fields.get("email"))):
