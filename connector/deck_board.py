@@ -155,9 +155,12 @@ class DeckClient:
         status = response.status_code
         if 200 <= status < 300:
             return response.json() if response.content else None
-        message = f"{what}: Deck answered {status} ({message_of(response)})"
+        message = _("{what}: Deck answered {status} ({reason})").format(
+            what=what, status=status, reason=message_of(response)
+        )
         if status == 403:
-            raise NotFound(f"{message}; user {self.user} may not do this")
+            may_not = _("user {user} may not do this").format(user=self.user)
+            raise NotFound(f"{message}; {may_not}")
         if status in (429, 502, 503, 504) or (reads and status == 500):
             raise RetryLater(message)
         if status in (400, 500):
@@ -231,7 +234,7 @@ def list_boards(client: DeckClient) -> tuple[list[dict[str, Any]], int, str | No
     if memo is not None and memo.boards is not None and memo.since is None:
         return memo.boards, memo.server_time, memo.etag
     response = client.send("GET", "/boards")
-    boards = list(client.data(response, "listing boards", reads=True) or [])
+    boards = list(client.data(response, _("listing boards"), reads=True) or [])
     etag, second = response.headers.get("ETag"), server_second(response)
     client.keep(ListMemo(boards, etag, second))
     return boards, second, etag
@@ -257,7 +260,8 @@ def load_board(client: DeckClient, board_id: int, title: str) -> dict[str, Any]:
     response = client.send("GET", f"/boards/{board_id}")
     if response.status_code == 403:
         raise no_access(client, title, board_id)
-    board: dict[str, Any] = client.data(response, f"reading board {title!r}", reads=True)
+    what = _("reading board {title}").format(title=repr(title))
+    board: dict[str, Any] = client.data(response, what, reads=True)
     return board
 
 
@@ -289,7 +293,7 @@ def open_board(client: DeckClient, collection: Collection) -> BoardRef:
         )
     if board is None:
         body = {"title": collection.name, "color": BOARD_COLOR}
-        board = client.data(client.send("POST", "/boards", body), "creating the board")
+        board = client.data(client.send("POST", "/boards", body), _("creating the board"))
         log.info("created Deck board %r (id %s)", collection.name, board["id"])
     ref = BoardRef(int(board["id"]), collection.name)
     ref.learn(board)
@@ -366,7 +370,7 @@ def _ensure_stacks(client: DeckClient, ref: BoardRef, stacks: list[str]) -> None
     for order, title in enumerate(stacks):
         if title not in ref.stacks:
             body = {"title": title, "order": order}
-            made = client.data(client.send("POST", f"/boards/{ref.id}/stacks", body), "stack")
+            made = client.data(client.send("POST", f"/boards/{ref.id}/stacks", body), _("stack"))
             ref.stacks[title] = int(made["id"])
 
 
@@ -382,7 +386,8 @@ def create_label(client: DeckClient, ref: BoardRef, title: str) -> int:
         raise RecordRejected(f"label {title!r} must have 1 to {TITLE_MAX} characters")
     color = LABEL_COLORS[len(ref.labels) % len(LABEL_COLORS)]
     response = client.send("POST", f"/boards/{ref.id}/labels", {"title": title, "color": color})
-    ref.labels[title] = int(client.data(response, f"creating label {title!r}")["id"])
+    what = _("creating label {title}").format(title=repr(title))
+    ref.labels[title] = int(client.data(response, what)["id"])
     return ref.labels[title]
 
 
@@ -400,7 +405,8 @@ def _ensure_shares(
             "permissionManage": bool(share.get("manage", False)),
         }
         response = client.send("POST", f"/boards/{ref.id}/acl", body)
-        client.data(response, f"sharing board {ref.title!r} with {participant}")
+        what = _("sharing board {title} with {participant}")
+        client.data(response, what.format(title=repr(ref.title), participant=participant))
 
 
 @dataclass
@@ -435,7 +441,7 @@ def poll_board(client: DeckClient, board: BoardRef, state: DeckCursor) -> Poll:
     if response.status_code == 304:
         client.keep(ListMemo(None, etag, server_second(response)))
         return Poll(None, etag, server_second(response), state.ims)
-    boards = list(client.data(response, "listing boards", reads=True) or [])
+    boards = list(client.data(response, _("listing boards"), reads=True) or [])
     client.keep(ListMemo(boards, etag, server_second(response)))
     entry = live_entry(client, boards, board)
     changed = entry if int(entry.get("lastModified") or 0) != state.board_lm else None
@@ -476,7 +482,7 @@ def _poll_since(client: DeckClient, board: BoardRef, state: DeckCursor) -> Poll 
         log.info("Deck answers 500 to If-Modified-Since (before 1.17): using ETags only")
         state.ims = False
         return None
-    boards = list(client.data(response, "listing changed boards", reads=True) or [])
+    boards = list(client.data(response, _("listing changed boards"), reads=True) or [])
     client.keep(ListMemo(boards, None, server_second(response), since=state.board_lm))
     entry = next((b for b in boards if int(b["id"]) == board.id), None)
     if entry is not None:

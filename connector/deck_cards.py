@@ -27,6 +27,7 @@ from typing import Any
 from connector.base import RemoteRecord, content_hash, cut
 from connector.deck_board import BoardRef, DeckClient, Poll, owner_id
 from connector.errors import NotFound, RecordRejected
+from sync.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +254,8 @@ class CardWriter:
         response = self.client.send(method, path, body)
         if missing_ok and response.status_code == 404:
             return None
-        what = f"card {card['id']} {str(card.get('title', ''))[:60]!r}{suffix or ''}"
+        what = _("card {card}").format(card=card["id"])
+        what += f" {str(card.get('title', ''))[:60]!r}{suffix or ''}"
         return self.client.data(response, what)
 
 

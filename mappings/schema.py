@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from sync.i18n import N_, _
 from sync.model import Audience
 
 TargetKind = Literal["deck", "caldav", "mailman", "memory"]
@@ -40,12 +41,13 @@ LOADER_CHECKS_REFERENCES = {"references": "loader"}
 
 
 def _matching(regex: str, what: str) -> AfterValidator:
-    """A validator with a readable message instead of pydantic's raw regex."""
+    """A validator with a readable message instead of pydantic's raw regex (``what`` is
+    marked with ``N_`` and shown in the user's language)."""
     compiled = re.compile(regex)
 
     def check(value: str) -> str:
         if not compiled.match(value):
-            raise ValueError(f"{value!r} is not {what}")
+            raise ValueError(_("{value} is not {what}").format(value=repr(value), what=_(what)))
         return value
 
     return AfterValidator(check)
@@ -55,32 +57,32 @@ Name = Annotated[
     str,
     _matching(
         r"^[a-z0-9][a-z0-9_-]{0,63}$",
-        "a valid name: lower-case letters, digits, '_' or '-', at most 64 (e.g. nextcloud)",
+        N_("a valid name: lower-case letters, digits, '_' or '-', at most 64 (e.g. nextcloud)"),
     ),
 ]
 Path = Annotated[
     str,
     _matching(
         r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$",
-        "a dotted path of lower-case field names (e.g. applicant.organisation)",
+        N_("a dotted path of lower-case field names (e.g. applicant.organisation)"),
     ),
 ]
 ListAddress = Annotated[
     str,
     _matching(
         r"^[a-z0-9][a-z0-9._-]*@[a-z0-9.-]+$",
-        "a lower-case list address (e.g. mentees-10@mentoring.example.org)",
+        N_("a lower-case list address (e.g. mentees-10@mentoring.example.org)"),
     ),
 ]
 CalendarId = Annotated[
     str,
     _matching(
         r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        "a calendar id of letters, digits, '.', '_' or '-' (e.g. mim-10-fahrplan)",
+        N_("a calendar id of letters, digits, '.', '_' or '-' (e.g. mim-10-fahrplan)"),
     ),
 ]
 EnvName = Annotated[
-    str, _matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "an environment variable name (e.g. DECK_PW)")
+    str, _matching(r"^[A-Za-z_][A-Za-z0-9_]*$", N_("an environment variable name (e.g. DECK_PW)"))
 ]
 
 
@@ -101,7 +103,7 @@ class Secret(Strict):
     @model_validator(mode="after")
     def _exactly_one(self) -> Secret:
         if (self.env is None) == (self.command is None):
-            raise ValueError("give exactly one of `env` or `command`")
+            raise ValueError(_("give exactly one of `env` or `command`"))
         return self
 
 
@@ -119,7 +121,8 @@ class TargetSpec(Strict):
     @model_validator(mode="after")
     def _url_scheme(self) -> TargetSpec:
         if self.kind != "memory" and not re.match(r"^https?://[^/\s]+", self.url):
-            raise ValueError(f"url: must start with http:// or https://, got {self.url!r}")
+            message = _("must start with http:// or https://, got {url}")
+            raise ValueError("url: " + message.format(url=repr(self.url)))
         return self
 
 
@@ -135,7 +138,7 @@ class AclShare(Strict):
     @model_validator(mode="after")
     def _exactly_one(self) -> AclShare:
         if (self.user is None) == (self.group is None):
-            raise ValueError("give exactly one of `user` or `group`")
+            raise ValueError(_("give exactly one of `user` or `group`"))
         return self
 
 
@@ -158,7 +161,12 @@ class DeckCollection(Strict):
             seen: set[str] = set()
             for index, item in enumerate(items):
                 if item in seen:
-                    raise ValueError(f"{what}s[{index}]: duplicate {what} {item!r}")
+                    message = (
+                        _("duplicate stack {name}")
+                        if what == "stack"
+                        else _("duplicate label {name}")
+                    ).format(name=repr(item))
+                    raise ValueError(f"{what}s[{index}]: {message}")
                 seen.add(item)
         return self
 
@@ -201,13 +209,15 @@ class FieldSpec(Strict):
     @model_validator(mode="after")
     def _source(self) -> FieldSpec:
         if (self.canonical is None) == (self.template is None):
-            raise ValueError("give exactly one of `canonical` or `template`")
+            raise ValueError(_("give exactly one of `canonical` or `template`"))
         if self.template is not None and self.direction != "out":
-            raise ValueError('direction: a `template` field can only go out; set direction = "out"')
+            message = _('a `template` field can only go out; set direction = "out"')
+            raise ValueError("direction: " + message)
         if self.values is not None and self.lookup is not None:
-            raise ValueError("lookup: give at most one of `values` or `lookup`")
+            raise ValueError("lookup: " + _("give at most one of `values` or `lookup`"))
         if self.values is not None and len(set(self.values.values())) != len(self.values):
-            raise ValueError("values: each canonical value must map to a different remote value")
+            message = _("each canonical value must map to a different remote value")
+            raise ValueError("values: " + message)
         return self
 
 
@@ -249,16 +259,16 @@ class Rule(Strict):
         if len(given) != 1:
             # Point at the second table when there are two: that is the one to remove.
             where = f"{given[1]}: " if len(given) > 1 else ""
-            raise ValueError(
-                f"{where}give exactly one collection table: [rules.deck], [rules.calendar] "
-                f"or [rules.list] (got {', '.join(given) or 'none'})"
-            )
+            message = _(
+                "give exactly one collection table: [rules.deck], [rules.calendar] "
+                "or [rules.list] (got {given})"
+            ).format(given=", ".join(given) or _("none"))
+            raise ValueError(where + message)
         seen: set[str] = set()
         for index, spec in enumerate(self.fields):
             if spec.remote in seen and spec.remote not in SET_FIELDS:
-                raise ValueError(
-                    f"fields[{index}].remote: remote field {spec.remote!r} is mapped twice"
-                )
+                message = _("remote field {name} is mapped twice").format(name=repr(spec.remote))
+                raise ValueError(f"fields[{index}].remote: {message}")
             seen.add(spec.remote)
         return self
 

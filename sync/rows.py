@@ -13,7 +13,7 @@ from connector.errors import InputError
 from sync import cells
 from sync.columns import COLUMNS, Column, by_name
 from sync.csvread import Row, Table
-from sync.i18n import _
+from sync.i18n import _, kind_label
 from sync.integrity import Lookup
 from sync.model import Organisation, Person
 from sync.rowmerge import CLEAR, CLEARED
@@ -161,7 +161,9 @@ class Resolver:
             raise ValueError(
                 _("there is no person with the {what} {text}").format(what=what, text=repr(text))
             )
-        raise ValueError(_("there is no {kind} {text}").format(kind=kind, text=repr(text)))
+        raise ValueError(
+            _("there is no {kind} {text}").format(kind=kind_label(kind), text=repr(text))
+        )
 
     def _of(self, kind: str) -> dict[str, str]:
         if kind not in self._index:

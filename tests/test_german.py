@@ -12,9 +12,9 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from pathlib import Path
 
 import pytest
 import typer.main
@@ -110,8 +110,10 @@ def _identifiers() -> set[str]:
     the platforms' remote fields and the mapping language's values (``tombstone``, ``in``)."""
     from typing import get_args
 
+    from pydantic import BaseModel
+
     from connector.registry import fields_of
-    from mappings import schema
+    from mappings import fahrplan, schema
     from sync.model import COMPUTED, entity_type
 
     names: set[str] = {name for fields in COMPUTED.values() for name in fields}
@@ -121,6 +123,10 @@ def _identifiers() -> set[str]:
         names |= {platform, *fields_of(platform)}
     for literal in (schema.Direction, schema.Policy, schema.DeletePolicy):
         names |= set(get_args(literal))
+    for module in (schema, fahrplan):
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, BaseModel):
+                names |= {info.alias or key for key, info in value.model_fields.items()}
     return names
 
 
@@ -366,7 +372,7 @@ CSV_FILES = {
     "garbled": "E-Mail;Vorname\na@b.de;SÃ¼hling\n".encode(),
     "mixed": "E-Mail;Vorname\na@b.de;Süß".encode() + " Gr\xfc\xdfe".encode("latin-1") + b"\n",
     "twice": b"E-Mail;E-Mail\na@b.de;a@b.de\n",
-    "quotes": b'E-Mail;Vorname\n"a@b.de;x\n',
+    "huge cell": b'E-Mail;Vorname\na@b.de;"' + b"x" * 140_000 + b'"\n',
     "utf16": b"\xff\xfeA\x00\xd8",
 }
 
