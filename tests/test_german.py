@@ -97,7 +97,7 @@ def _words(text: str, *, known: set[str]) -> list[str]:
     for token in re.split(r"[\s│╭╮╰╯─|,;:(){}*=<>]+", text):
         if not token or token.startswith("-") or "/" in token or "." in token.strip(".?!"):
             continue
-        if token in known or token.isupper() or "_" in token or "@" in token:
+        if token.strip(".?!") in known or token.isupper() or "_" in token or "@" in token:
             continue
         kept.append(token)
     found = ENGLISH.findall(" ".join(kept))
@@ -114,9 +114,11 @@ def _identifiers() -> set[str]:
 
     from connector.registry import fields_of
     from mappings import fahrplan, schema
+    from sync.importer import KINDS
     from sync.model import COMPUTED, entity_type
 
     names: set[str] = {name for fields in COMPUTED.values() for name in fields}
+    names |= set(KINDS)  # `connector import KIND`: people, applications, …
     for kind in get_args(schema.EntityKind):
         names |= {kind, *entity_type(kind).model_fields}
     for platform in ("deck", "caldav", "mailman"):
