@@ -6,13 +6,14 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from connector.base import RemoteRecord
+from connector.i18n import N_
 from connector.platform import Options, Platform, matching
 
 CalendarId = Annotated[
     str,
     matching(
         r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-        "a calendar id of letters, digits, '.', '_' or '-' (e.g. mim-10-fahrplan)",
+        N_("a calendar id of letters, digits, '.', '_' or '-' (e.g. mim-10-fahrplan)"),
     ),
 ]
 
@@ -40,6 +41,6 @@ PLATFORM = Platform(
     table="calendar",
     options=CalendarCollection,
     name_field="calendar",
-    noun="calendar",
+    noun=N_("calendar"),
     settings={"verify": "verify_tls", "uid_domain": "uid_domain"},
 )

@@ -46,6 +46,7 @@ from connector.deck_client import (
 from connector.deck_poll import DeckCursor, Poll, poll_board
 from connector.deck_shares import missing_participants
 from connector.errors import NotFound, PreconditionFailed, RecordRejected
+from connector.i18n import _
 
 Card = dict[str, Any]
 
@@ -185,7 +186,12 @@ class DeckTarget(Target):
         response = self.client.send("GET", f"/boards/{board.id}/stacks{suffix}")
         if response.status_code == 403:
             raise no_access(self.client, board.title, board.id)
-        return list(self.client.data(response, f"listing board {board.title!r}", reads=True) or [])
+        return list(
+            self.client.data(
+                response, _("listing board {title}").format(title=repr(board.title)), reads=True
+            )
+            or []
+        )
 
     def _archived_assignees(
         self, board: BoardRef, card: Card, previous: DeckCursor | None
@@ -227,7 +233,7 @@ class DeckTarget(Target):
             "duedate": deck_due(fields.get("due")),
         }
         response = self.client.send("POST", f"/boards/{board.id}/stacks/{stack}/cards", body)
-        card = self.client.data(response, f"creating card {title[:60]!r}")
+        card = self.client.data(response, _("creating card {title}").format(title=repr(title[:60])))
         self._created.setdefault(board.id, set()).add(int(card["id"]))
         edit = plan_edit(card, self._record(board, card).fields, fields, uid, None)
         if not edit.noop:
@@ -286,7 +292,7 @@ class DeckTarget(Target):
         path = f"/boards/{board.id}/stacks/{card['stackId']}/cards/{card['id']}"
         response = self.client.send("DELETE", path)
         if response.status_code != 403:  # 403: deleted meanwhile
-            self.client.data(response, f"deleting card {remote_id}")
+            self.client.data(response, _("deleting card {card}").format(card=remote_id))
 
     def _fetch(self, board: BoardRef, card: int) -> Card:
         """``GET`` a card of this board; NotFound when deleted, elsewhere, or out of reach."""
@@ -296,7 +302,8 @@ class DeckTarget(Target):
             if message_of(response) != "Card is deleted":
                 load_board(self.client, board.id, board.title)  # raises when access is lost
             raise NotFound(f"card {card} on {board.title!r}: {message_of(response)}")
-        found: Card = self.client.data(response, f"reading card {card}", reads=True)
+        what = _("reading card {card}").format(card=card)
+        found: Card = self.client.data(response, what, reads=True)
         if board.stack_title(int(found["stackId"])) is None:
             self._refresh(board)
             if board.stack_title(int(found["stackId"])) is None:

@@ -20,6 +20,7 @@ from connector.deck_client import (
 )
 from connector.deck_shares import ensure_shares, missing_participants, shares_to_add, stored_unknown
 from connector.errors import ConfigError, RecordRejected
+from connector.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ def load_board(client: DeckClient, board_id: int, title: str) -> dict[str, Any]:
     response = client.send("GET", f"/boards/{board_id}")
     if response.status_code == 403:
         raise no_access(client, title, board_id)
-    board: dict[str, Any] = client.data(response, f"reading board {title!r}", reads=True)
+    what = _("reading board {title}").format(title=repr(title))
+    board: dict[str, Any] = client.data(response, what, reads=True)
     return board
 
 
@@ -61,7 +63,7 @@ def open_board(client: DeckClient, collection: Collection) -> BoardRef:
         )
     if board is None:
         body = {"title": collection.name, "color": BOARD_COLOR}
-        board = client.data(client.send("POST", "/boards", body), "creating the board")
+        board = client.data(client.send("POST", "/boards", body), _("creating the board"))
         log.info("created Deck board %r (id %s)", collection.name, board["id"])
     ref = BoardRef(int(board["id"]), collection.name)
     ref.learn(board)
@@ -75,7 +77,7 @@ def _ensure_stacks(client: DeckClient, ref: BoardRef, stacks: list[str]) -> None
     for order, title in enumerate(stacks):
         if title not in ref.stacks:
             body = {"title": title, "order": order}
-            made = client.data(client.send("POST", f"/boards/{ref.id}/stacks", body), "stack")
+            made = client.data(client.send("POST", f"/boards/{ref.id}/stacks", body), _("stack"))
             ref.stacks[title] = int(made["id"])
 
 
@@ -91,5 +93,6 @@ def create_label(client: DeckClient, ref: BoardRef, title: str) -> int:
         raise RecordRejected(f"label {title!r} must have 1 to {TITLE_MAX} characters")
     color = LABEL_COLORS[len(ref.labels) % len(LABEL_COLORS)]
     response = client.send("POST", f"/boards/{ref.id}/labels", {"title": title, "color": color})
-    ref.labels[title] = int(client.data(response, f"creating label {title!r}")["id"])
+    what = _("creating label {title}").format(title=repr(title))
+    ref.labels[title] = int(client.data(response, what)["id"])
     return ref.labels[title]

@@ -25,6 +25,7 @@ from typing import Any
 from connector.base import RemoteRecord, content_hash, cut
 from connector.deck_client import BoardRef, DeckClient, owner_id
 from connector.errors import NotFound, RecordRejected
+from connector.i18n import _
 
 CARD_TITLE_MAX = 255
 MARKER_KEY = "cohort-connector:"
@@ -249,7 +250,8 @@ class CardWriter:
         response = self.client.send(method, path, body)
         if missing_ok and response.status_code == 404:
             return None
-        what = f"card {card['id']} {str(card.get('title', ''))[:60]!r}{suffix or ''}"
+        what = _("card {card}").format(card=card["id"])
+        what += f" {str(card.get('title', ''))[:60]!r}{suffix or ''}"
         return self.client.data(response, what)
 
 

@@ -139,9 +139,12 @@ class DeckClient:
         status = response.status_code
         if 200 <= status < 300:
             return response.json() if response.content else None
-        message = f"{what}: Deck answered {status} ({message_of(response)})"
+        message = _("{what}: Deck answered {status} ({reason})").format(
+            what=what, status=status, reason=message_of(response)
+        )
         if status == 403:
-            raise NotFound(f"{message}; user {self.user} may not do this")
+            may_not = _("user {user} may not do this").format(user=self.user)
+            raise NotFound(f"{message}; {may_not}")
         if status in (429, 502, 503, 504) or (reads and status == 500):
             raise RetryLater(message)
         if status in (400, 500):
@@ -215,7 +218,7 @@ def list_boards(client: DeckClient) -> tuple[list[dict[str, Any]], int, str | No
     if memo is not None and memo.boards is not None and memo.since is None:
         return memo.boards, memo.server_time, memo.etag
     response = client.send("GET", "/boards")
-    boards = list(client.data(response, "listing boards", reads=True) or [])
+    boards = list(client.data(response, _("listing boards"), reads=True) or [])
     etag, second = response.headers.get("ETag"), server_second(response)
     client.keep(ListMemo(boards, etag, second))
     return boards, second, etag

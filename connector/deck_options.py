@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field, StrictBool, StringConstraints, model_validator
 
 from connector.base import RemoteRecord
+from connector.i18n import N_, _
 from connector.platform import Options, Platform
 
 
@@ -23,7 +24,7 @@ class AclShare(Options):
     @model_validator(mode="after")
     def _exactly_one(self) -> AclShare:
         if (self.user is None) == (self.group is None):
-            raise ValueError("give exactly one of `user` or `group`")
+            raise ValueError(_("give exactly one of `user` or `group`"))
         return self
 
 
@@ -48,7 +49,12 @@ class DeckCollection(Options):
             seen: set[str] = set()
             for index, item in enumerate(items):
                 if item in seen:
-                    raise ValueError(f"{what}s[{index}]: duplicate {what} {item!r}")
+                    message = (
+                        _("duplicate stack {name}")
+                        if what == "stack"
+                        else _("duplicate label {name}")
+                    ).format(name=repr(item))
+                    raise ValueError(f"{what}s[{index}]: {message}")
                 seen.add(item)
         return self
 
@@ -95,6 +101,6 @@ PLATFORM = Platform(
     table="deck",
     options=DeckCollection,
     name_field="board",
-    noun="board",
+    noun=N_("board"),
     settings={"verify": "verify_tls"},
 )

@@ -20,6 +20,7 @@ from connector.deck_client import (
     server_second,
 )
 from connector.errors import NotFound, RetryLater
+from connector.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def poll_board(client: DeckClient, board: BoardRef, state: DeckCursor) -> Poll:
     if response.status_code == 304:
         client.keep(ListMemo(None, etag, server_second(response)))
         return Poll(None, etag, server_second(response), state.ims)
-    boards = list(client.data(response, "listing boards", reads=True) or [])
+    boards = list(client.data(response, _("listing boards"), reads=True) or [])
     client.keep(ListMemo(boards, etag, server_second(response)))
     entry = live_entry(client, boards, board)
     changed = entry if int(entry.get("lastModified") or 0) != state.board_lm else None
@@ -161,7 +162,7 @@ def _poll_since(client: DeckClient, board: BoardRef, state: DeckCursor) -> Poll 
         log.info("Deck answers 500 to If-Modified-Since (before 1.17): using ETags only")
         state.ims = False
         return None
-    boards = list(client.data(response, "listing changed boards", reads=True) or [])
+    boards = list(client.data(response, _("listing changed boards"), reads=True) or [])
     client.keep(ListMemo(boards, None, server_second(response), since=state.board_lm))
     entry = next((b for b in boards if int(b["id"]) == board.id), None)
     if entry is not None:

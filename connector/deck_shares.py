@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from connector.deck_client import BoardRef, DeckClient, owner_id
 from connector.errors import Fatal
+from connector.i18n import _
 
 
 def share_key(share: Mapping[str, Any]) -> tuple[int, str]:
@@ -96,4 +97,5 @@ def ensure_shares(
             "permissionManage": bool(share.get("manage", False)),
         }
         response = client.send("POST", f"/boards/{ref.id}/acl", body)
-        client.data(response, f"sharing board {ref.title!r} with {participant}")
+        what = _("sharing board {title} with {participant}")
+        client.data(response, what.format(title=repr(ref.title), participant=participant))

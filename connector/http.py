@@ -178,10 +178,18 @@ class HttpClient:
             if response.status_code in RETRY_STATUS and asked is not None and asked > self.max_wait:
                 # Waiting that long inside one request would stall the whole pass: give up now
                 # and let the daemon come back when the server asked.
-                raise RetryLater(f"{method} {_redact(path)}: come back in {asked:.0f} s", asked)
+                raise RetryLater(
+                    _("{request}: come back in {seconds} s").format(
+                        request=f"{method} {_redact(path)}", seconds=f"{asked:.0f}"
+                    ),
+                    asked,
+                )
             if response.status_code in RETRY_STATUS:
                 raise _Retryable(
-                    response, f"{method} {_redact(path)} answered {response.status_code}"
+                    response,
+                    _("{request} answered {status}").format(
+                        request=f"{method} {_redact(path)}", status=response.status_code
+                    ),
                 )
             return response
 

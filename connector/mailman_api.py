@@ -17,6 +17,7 @@ import requests
 
 from connector.errors import Fatal, NotFound, RecordRejected, RetryLater
 from connector.http import HttpClient
+from connector.i18n import _
 
 API = "/3.1"
 #: Delivery states other than "enabled" (Mailman's ``DeliveryStatus`` enum).
@@ -67,12 +68,14 @@ class MailmanApi:
             return response
         what = f"Mailman {method} {path}"
         if status == 404:
-            raise NotFound(f"{what}: not found")
+            raise NotFound(_("{request}: not found").format(request=what))
         if status == 400:
             raise RecordRejected(f"{what}: {reason(response)}")
         if status >= 500:
-            raise RetryLater(f"{what} failed on the server ({status}): {reason(response)}")
-        raise Fatal(f"{what} answered {status}: {reason(response)}")
+            message = _("{request} failed on the server ({status}): {reason}")
+            raise RetryLater(message.format(request=what, status=status, reason=reason(response)))
+        message = _("{request} answered {status}: {reason}")
+        raise Fatal(message.format(request=what, status=status, reason=reason(response)))
 
     def get_json(self, path: str, **params: Any) -> dict[str, Any] | None:
         """GET a resource as JSON; None if Mailman answers 404."""

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from connector.base import RemoteRecord
+from connector.i18n import N_
 from connector.platform import Holds, Options, Platform, matching
 
 ListAddress = Annotated[
     str,
     matching(
         r"^[a-z0-9][a-z0-9._-]*@[a-z0-9.-]+$",
-        "a lower-case list address (e.g. mentees-10@mentoring.example.org)",
+        N_("a lower-case list address (e.g. mentees-10@mentoring.example.org)"),
     ),
 ]
 
@@ -46,13 +47,13 @@ PLATFORM = Platform(
     options=ListCollection,
     name_field="address",
     attribute="mailing_list",
-    noun="list",
+    noun=N_("list"),
     settings={"verify": "verify_tls"},
     holds=Holds(
         entity="person",
-        what="a mailing list holds people",
+        what=N_("a mailing list holds people"),
         key="email",
-        why="list members carry no marker",
+        why=N_("list members carry no marker"),
     ),
     public_names=True,
 )

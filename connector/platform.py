@@ -24,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from connector.base import Collection, RemoteField, RemoteRecord, Target
+from connector.i18n import _
 
 
 class Options(BaseModel):
@@ -33,12 +34,13 @@ class Options(BaseModel):
 
 
 def matching(regex: str, what: str) -> AfterValidator:
-    """A validator with a readable message instead of pydantic's raw regex."""
+    """A validator with a readable message instead of pydantic's raw regex (``what`` is
+    marked with ``N_`` and shown in the user's language)."""
     compiled = re.compile(regex)
 
     def check(value: str) -> str:
         if not compiled.match(value):
-            raise ValueError(f"{value!r} is not {what}")
+            raise ValueError(_("{value} is not {what}").format(value=repr(value), what=_(what)))
         return value
 
     return AfterValidator(check)

@@ -24,6 +24,7 @@ from mappings.derived import COUNCIL_ONLY
 from mappings.paths import check_path, referenced_kind, target_kind
 from mappings.schema import EntityKind, FieldSpec, Rule, TargetSpec, collection_name
 from mappings.templates import check_template, placeholders
+from sync.i18n import _
 from sync.model import COMPUTED, Audience, Role, entity_type
 
 Loc = tuple[str | int, ...]
@@ -82,7 +83,9 @@ def problems(data: Mapping[str, Any]) -> Found:
         else:
             if rule.name in first_index:
                 first = first_index[rule.name]
-                message = f"duplicate rule name {rule.name!r} (first used by rules[{first}])"
+                message = _("duplicate rule name {name} (first used by {first})").format(
+                    name=repr(rule.name), first=f"rules[{first}]"
+                )
                 found.append((("rules", index, "name"), message))
             first_index.setdefault(rule.name, index)
             found += _shared_collection(rule, index, owners)
@@ -102,8 +105,12 @@ def _shared_collection(rule: Rule, index: int, owners: dict[tuple[str, str], int
     return [
         (
             ("rules", index, str(rule.platform.table)),
-            f"{key[1]!r} on target {rule.target!r} already belongs to rules[{owners[key]}]; "
-            "each board, calendar or list belongs to one rule",
+            _(
+                "{collection} on target {target} already belongs to {owner}; "
+                "each board, calendar or list belongs to one rule"
+            ).format(
+                collection=repr(key[1]), target=repr(rule.target), owner=f"rules[{owners[key]}]"
+            ),
         )
     ]
 
@@ -119,8 +126,10 @@ def _shared_sets(rule: Rule, index: int) -> Found:
             found.append(
                 (
                     ("rules", index, "fields", position, "remote"),
-                    f"{spec.remote!r} is shared by {remotes.count(spec.remote)} fields; each must "
-                    "name the elements it owns with `values` or `lookup`",
+                    _(
+                        "{remote} is shared by {n} fields; each must name the elements it "
+                        "owns with `values` or `lookup`"
+                    ).format(remote=repr(spec.remote), n=remotes.count(spec.remote)),
                 )
             )
     return found
@@ -152,7 +161,7 @@ class FieldCheck:
     def __init__(self, entity: str, kind: str | None) -> None:
         self.entity = entity
         self.remote = remote_fields(kind) if kind else None
-        self.kind = kind or "the platform"
+        self.kind = kind or _("the platform")
         self.found: Found = []
 
     def add(self, loc: Loc, message: str) -> None:
@@ -171,17 +180,25 @@ class FieldCheck:
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, bool) if typed_bool else str(item) in allowed:
                 continue
-            expected = "true or false (no quotes)" if typed_bool else ", ".join(map(repr, allowed))
-            self.add(loc, f"{item!r} is not a value of {path}; expected {expected}")
+            expected = (
+                _("true or false (no quotes)") if typed_bool else ", ".join(map(repr, allowed))
+            )
+            message = _("{value} is not a value of {path}; expected {expected}")
+            self.add(loc, message.format(value=repr(item), path=path, expected=expected))
 
     def field(self, loc: Loc, spec: FieldSpec) -> None:
         """Remote name, canonical path, lookup, value map and template of one field."""
         remote = self.remote.get(spec.remote) if self.remote is not None else None
         if self.remote is not None and remote is None:
             valid = ", ".join(sorted(self.remote))
-            self.add((*loc, "remote"), f"{self.kind} has no field {spec.remote!r}; valid: {valid}")
+            message = _("{where} has no field {field}; valid: {valid}").format(
+                where=self.kind, field=repr(spec.remote), valid=valid
+            )
+            self.add((*loc, "remote"), message)
         elif remote is not None and not remote.writable and spec.direction != "in":
-            message = f'{spec.remote} is read-only on {self.kind}; set direction = "in"'
+            message = _('{remote} is read-only on {platform}; set direction = "in"').format(
+                remote=spec.remote, platform=self.kind
+            )
             self.add((*loc, "direction"), message)
         if spec.template is not None:
             for problem in check_template(self.entity, spec.template):
@@ -197,7 +214,8 @@ class FieldCheck:
             return
         owner, attribute = target_kind(self.entity, path)
         if spec.direction != "out" and attribute in COMPUTED.get(owner, ()):
-            message = f'{path} is computed and cannot be written; set direction = "out"'
+            message = _('{path} is computed and cannot be written; set direction = "out"')
+            message = message.format(path=path)
             self.add((*loc, "direction"), message)
         if spec.lookup is not None:
             self.lookup((*loc, "lookup"), path, spec.lookup)
@@ -208,9 +226,11 @@ class FieldCheck:
         """``attribute`` exists on the entity that ``path`` refers to."""
         ref = referenced_kind(self.entity, path)
         if ref is None:
-            self.add(loc, f"{path} is a value, not a reference; `lookup` needs a reference")
+            message = _("{path} is a value, not a reference; `lookup` needs a reference")
+            self.add(loc, message.format(path=path))
         elif "." in attribute:
-            self.add(loc, f"give one attribute of {ref}, not a path ({attribute!r})")
+            message = _("give one attribute of {kind}, not a path ({attribute})")
+            self.add(loc, message.format(kind=ref, attribute=repr(attribute)))
         elif problem := check_path(ref, attribute):
             self.add(loc, problem)
 
@@ -240,8 +260,9 @@ class RuleCheck(FieldCheck):
         """The target exists and serves the kind of collection the rule describes."""
         name = self.rule.target
         if name not in self.targets:
-            known = ", ".join(sorted(self.targets)) or "none"
-            self.add(("target",), f"unknown target {name!r}; known targets: {known}")
+            known = ", ".join(sorted(self.targets)) or _("none")
+            message = _("unknown target {name}; known targets: {known}")
+            self.add(("target",), message.format(name=repr(name), known=known))
             return
         spec = self.targets[name]
         if not isinstance(spec, TargetSpec) or spec.kind == self.kind:
@@ -251,8 +272,16 @@ class RuleCheck(FieldCheck):
             table = self.rule.platform.table
             self.add(
                 (str(table),),
-                f"target {name!r} is a {spec.kind} target, but this rule has a [rules.{table}] "
-                f"table; use [rules.{served.table}] or a {self.kind} target",
+                _(
+                    "target {name} is a {kind} target, but this rule has a {table} table; "
+                    "use {other} or a {wanted} target"
+                ).format(
+                    name=repr(name),
+                    kind=spec.kind,
+                    table=f"[rules.{table}]",
+                    other=f"[rules.{served.table}]",
+                    wanted=self.kind,
+                ),
             )
 
     def filters(self) -> None:
@@ -260,7 +289,7 @@ class RuleCheck(FieldCheck):
         for path, wanted in self.rule.filter.items():
             if path == "cohort":
                 if not isinstance(wanted, str | list):
-                    self.add(("filter", path), "expected a cohort uid or a list of them")
+                    self.add(("filter", path), _("expected a cohort uid or a list of them"))
                 continue
             problem = check_path(self.entity, path)
             if problem:
@@ -275,18 +304,21 @@ class RuleCheck(FieldCheck):
         if not isinstance(table, OffersValues):
             return
         offered, noun = table.offered(), self.rule.platform.noun
+        missing = _("{what} {value} is not on the {noun}; {what}s: {names}")
         for index, spec in enumerate(self.rule.fields):
             on_board = offered.get(spec.remote)
             if on_board is None:
                 continue
             what = spec.remote.rstrip("s")
             if not self._is_set(spec.remote) and spec.values is None and spec.canonical is not None:
-                message = f"map each canonical value to one of the {noun}'s {what}s with `values`"
+                message = _(
+                    "map each canonical value to one of the {noun}'s {what}s with `values`"
+                ).format(noun=_(noun), what=what)
                 self.add(("fields", index), message)
             for key, value in (spec.values or {}).items():
                 if value not in on_board:
-                    message = (
-                        f"{what} {value!r} is not on the {noun}; {what}s: {', '.join(on_board)}"
+                    message = missing.format(
+                        what=what, value=repr(value), noun=_(noun), names=", ".join(on_board)
                     )
                     self.add(("fields", index, "values", key), message)
         for remote, value in self.rule.create_when.items():
@@ -295,7 +327,9 @@ class RuleCheck(FieldCheck):
                 continue
             what = remote.rstrip("s")
             if value not in on_board:
-                message = f"{what} {value!r} is not on the {noun}; {what}s: {', '.join(on_board)}"
+                message = missing.format(
+                    what=what, value=repr(value), noun=_(noun), names=", ".join(on_board)
+                )
                 self.add(("create_when", remote), message)
 
     def _is_set(self, remote: str) -> bool:
@@ -306,17 +340,22 @@ class RuleCheck(FieldCheck):
         """``key`` names a mapped field; list rules hold people and name their key."""
         mapped = [spec.remote for spec in self.rule.fields]
         if self.rule.key is not None and self.rule.key not in mapped:
-            message = f"key {self.rule.key!r} is not a remote field of this rule; mapped: "
-            self.add(("key",), message + ", ".join(mapped))
+            message = _("key {key} is not a remote field of this rule; mapped: {mapped}")
+            self.add(("key",), message.format(key=repr(self.rule.key), mapped=", ".join(mapped)))
         holds = self.rule.platform.holds
         if holds is not None:
             if self.entity != holds.entity:
-                self.add(("entity",), f'{holds.what}: set entity = "{holds.entity}"')
+                message = _('{what}: set entity = "{entity}"')
+                self.add(("entity",), message.format(what=_(holds.what), entity=holds.entity))
             elif self.rule.key is None:
-                self.add(("key",), f'{holds.why}; set key = "{holds.key}"')
+                message = _('{why}; set key = "{key}"')
+                self.add(("key",), message.format(why=_(holds.why), key=holds.key))
         if self.rule.on_remote_delete == "opt_out" and self.entity != "person":
-            message = 'opt_out is for people leaving a list (entity = "person"); use '
-            self.add(("on_remote_delete",), message + "tombstone, restore or unlink")
+            message = _(
+                'opt_out is for people leaving a list (entity = "person"); use '
+                "tombstone, restore or unlink"
+            )
+            self.add(("on_remote_delete",), message)
 
     def council_only(self) -> None:
         """Council-only values (matching ideas) appear only on rules the council alone sees."""
@@ -336,8 +375,11 @@ class RuleCheck(FieldCheck):
                     where = f"{{{path}}}: " if key == "template" else ""
                     self.add(
                         ("fields", index, key),
-                        f"{where}{path} is for the council only (matching ideas); this rule's "
-                        f'audience is {audience}. Use it on a rule with audience = "council"',
+                        where
+                        + _(
+                            "{path} is for the council only (matching ideas); this rule's "
+                            'audience is {audience}. Use it on a rule with audience = "council"'
+                        ).format(path=path, audience=audience),
                     )
 
     def creation(self) -> None:
@@ -346,18 +388,23 @@ class RuleCheck(FieldCheck):
         if not rule.create_from_remote:
             for key in ("create_when", "defaults"):
                 if getattr(rule, key):
-                    self.add((key,), "has no effect without create_from_remote = true")
+                    self.add((key,), _("has no effect without create_from_remote = true"))
             return
         incoming = {s.remote for s in rule.fields if s.direction != "out"}
         for key in rule.create_when:
             if key not in incoming:
-                message = f"{key!r} is not a remote field this rule reads (direction in/both)"
+                message = _(
+                    "{key} is not a remote field this rule reads (direction in/both)"
+                ).format(key=repr(key))
                 self.add(("create_when", key), message)
         model = entity_type(self.entity).model_fields
         for key, value in rule.defaults.items():
             if key not in model or key in ("uid", "updated_at"):
                 valid = ", ".join(sorted(set(model) - {"uid", "updated_at"}))
-                self.add(("defaults", key), f"{self.entity} has no field {key!r}; valid: {valid}")
+                message = _("{where} has no field {field}; valid: {valid}").format(
+                    where=self.entity, field=repr(key), valid=valid
+                )
+                self.add(("defaults", key), message)
             else:
                 self.value_fits(("defaults", key), key, value)
         given = {s.canonical for s in rule.fields if s.direction != "out"} | set(rule.defaults)
@@ -365,6 +412,8 @@ class RuleCheck(FieldCheck):
         if needed:
             self.add(
                 ("create_from_remote",),
-                f"a {self.entity} created from a remote record needs {', '.join(needed)}; "
-                'map it with direction = "in" or "both", or set it in [rules.defaults]',
+                _(
+                    "a {kind} created from a remote record needs {fields}; "
+                    'map it with direction = "in" or "both", or set it in {defaults}'
+                ).format(kind=self.entity, fields=", ".join(needed), defaults="[rules.defaults]"),
             )

@@ -26,6 +26,7 @@ from mappings.errors import MappingError
 from mappings.lines import LineIndex, Loc, dotted
 from mappings.load import Problem, _read, _syntax_problem, _validation_problems
 from mappings.schema import _matching
+from sync.i18n import N_, _, ngettext
 from sync.model import Audience, EventKind, Uid
 
 SHIPPED = Path(__file__).parent / "fahrplan"
@@ -34,14 +35,14 @@ Key = Annotated[
     str,
     _matching(
         r"^[a-z0-9][a-z0-9-]{0,47}$",
-        "a valid key: lower-case letters, digits or '-', at most 48 (e.g. start-workshop)",
+        N_("a valid key: lower-case letters, digits or '-', at most 48 (e.g. start-workshop)"),
     ),
 ]
 TimeSpan = Annotated[
     str,
     _matching(
         r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$",
-        'a time span "HH:MM-HH:MM" (e.g. "09:30-15:00")',
+        N_('a time span "HH:MM-HH:MM" (e.g. "09:30-15:00")'),
     ),
 ]
 #: Placeholders a cohort title may use (item titles: {number}, and {group} if per_group).
@@ -114,22 +115,28 @@ def _cross_checks(template: FahrplanTemplate) -> list[tuple[Loc, str]]:
     for table, items in tables:
         for index, item in enumerate(items):
             if item.key in seen:
+                message = _("duplicate key {key} (first used by {first})")
                 found.append(
-                    ((table, index, "key"), f"duplicate key {item.key!r} ({seen[item.key]})")
+                    (
+                        (table, index, "key"),
+                        message.format(key=repr(item.key), first=seen[item.key]),
+                    )
                 )
-            seen.setdefault(item.key, f"first used by {table}[{index}]")
+            seen.setdefault(item.key, f"{table}[{index}]")
             if item.per_group and not template.regional_groups:
                 found.append(
-                    ((table, index, "per_group"), "per_group needs regional_groups at the top")
+                    ((table, index, "per_group"), _("per_group needs regional_groups at the top"))
                 )
     for table, items in tables:
         for index, item in enumerate(items):
             allowed = ("number", "group") if item.per_group else ("number",)
             for name in re.findall(r"\{([^{}]*)\}", item.title):
                 if name not in allowed:
-                    message = f"unknown placeholder {{{name}}}; use {', '.join(allowed)}"
+                    message = _("unknown placeholder {placeholder}; use {names}").format(
+                        placeholder=f"{{{name}}}", names=", ".join(allowed)
+                    )
                     if name == "group":
-                        message = "{group} needs per_group = true"
+                        message = _("{group} needs per_group = true")
                     found.append(((table, index, "title"), message))
     for index, task in enumerate(template.tasks):
         if task.milestone not in events:
@@ -138,16 +145,20 @@ def _cross_checks(template: FahrplanTemplate) -> list[tuple[Loc, str]]:
         found.append((("reveal",), _unknown_event(template.reveal, events)))
     for name in re.findall(r"\{([^{}]*)\}", template.title):
         if name not in TITLE_FIELDS:
-            found.append(
-                (("title",), f"unknown placeholder {{{name}}}; use {', '.join(TITLE_FIELDS)}")
+            message = _("unknown placeholder {placeholder}; use {names}").format(
+                placeholder=f"{{{name}}}", names=", ".join(TITLE_FIELDS)
             )
+            found.append((("title",), message))
     return found
 
 
 def _unknown_event(key: str, events: set[str]) -> str:
     guess = get_close_matches(key, sorted(events), n=1)
-    hint = f"; did you mean {guess[0]!r}?" if guess else ""
-    return f"no event with key {key!r}{hint}"
+    if guess:
+        return _("no event with key {key}; did you mean {guess}?").format(
+            key=repr(key), guess=repr(guess[0])
+        )
+    return _("no event with key {key}").format(key=repr(key))
 
 
 def inspect_template(path: str | Path) -> tuple[FahrplanTemplate | None, list[Problem]]:
@@ -180,7 +191,11 @@ def load_template(path: str | Path) -> FahrplanTemplate:
     if template is None:
         count = len(problems)
         raise MappingError(
-            f"{path}: {count} problem{'s' if count != 1 else ''} in the Fahrplan template",
+            ngettext(
+                "{path}: {n} problem in the Fahrplan template",
+                "{path}: {n} problems in the Fahrplan template",
+                count,
+            ).format(path=path, n=count),
             problems=[str(problem) for problem in problems],
         )
     return template
@@ -200,8 +215,8 @@ def find_template(programme: str, folders: list[Path]) -> Path:
                 declared = None
             if declared == programme:
                 return path
-            seen.append(f"{path} ({declared or 'unreadable'})")
+            seen.append(f"{path} ({declared or _('unreadable')})")
     raise MappingError(
-        f"no Fahrplan template for programme {programme!r}",
-        problems=[f"looked at {entry}" for entry in seen],
+        _("no Fahrplan template for programme {programme}").format(programme=repr(programme)),
+        problems=[_("looked at {file}").format(file=entry) for entry in seen],
     )

@@ -14,6 +14,8 @@ from enum import Enum
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+from sync.i18n import N_, _
+
 #: The largest width or precision a format may ask for (a card title holds 255 characters).
 MAX_WIDTH = 1000
 
@@ -25,6 +27,15 @@ _SPEC = re.compile(
 _DIRECTIVE = re.compile(r"%([-_0^#]*)(\d*)(.?)", re.DOTALL)
 _DATE_LETTERS = set("aAwdbBmyYHIpMSfzZjUWcxXGuVeFTRDhkl%")
 _SAMPLES: dict[str, Any] = {"text": "Süß", "whole number": 7, "amount": Decimal("12.50")}
+#: How each kind of value is named in a message.
+_KIND_NAMES = {
+    "date": N_("date"),
+    "text": N_("text"),
+    "whole number": N_("whole number"),
+    "amount": N_("amount"),
+    "yes/no value": N_("yes/no value"),
+    "list": N_("list"),
+}
 
 
 def _kind(annotation: Any) -> str:
@@ -57,7 +68,9 @@ def _kind(annotation: Any) -> str:
 def _bounded(what: str, digits: str | None) -> str | None:
     if digits and (len(digits) > 6 or int(digits) > MAX_WIDTH):
         shown = digits if len(digits) <= 12 else digits[:9] + "..."
-        return f"{what} {shown} is too large (at most {MAX_WIDTH})"
+        return _("{what} {value} is too large (at most {limit})").format(
+            what=what, value=shown, limit=MAX_WIDTH
+        )
     return None
 
 
@@ -65,10 +78,14 @@ def _check_date(fmt: str) -> str | None:
     for match in _DIRECTIVE.finditer(fmt):
         flags, width, letter = match.groups()
         if width:
-            return f"a width in a date format is not supported (%{flags}{width}{letter})"
+            return _("a width in a date format is not supported ({directive})").format(
+                directive=f"%{flags}{width}{letter}"
+            )
         if letter not in _DATE_LETTERS:
-            shown = f"%{flags}{letter}" if letter else "a lone %"
-            return f"unknown date directive {shown}; write %% for a percent sign"
+            shown = f"%{flags}{letter}" if letter else _("a lone %")
+            return _("unknown date directive {directive}; write %% for a percent sign").format(
+                directive=shown
+            )
     return None
 
 
@@ -78,16 +95,20 @@ def check_format(annotation: Any, fmt: str) -> str | None:
     if kind == "date":
         return _check_date(fmt)
     if kind not in _SAMPLES:
-        return f"a format applies only to text, numbers and dates, not to a {kind}"
+        return _("a format applies only to text, numbers and dates, not to a {kind}").format(
+            kind=_(_KIND_NAMES[kind])
+        )
     spec = _SPEC.fullmatch(fmt)
     if spec is not None:
-        problem = _bounded("width", spec.group("width")) or _bounded(
-            "precision", spec.group("precision")
+        problem = _bounded(_("width"), spec.group("width")) or _bounded(
+            _("precision"), spec.group("precision")
         )
         if problem:
             return problem
     try:
         format(_SAMPLES[kind], fmt)
     except ValueError:
-        return f"format {fmt!r} does not apply to {kind}"
+        return _("format {format} does not apply to {kind}").format(
+            format=repr(fmt), kind=_(_KIND_NAMES[kind])
+        )
     return None

@@ -28,10 +28,10 @@ from mappings import checks
 from mappings.errors import MappingError
 from mappings.lines import MAX_NESTING, LineIndex, Loc, bracket_overflow, deepest_key, dotted
 from mappings.schema import LOADER_CHECKS_REFERENCES, MappingFile, TargetSpec
-from sync.i18n import ngettext
+from sync.i18n import N_, _, ngettext
 
 SECRET_TIMEOUT = 30.0
-SECRET_MESSAGE = (
+SECRET_MESSAGE = N_(
     "secrets must not be written in mapping files; "
     'use secret = { env = "NAME" } or secret = { command = "..." }'
 )
@@ -81,22 +81,73 @@ def _read(path: Path) -> tuple[str | None, Problem | None]:
         return path.read_text(encoding="utf-8"), None
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        return None, Problem(str(path), line, "(file)", "not UTF-8 text; save it as UTF-8")
+        return None, Problem(str(path), line, "(file)", _("not UTF-8 text; save it as UTF-8"))
     except OSError as exc:
-        return None, Problem(str(path), 0, "(file)", f"cannot read: {exc.strerror or exc}")
+        reason = _("cannot read: {reason}").format(reason=exc.strerror or exc)
+        return None, Problem(str(path), 0, "(file)", reason)
 
 
 def _syntax_problem(file: str, text: str, exc: tomllib.TOMLDecodeError) -> Problem:
     message = str(exc)
     found = re.search(r"\(at line (\d+), column (\d+)\)", message)
     if found is None:
-        reason = message.replace("(at end of document)", "at the end of the file").strip()
+        reason = _toml_reason(message.replace("(at end of document)", "").strip())
         line = max(1, len(text.splitlines()))
-        return Problem(file, line, "(syntax)", f"invalid TOML: {reason}")
+        return Problem(
+            file,
+            line,
+            "(syntax)",
+            _("invalid TOML: {reason} at the end of the file").format(reason=reason),
+        )
     line, column = int(found.group(1)), int(found.group(2))
     source = text.splitlines()[line - 1].strip() if line <= len(text.splitlines()) else ""
-    reason = message[: found.start()].strip()
-    return Problem(file, line, "(syntax)", f"invalid TOML: {reason} at column {column}: {source}")
+    reason = _toml_reason(message[: found.start()].strip())
+    shown = _("invalid TOML: {reason} at column {column}: {source}")
+    return Problem(
+        file, line, "(syntax)", shown.format(reason=reason, column=column, source=source)
+    )
+
+
+#: tomllib's reasons (its messages are English), in the user's language.
+_TOML_REASONS = {
+    "Expected '=' after a key in a key/value pair": N_(
+        "expected '=' after a key in a key/value pair"
+    ),
+    "Invalid value": N_("invalid value"),
+    "Invalid statement": N_("invalid statement"),
+    "Invalid initial character for a key part": N_("invalid initial character for a key part"),
+    "Cannot overwrite a value": N_("cannot overwrite a value"),
+    "Cannot declare": N_("a table is declared twice"),
+    "Unclosed array": N_("unclosed array"),
+    "Unterminated string": N_("unterminated string"),
+    "Illegal character": N_("illegal character"),
+    "Expected ']' at the end of a table declaration": N_("expected ']' at the end of a table name"),
+    "Expected ']]' at the end of an array declaration": N_(
+        "expected ']]' at the end of an array of tables"
+    ),
+    "Cannot mutate immutable namespace": N_("a table is declared twice"),
+    "Cannot redefine namespace": N_("a table is declared twice"),
+    "Duplicate inline table key": N_("a key is given twice"),
+    "Unclosed inline table": N_("unclosed inline table"),
+    "Unescaped": N_("unescaped '\\' in a string"),
+    "Escaped character": N_("invalid escape in a string"),
+    "Invalid hex value": N_("invalid escape in a string"),
+    "Found invalid character": N_("illegal character"),
+    "Expected": N_("unexpected text"),
+    "Expected newline or end of document after a statement": N_(
+        "expected a new line or the end of the file after a statement"
+    ),
+    "Invalid date or datetime": N_("invalid date or time"),
+}
+
+
+def _toml_reason(reason: str) -> str:
+    """tomllib's ``reason`` in the user's language where it is known (else as it is)."""
+    for english, ours in sorted(_TOML_REASONS.items(), key=lambda item: -len(item[0])):
+        if reason.startswith(english):
+            translated = _(ours)
+            return reason if translated == ours else translated  # English: tomllib's own words
+    return reason
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -133,21 +184,34 @@ def _describe(annotation: Any) -> str:
     annotation = _unwrap(annotation)
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Literal:
-        return "one of " + ", ".join(f'"{arg}"' for arg in args)
+        return _("one of {values}").format(values=", ".join(f'"{arg}"' for arg in args))
     if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return "one of " + ", ".join(f'"{member.value}"' for member in annotation)
+        values = ", ".join(f'"{member.value}"' for member in annotation)
+        return _("one of {values}").format(values=values)
     if origin in (Union, UnionType):
         kinds = [_describe(arg) for arg in args]
-        return ", ".join(kinds[:-1]) + " or " + kinds[-1]
+        return _("{some} or {last}").format(some=", ".join(kinds[:-1]), last=kinds[-1])
+    if _is_tables(annotation):
+        return _("an array of tables")
     if origin is list:
-        inner = _unwrap(args[0])
-        if isinstance(inner, type) and issubclass(inner, BaseModel):
-            return "an array of tables"
-        return f"a list of {_describe(inner)}"
+        return _("a list of {kind}").format(kind=_describe(_unwrap(args[0])))
     if origin is dict or (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-        return "a table"
-    names = {bool: "true or false (no quotes)", int: "a whole number", str: "text in quotes"}
-    return names.get(annotation, "a value")
+        return _("a table")
+    names = {
+        bool: N_("true or false (no quotes)"),
+        int: N_("a whole number"),
+        str: N_("text in quotes"),
+    }
+    return _(names.get(annotation, N_("a value")))
+
+
+def _is_tables(annotation: Any) -> bool:
+    """Whether ``annotation`` is a list of tables (``[[rules]]``)."""
+    annotation = _unwrap(annotation)
+    if get_origin(annotation) is not list:
+        return False
+    inner = _unwrap(get_args(annotation)[0])
+    return isinstance(inner, type) and issubclass(inner, BaseModel)
 
 
 def _data_loc(loc: tuple[int | str, ...], data: Any, missing: bool) -> Loc:
@@ -175,18 +239,21 @@ def _explain(loc: Loc, items: list[ErrorDetails], root: Any = MappingFile) -> tu
     first = items[0]
     kind, message = first["type"], first["msg"].removeprefix("Value error, ")
     if loc and loc[-1] == "[key]":
-        return loc[:-1], f"invalid key: {message}"
-    expected = _describe(_schema_at(loc, root))
-    if expected == "an array of tables":
+        return loc[:-1], _("invalid key: {message}").format(message=message)
+    schema = _schema_at(loc, root)
+    expected = _describe(schema)
+    if _is_tables(schema):
         expected += f" [[{'.'.join(p for p in loc if isinstance(p, str))}]]"
     if kind == "missing":
-        return loc, f"required key is missing; expected {expected}"
+        return loc, _("required key is missing; expected {expected}").format(expected=expected)
     if kind == "extra_forbidden":
         return loc, _unknown_key(loc, root)
     if kind == "value_error" and (prefix := _PREFIX.match(message)):
         return loc + _parse_loc(prefix.group(1)), prefix.group(2)
     if len(items) > 1 or kind.endswith(("_type", "_parsing")) or kind in ("literal_error", "enum"):
-        return loc, f"expected {expected}, got {_short(first['input'])}"
+        return loc, _("expected {expected}, got {value}").format(
+            expected=expected, value=_short(first["input"])
+        )
     return loc, message
 
 
@@ -194,8 +261,12 @@ def _unknown_key(loc: Loc, root: Any = MappingFile) -> str:
     model = _schema_at(loc[:-1], root)
     keys = [info.alias or name for name, info in model.model_fields.items()] if model else []
     guess = get_close_matches(str(loc[-1]), keys, n=1)
-    hint = f"did you mean {guess[0]!r}? " if guess else ""
-    return f"unknown key {loc[-1]!r}; {hint}valid keys here: {', '.join(keys)}"
+    valid = ", ".join(keys)
+    if guess:
+        return _("unknown key {key}; did you mean {guess}? valid keys here: {valid}").format(
+            key=repr(loc[-1]), guess=repr(guess[0]), valid=valid
+        )
+    return _("unknown key {key}; valid keys here: {valid}").format(key=repr(loc[-1]), valid=valid)
 
 
 def _parse_loc(text: str) -> Loc:
@@ -258,7 +329,7 @@ def _query_secret(url: str) -> bool:
 def _problems(data: dict[str, Any]) -> tuple[MappingFile | None, list[tuple[Loc, str]]]:
     """The validated mapping (if pydantic accepts it) and every problem found in ``data``."""
     secrets = _inline_secrets(data)
-    found = [(loc, SECRET_MESSAGE) for loc in secrets]
+    found = [(loc, _(SECRET_MESSAGE)) for loc in secrets]
     mapping = None
     try:
         mapping = MappingFile.model_validate(data, context=LOADER_CHECKS_REFERENCES)
@@ -277,7 +348,9 @@ def inspect_mapping(path: str | Path) -> tuple[MappingFile | None, list[Problem]
     text, problem = _read(path)
     if text is None:
         return None, [problem] if problem else []
-    too_deep = f"nested more than {MAX_NESTING} levels deep; a mapping needs only a few"
+    too_deep = _("nested more than {n} levels deep; a mapping needs only a few").format(
+        n=MAX_NESTING
+    )
     if (line := bracket_overflow(text)) is not None:
         return None, [Problem(file, line, "(syntax)", too_deep)]
     try:

@@ -23,6 +23,7 @@ from pydantic.fields import FieldInfo
 
 from connector import registry
 from connector.platform import Platform, matching
+from sync.i18n import N_, _
 from sync.model import Audience
 
 #: A platform kind (``deck``, ``caldav``, ...): one of the declared platforms, see
@@ -50,18 +51,18 @@ Name = Annotated[
     str,
     matching(
         r"^[a-z0-9][a-z0-9_-]{0,63}$",
-        "a valid name: lower-case letters, digits, '_' or '-', at most 64 (e.g. nextcloud)",
+        N_("a valid name: lower-case letters, digits, '_' or '-', at most 64 (e.g. nextcloud)"),
     ),
 ]
 Path = Annotated[
     str,
     matching(
         r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$",
-        "a dotted path of lower-case field names (e.g. applicant.organisation)",
+        N_("a dotted path of lower-case field names (e.g. applicant.organisation)"),
     ),
 ]
 EnvName = Annotated[
-    str, matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "an environment variable name (e.g. DECK_PW)")
+    str, matching(r"^[A-Za-z_][A-Za-z0-9_]*$", N_("an environment variable name (e.g. DECK_PW)"))
 ]
 
 
@@ -82,7 +83,7 @@ class Secret(Strict):
     @model_validator(mode="after")
     def _exactly_one(self) -> Secret:
         if (self.env is None) == (self.command is None):
-            raise ValueError("give exactly one of `env` or `command`")
+            raise ValueError(_("give exactly one of `env` or `command`"))
         return self
 
 
@@ -102,8 +103,12 @@ class TargetSpec(Strict):
         schemes = registry.platform(self.kind).schemes
         pattern = "^(" + "|".join(map(re.escape, schemes)) + r")://[^/\s]+"
         if schemes and not re.match(pattern, self.url):
-            starts = " or ".join(f"{scheme}://" for scheme in schemes)
-            raise ValueError(f"url: must start with {starts}, got {self.url!r}")
+            starts = ", ".join(f"{scheme}://" for scheme in schemes)
+            if tuple(schemes) == ("http", "https"):
+                message = _("must start with http:// or https://, got {url}")
+            else:
+                message = _("must start with one of {starts}, got {url}")
+            raise ValueError("url: " + message.format(starts=starts, url=repr(self.url)))
         return self
 
 
@@ -126,13 +131,15 @@ class FieldSpec(Strict):
     @model_validator(mode="after")
     def _source(self) -> FieldSpec:
         if (self.canonical is None) == (self.template is None):
-            raise ValueError("give exactly one of `canonical` or `template`")
+            raise ValueError(_("give exactly one of `canonical` or `template`"))
         if self.template is not None and self.direction != "out":
-            raise ValueError('direction: a `template` field can only go out; set direction = "out"')
+            message = _('a `template` field can only go out; set direction = "out"')
+            raise ValueError("direction: " + message)
         if self.values is not None and self.lookup is not None:
-            raise ValueError("lookup: give at most one of `values` or `lookup`")
+            raise ValueError("lookup: " + _("give at most one of `values` or `lookup`"))
         if self.values is not None and len(set(self.values.values())) != len(self.values):
-            raise ValueError("values: each canonical value must map to a different remote value")
+            message = _("each canonical value must map to a different remote value")
+            raise ValueError("values: " + message)
         return self
 
 
@@ -171,17 +178,16 @@ class Rule(Strict):
             # Point at the second table when there are two: that is the one to remove.
             where = f"{given[1]}: " if len(given) > 1 else ""
             names = [f"[rules.{p.table}]" for p in tables]
-            listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
-            raise ValueError(
-                f"{where}give exactly one collection table: {listed} "
-                f"(got {', '.join(str(g) for g in given) or 'none'})"
+            listed = ", ".join(names)
+            message = _("give exactly one collection table: {tables} (got {given})").format(
+                tables=listed, given=", ".join(str(g) for g in given) or _("none")
             )
+            raise ValueError(where + message)
         seen: set[str] = set()
         for index, spec in enumerate(self.fields):
             if spec.remote in seen and spec.remote not in SET_FIELDS:
-                raise ValueError(
-                    f"fields[{index}].remote: remote field {spec.remote!r} is mapped twice"
-                )
+                message = _("remote field {name} is mapped twice").format(name=repr(spec.remote))
+                raise ValueError(f"fields[{index}].remote: {message}")
             seen.add(spec.remote)
         return self
 

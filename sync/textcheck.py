@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from connector.errors import InputError
+from sync.i18n import _, ngettext
 
 #: What the bytes 0x80-0xBF look like in Windows-1252 (UTF-8 continuation bytes).
 _CONTINUATION = bytes(range(0x80, 0xC0)).decode("cp1252", errors="ignore")
@@ -29,20 +30,20 @@ def _plausible(text: str) -> bool:
 
 def _line_problem(raw: bytes, mostly_utf8: bool) -> str | None:
     if _UTF8_LATIN.search(raw):
-        return "mixes UTF-8 and Windows-1252 characters in one line; save the file as CSV UTF-8"
+        return _("mixes UTF-8 and Windows-1252 characters in one line; save the file as CSV UTF-8")
     try:
         text = raw.decode("cp1252")
     except UnicodeDecodeError as exc:
-        return (
-            f"byte 0x{raw[exc.start]:02x} (character {exc.start + 1}) is neither UTF-8 nor "
-            "Windows-1252; save the file as CSV UTF-8"
-        )
+        return _(
+            "byte 0x{byte} (character {position}) is neither UTF-8 nor Windows-1252; "
+            "save the file as CSV UTF-8"
+        ).format(byte=f"{raw[exc.start]:02x}", position=exc.start + 1)
     if mostly_utf8 and any(char in text for char in "ÂÃ"):
         byte = next(b for b in raw if b in (0xC2, 0xC3))
-        return (
-            f"invalid UTF-8 (byte 0x{byte:02x} starts a character that is cut off); "
+        return _(
+            "invalid UTF-8 (byte 0x{byte} starts a character that is cut off); "
             "save the file as CSV UTF-8"
-        )
+        ).format(byte=f"{byte:02x}")
     return None
 
 
@@ -68,7 +69,7 @@ def decode_lines(data: bytes, name: str) -> tuple[str, str]:
         else:
             texts.append(raw.decode("cp1252"))
     if problems:
-        raise _refused(name, problems, "neither UTF-8 nor Windows-1252 text")
+        raise _refused(name, problems, _("neither UTF-8 nor Windows-1252 text"))
     encoding = "utf-8 and cp1252" if utf8 else "cp1252"
     return "".join(texts).removeprefix("\ufeff"), encoding
 
@@ -82,19 +83,25 @@ def check_garbled(text: str, name: str) -> None:
             start = max(line.rfind(sep, 0, found.start()) for sep in ";,\t") + 1
             ends = [i for i in (line.find(sep, found.end()) for sep in ";,\t") if i >= 0]
             word = line[start : min(ends, default=len(line))].strip().strip('"')
-            problems.append(
-                f"{name}:{number}: {word!r} looks like garbled text (UTF-8 once read as "
-                "Windows-1252); correct the name in the file or export it again as CSV UTF-8"
-            )
+            message = _(
+                "{word} looks like garbled text (UTF-8 once read as Windows-1252); correct "
+                "the name in the file or export it again as CSV UTF-8"
+            ).format(word=repr(word))
+            problems.append(f"{name}:{number}: {message}")
     if problems:
-        raise _refused(name, problems, "garbled text")
+        raise _refused(name, problems, _("garbled text"))
 
 
 def _refused(name: str, problems: list[str], what: str) -> InputError:
     shown = problems[:_MAX_LISTED]
     if len(problems) > _MAX_LISTED:
-        shown.append(f"... and {len(problems) - _MAX_LISTED:,} more lines like these")
-    lines = f"{len(problems):,} line{'s' if len(problems) != 1 else ''}"
-    error = InputError(f"{name}: {lines} with {what}; nothing was imported", shown)
-    error.hint = "fix these lines (or save the whole file as CSV UTF-8), then import again"
+        rest = len(problems) - _MAX_LISTED
+        shown.append(_("... and {n} more lines like these").format(n=f"{rest:,}"))
+    message = ngettext(
+        "{name}: {n} line with {what}; nothing was imported",
+        "{name}: {n} lines with {what}; nothing was imported",
+        len(problems),
+    ).format(name=name, n=f"{len(problems):,}", what=what)
+    error = InputError(message, shown)
+    error.hint = _("fix these lines (or save the whole file as CSV UTF-8), then import again")
     return error

@@ -97,7 +97,7 @@ def _words(text: str, *, known: set[str]) -> list[str]:
     for token in re.split(r"[\s│╭╮╰╯─|,;:(){}*=<>]+", text):
         if not token or token.startswith("-") or "/" in token or "." in token.strip(".?!"):
             continue
-        if token in known or token.isupper() or "_" in token or "@" in token:
+        if token.strip(".?!") in known or token.isupper() or "_" in token or "@" in token:
             continue
         kept.append(token)
     found = ENGLISH.findall(" ".join(kept))
@@ -110,17 +110,25 @@ def _identifiers() -> set[str]:
     the platforms' remote fields and the mapping language's values (``tombstone``, ``in``)."""
     from typing import get_args
 
+    from pydantic import BaseModel
+
     from connector.registry import fields_of
-    from mappings import schema
+    from mappings import fahrplan, schema
+    from sync.importer import KINDS
     from sync.model import COMPUTED, entity_type
 
     names: set[str] = {name for fields in COMPUTED.values() for name in fields}
+    names |= set(KINDS)  # `connector import KIND`: people, applications, …
     for kind in get_args(schema.EntityKind):
         names |= {kind, *entity_type(kind).model_fields}
     for platform in ("deck", "caldav", "mailman"):
         names |= {platform, *fields_of(platform)}
     for literal in (schema.Direction, schema.Policy, schema.DeletePolicy):
         names |= set(get_args(literal))
+    for module in (schema, fahrplan):
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, BaseModel):
+                names |= {info.alias or key for key, info in value.model_fields.items()}
     return names
 
 
@@ -366,7 +374,7 @@ CSV_FILES = {
     "garbled": "E-Mail;Vorname\na@b.de;SÃ¼hling\n".encode(),
     "mixed": "E-Mail;Vorname\na@b.de;Süß".encode() + " Gr\xfc\xdfe".encode("latin-1") + b"\n",
     "twice": b"E-Mail;E-Mail\na@b.de;a@b.de\n",
-    "quotes": b'E-Mail;Vorname\n"a@b.de;x\n',
+    "huge cell": b'E-Mail;Vorname\na@b.de;"' + b"x" * 140_000 + b'"\n',
     "utf16": b"\xff\xfeA\x00\xd8",
 }
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.errors import InputError
+from sync.i18n import _
 from sync.textcheck import check_garbled, decode_lines
 
 _DELIMITERS = (";", ",", "\t")
@@ -45,16 +46,21 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     Windows-1252 (:mod:`sync.textcheck`); never garbled text."""
     if data.startswith(b"PK\x03\x04"):
         raise InputError(
-            f"{name}: this is a spreadsheet workbook, not CSV; in Excel choose "
-            "'Speichern unter' > 'CSV (Trennzeichen-getrennt)'"
+            _(
+                "{name}: this is a spreadsheet workbook, not CSV; in Excel choose "
+                "'Speichern unter' > 'CSV (Trennzeichen-getrennt)'"
+            ).format(name=name)
         )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as exc:
-            raise InputError(f"{name}: broken UTF-16 text: {exc.reason}") from None
+            message = _("{name}: broken UTF-16 text at byte {position}")
+            raise InputError(message.format(name=name, position=exc.start + 1)) from None
     if b"\x00" in data:
-        raise InputError(f"{name}: contains NUL bytes; this is not a text (CSV) file")
+        raise InputError(
+            _("{name}: contains NUL bytes; this is not a text (CSV) file").format(name=name)
+        )
     try:
         text, encoding = data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
@@ -80,11 +86,11 @@ def sniff_delimiter(header_line: str) -> str:
 def parse(text: str, name: str, encoding: str = "utf-8") -> Table:
     """Split decoded CSV ``text`` into header and records with their line numbers."""
     if not text.strip():
-        raise InputError(f"{name}: the file is empty")
+        raise InputError(_("{name}: the file is empty").format(name=name))
     delimiter = sniff_delimiter(text.lstrip("\r\n").splitlines()[0])
     records = _numbered(text, delimiter, name)
     if not records:
-        raise InputError(f"{name}: the file is empty")
+        raise InputError(_("{name}: the file is empty").format(name=name))
     header_line, header = records[0]
     header = _header(name, header_line, header)
     rows = [_row(header, line, cells) for line, cells in records[1:]]
@@ -102,7 +108,13 @@ def _numbered(text: str, delimiter: str, name: str) -> list[tuple[int, list[str]
             if any(cell.strip() for cell in cells):
                 records.append((start, cells))
     except csv.Error as exc:
-        raise InputError(f"{name}:{reader.line_num}: unreadable CSV: {exc}") from None
+        reason = str(exc)
+        if "field larger than field limit" in reason:  # csv's own text is English
+            reason = _("a cell is longer than {n} characters").format(
+                n=f"{csv.field_size_limit():,}"
+            )
+        message = _("{where}: unreadable CSV: {reason}")
+        raise InputError(message.format(where=f"{name}:{reader.line_num}", reason=reason)) from None
     return records
 
 
@@ -111,7 +123,8 @@ def _header(name: str, line: int, cells: list[str]) -> list[str]:
     seen: set[str] = set()
     for cell in header:
         if cell and cell.casefold() in seen:
-            raise InputError(f"{name}:{line}: {cell}: this column appears twice")
+            message = _("{where}: {column}: this column appears twice")
+            raise InputError(message.format(where=f"{name}:{line}", column=cell))
         seen.add(cell.casefold())
     return header
 
@@ -119,10 +132,10 @@ def _header(name: str, line: int, cells: list[str]) -> list[str]:
 def _row(header: list[str], line: int, cells: list[str]) -> Row:
     overflow = ""
     if any(c.strip() for c in cells[len(header) :]):
-        overflow = (
-            f"this line has {len(cells)} cells but the header only {len(header)}; "
+        overflow = _(
+            "this line has {cells} cells but the header only {header}; "
             "is a value with a separator missing its quotes?"
-        )
+        ).format(cells=len(cells), header=len(header))
     values = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
     values.pop("", None)
     return Row(line, values, overflow)
@@ -134,10 +147,11 @@ def read_table(path: str | Path) -> Table:
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
+        raise InputError(_("{name}: no such file").format(name=name)) from None
     except IsADirectoryError:
-        raise InputError(f"{name}: is a folder, not a CSV file") from None
+        raise InputError(_("{name}: is a folder, not a CSV file").format(name=name)) from None
     except OSError as exc:
-        raise InputError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
+        message = _("{name}: cannot read the file: {reason}")
+        raise InputError(message.format(name=name, reason=exc.strerror or exc)) from None
     text, encoding = decode(data, name)
     return parse(text, name, encoding)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.errors import InputError
-from sync.i18n import _
+from sync.i18n import _, kind_label
 from sync.importing import cells
 from sync.importing.columns import COLUMNS, Column, by_name
 from sync.importing.csvread import Row, Table
@@ -161,7 +161,9 @@ class Resolver:
             raise ValueError(
                 _("there is no person with the {what} {text}").format(what=what, text=repr(text))
             )
-        raise ValueError(_("there is no {kind} {text}").format(kind=kind, text=repr(text)))
+        raise ValueError(
+            _("there is no {kind} {text}").format(kind=kind_label(kind), text=repr(text))
+        )
 
     def _of(self, kind: str) -> dict[str, str]:
         if kind not in self._index:
