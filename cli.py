@@ -17,60 +17,113 @@ from decimal import Decimal
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.exceptions import Abort
 
-from connector import logsafe
+from connector import lazy, logsafe
 from connector.errors import ConfigError, ConnectorError, InputError
-from mappings.fahrplan import find_template, inspect_template, load_template
-from mappings.load import load_mapping
-from mappings.report import check_files, print_show, show_json, target_warnings
 from sync.cells import parse_date, parse_decimal
 from sync.config import CONFIG_NAME, Config, render_config, resolve_config
-from sync.costs import cohort_costs
 from sync.costs_format import BOM, costs_csv, costs_json, costs_lines
-from sync.coverage import store_warnings
-from sync.daemon import Stopper, store_lock
-from sync.daemon import watch as watch_loop
 from sync.display import local_time, set_zone
-from sync.doctor import doctor as run_doctor
-from sync.doctor import worst as doctor_worst
-from sync.engine import RuleResult
-from sync.erasure_cli import forget_command
-from sync.fahrplan import apply_template
-from sync.fahrplan_format import fahrplan_lines, template_folders, template_name
-from sync.health import check as health_check
 from sync.helptext import install as install_readable_help
 from sync.helptext import usage_message
 from sync.i18n import _, kind_label, ngettext
 from sync.i18n import install as install_language
-from sync.importer import ImportReport, import_file
 from sync.logs import FORMATS
 from sync.logs import configure as configure_logs
-from sync.matching import candidates, check_cohort
-from sync.matching_format import candidate_lines, check_lines
 from sync.model import ENTITY_TYPES, Programme
-from sync.optin import opt_in
-from sync.outcome import Outcome, log_pass
 from sync.records import find as find_record
 from sync.records import labels as record_labels
 from sync.records import record_data, record_lines
-from sync.report import (
-    announcement_text,
-    collection_lines,
-    conflict_details,
-    conflict_line,
-    pass_line,
-    plan_data,
-    plan_lines,
-    summary_lines,
-)
-from sync.runner import Run, find_list, prepare, remote_records
-from sync.settle import find_conflict, settle
 from sync.store import Conflict, Store
+
+# Each command's modules load when it runs: `connector --help` and the start of every
+# command stay cheap (see connector/lazy.py).
+if TYPE_CHECKING:
+    from mappings.fahrplan import find_template, inspect_template, load_template
+    from mappings.load import load_mapping
+    from mappings.report import check_files, print_show, show_json, target_warnings
+    from sync.costs import cohort_costs
+    from sync.coverage import store_warnings
+    from sync.daemon import Stopper, store_lock
+    from sync.daemon import watch as watch_loop
+    from sync.doctor import doctor as run_doctor
+    from sync.doctor import worst as doctor_worst
+    from sync.engine import RuleResult
+    from sync.erasure_cli import forget_command
+    from sync.fahrplan import apply_template
+    from sync.fahrplan_format import fahrplan_lines, template_folders, template_name
+    from sync.health import check as health_check
+    from sync.importer import ImportReport, import_file
+    from sync.matching import candidates, check_cohort
+    from sync.matching_format import candidate_lines, check_lines
+    from sync.optin import opt_in
+    from sync.outcome import Outcome, log_pass
+    from sync.report import (
+        announcement_text,
+        collection_lines,
+        conflict_details,
+        conflict_line,
+        pass_line,
+        plan_data,
+        plan_lines,
+        summary_lines,
+    )
+    from sync.runner import Run, find_list, prepare, remote_records
+    from sync.settle import find_conflict, settle
+else:
+    find_template, inspect_template, load_template = lazy.names(
+        "mappings.fahrplan", "find_template", "inspect_template", "load_template"
+    )
+    (load_mapping,) = lazy.names("mappings.load", "load_mapping")
+    check_files, print_show, show_json, target_warnings = lazy.names(
+        "mappings.report", "check_files", "print_show", "show_json", "target_warnings"
+    )
+    (cohort_costs,) = lazy.names("sync.costs", "cohort_costs")
+    Stopper, store_lock, watch_loop = lazy.names("sync.daemon", "Stopper", "store_lock", "watch")
+    run_doctor, doctor_worst = lazy.names("sync.doctor", "doctor", "worst")
+    (forget_command,) = lazy.names("sync.erasure_cli", "forget_command")
+    (apply_template,) = lazy.names("sync.fahrplan", "apply_template")
+    (health_check,) = lazy.names("sync.health", "check")
+    candidates, check_cohort = lazy.names("sync.matching", "candidates", "check_cohort")
+    (opt_in,) = lazy.names("sync.optin", "opt_in")
+    Outcome, log_pass = lazy.names("sync.outcome", "Outcome", "log_pass")
+    find_conflict, settle = lazy.names("sync.settle", "find_conflict", "settle")
+    (import_file,) = lazy.names("sync.importer", "import_file")
+    find_list, prepare, remote_records = lazy.names(
+        "sync.runner", "find_list", "prepare", "remote_records"
+    )
+    (store_warnings,) = lazy.names("sync.coverage", "store_warnings")
+    fahrplan_lines, template_folders, template_name = lazy.names(
+        "sync.fahrplan_format", "fahrplan_lines", "template_folders", "template_name"
+    )
+    candidate_lines, check_lines = lazy.names(
+        "sync.matching_format", "candidate_lines", "check_lines"
+    )
+    (
+        announcement_text,
+        collection_lines,
+        conflict_details,
+        conflict_line,
+        pass_line,
+        plan_data,
+        plan_lines,
+        summary_lines,
+    ) = lazy.names(
+        "sync.report",
+        "announcement_text",
+        "collection_lines",
+        "conflict_details",
+        "conflict_line",
+        "pass_line",
+        "plan_data",
+        "plan_lines",
+        "summary_lines",
+    )
 
 app = typer.Typer(
     name="connector",
