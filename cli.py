@@ -16,67 +16,129 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.exceptions import Abort
 
-from connector import logsafe
+from connector import lazy, logsafe
 from connector.errors import ConnectorError, InputError
-from mappings.fahrplan import find_template
-from mappings.load import load_mapping
-from mappings.report import check_files, print_show, show_json, target_warnings
-from sync import verdicts
-from sync.cohort_new import new_cohort, programme_template
 from sync.config import CONFIG_NAME, Config, resolve_config
-from sync.costs import cohort_costs
 from sync.costs_format import BOM, costs_csv, costs_json, costs_lines
-from sync.coverage import store_warnings
-from sync.daemon import store_lock, watch_run
 from sync.display import set_zone
-from sync.doctor import doctor as run_doctor
-from sync.doctor import worst as doctor_worst
-from sync.doctor_format import doctor_json, doctor_summary
-from sync.engine import RuleResult
-from sync.erasure_cli import forget_command
-from sync.exports import write_csv
-from sync.fahrplan_format import fahrplan_lines, template_folders
-from sync.health import check as health_check
 from sync.helptext import install as install_readable_help
 from sync.helptext import usage_message
 from sync.i18n import _, ngettext
 from sync.i18n import install as install_language
-from sync.import_format import import_lines
-from sync.importer import import_file
 from sync.importing.cells import parse_date, parse_decimal
 from sync.logs import FORMATS
 from sync.logs import configure as configure_logs
-from sync.matching import candidates, check_cohort
-from sync.matching_format import candidate_lines, check_lines
-from sync.optin import opt_in
-from sync.outcome import Outcome
-from sync.passes import pass_outcome, plan_labels
 from sync.records import find as find_record
 from sync.records import labels as record_labels
 from sync.records import record_data, record_lines
-from sync.report import (
-    announcement_text,
-    collection_lines,
-    conflict_details,
-    conflict_line,
-    pass_line,
-    plan_data,
-    plan_lines,
-    summary_lines,
-)
-from sync.rule_errors import unfinished
-from sync.runner import Run, find_list, open_run, remote_records
-from sync.settle import find_conflict, settle
 from sync.status import status_data, status_lines
 from sync.store import Conflict, Store
 from sync.workfolder import SHIPPED_MAPPING
 from sync.workfolder import create as create_work_folder
+
+# Each command's modules load when it runs: `connector --help` and the start of every
+# command stay cheap (see connector/lazy.py).
+if TYPE_CHECKING:
+    from mappings.fahrplan import find_template
+    from mappings.load import load_mapping
+    from mappings.report import check_files, print_show, show_json, target_warnings
+    from sync import verdicts
+    from sync.cohort_new import new_cohort, programme_template
+    from sync.costs import cohort_costs
+    from sync.coverage import store_warnings
+    from sync.daemon import store_lock, watch_run
+    from sync.doctor import doctor as run_doctor
+    from sync.doctor import worst as doctor_worst
+    from sync.doctor_format import doctor_json, doctor_summary
+    from sync.engine import RuleResult
+    from sync.erasure_cli import forget_command
+    from sync.exports import write_csv
+    from sync.fahrplan_format import fahrplan_lines, template_folders
+    from sync.health import check as health_check
+    from sync.import_format import import_lines
+    from sync.importer import import_file
+    from sync.matching import candidates, check_cohort
+    from sync.matching_format import candidate_lines, check_lines
+    from sync.optin import opt_in
+    from sync.outcome import Outcome
+    from sync.passes import pass_outcome, plan_labels
+    from sync.report import (
+        announcement_text,
+        collection_lines,
+        conflict_details,
+        conflict_line,
+        pass_line,
+        plan_data,
+        plan_lines,
+        summary_lines,
+    )
+    from sync.rule_errors import unfinished
+    from sync.runner import Run, find_list, open_run, remote_records
+    from sync.settle import find_conflict, settle
+else:
+    verdicts = lazy.module("sync.verdicts")
+    (find_template,) = lazy.names("mappings.fahrplan", "find_template")
+    (load_mapping,) = lazy.names("mappings.load", "load_mapping")
+    check_files, print_show, show_json, target_warnings = lazy.names(
+        "mappings.report", "check_files", "print_show", "show_json", "target_warnings"
+    )
+    new_cohort, programme_template = lazy.names(
+        "sync.cohort_new", "new_cohort", "programme_template"
+    )
+    (cohort_costs,) = lazy.names("sync.costs", "cohort_costs")
+    (store_warnings,) = lazy.names("sync.coverage", "store_warnings")
+    store_lock, watch_run = lazy.names("sync.daemon", "store_lock", "watch_run")
+    (run_doctor,) = lazy.names("sync.doctor", "doctor")
+    (doctor_worst,) = lazy.names("sync.doctor", "worst")
+    doctor_json, doctor_summary = lazy.names("sync.doctor_format", "doctor_json", "doctor_summary")
+    (RuleResult,) = lazy.names("sync.engine", "RuleResult")
+    (forget_command,) = lazy.names("sync.erasure_cli", "forget_command")
+    (write_csv,) = lazy.names("sync.exports", "write_csv")
+    fahrplan_lines, template_folders = lazy.names(
+        "sync.fahrplan_format", "fahrplan_lines", "template_folders"
+    )
+    (health_check,) = lazy.names("sync.health", "check")
+    (import_lines,) = lazy.names("sync.import_format", "import_lines")
+    (import_file,) = lazy.names("sync.importer", "import_file")
+    candidates, check_cohort = lazy.names("sync.matching", "candidates", "check_cohort")
+    candidate_lines, check_lines = lazy.names(
+        "sync.matching_format", "candidate_lines", "check_lines"
+    )
+    (opt_in,) = lazy.names("sync.optin", "opt_in")
+    (Outcome,) = lazy.names("sync.outcome", "Outcome")
+    pass_outcome, plan_labels = lazy.names("sync.passes", "pass_outcome", "plan_labels")
+    (
+        announcement_text,
+        collection_lines,
+        conflict_details,
+        conflict_line,
+        pass_line,
+        plan_data,
+        plan_lines,
+        summary_lines,
+    ) = lazy.names(
+        "sync.report",
+        "announcement_text",
+        "collection_lines",
+        "conflict_details",
+        "conflict_line",
+        "pass_line",
+        "plan_data",
+        "plan_lines",
+        "summary_lines",
+    )
+    (unfinished,) = lazy.names("sync.rule_errors", "unfinished")
+    Run, find_list, open_run, remote_records = lazy.names(
+        "sync.runner", "Run", "find_list", "open_run", "remote_records"
+    )
+    find_conflict, settle = lazy.names("sync.settle", "find_conflict", "settle")
+
 
 app = typer.Typer(
     name="connector",

@@ -159,7 +159,15 @@ class Engine(Guard, Pulling, ItemLoop):
         outcomes: dict[str, ItemFailure | None] = {}
         try:
             finished = self._apply(
-                rule, target, collection, catalog, result.plan, applied, progress, outcomes
+                rule,
+                target,
+                collection,
+                catalog,
+                result.plan,
+                applied,
+                progress,
+                outcomes,
+                links=snapshot.links,
             )
         finally:
             result.merge(applied, outcomes)

@@ -9,6 +9,7 @@ driven by the engine ``connector sync`` wires.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -72,3 +73,22 @@ def test_a_council_edit_in_the_second_of_our_write_is_not_missed(
     world.site.reset_requests()
     assert not any(r.counts for r in world.sync().values())
     assert _board_list_polls(world) == len(world.site.requests()) == 1
+
+
+def test_a_quiet_pass_reads_each_rules_links_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pull's reading of a rule's links serves its apply step too (issue 14: reading and
+    parsing 5,000 links twice was part of a quiet pass's client work)."""
+    world.settle()
+    reads: list[str] = []
+    original = type(world.store).links
+
+    def counted(store: Any, rule: str) -> Any:
+        reads.append(rule)
+        return original(store, rule)
+
+    monkeypatch.setattr(type(world.store), "links", counted)
+    results = world.sync()
+    assert not any(r.counts for r in results.values())
+    assert sorted(reads) == sorted(set(reads)) and len(reads) == len(results)
