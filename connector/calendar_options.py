@@ -42,5 +42,6 @@ PLATFORM = Platform(
     options=CalendarCollection,
     name_field="calendar",
     noun=N_("calendar"),
+    records="events",
     settings={"verify": "verify_tls", "uid_domain": "uid_domain"},
 )

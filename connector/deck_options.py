@@ -67,6 +67,10 @@ class DeckCollection(Options):
         if self.organisation_labels:
             options["labels"] = [*options.get("labels", []), *short_names]
 
+    def editing_groups(self) -> set[str]:
+        """The groups the board is shared with for editing."""
+        return {share.group for share in self.acl if share.group and share.edit}
+
     def describe(self, records: Sequence[RemoteRecord], when: Callable[[Any], str]) -> list[str]:
         """The board's stacks in order, each with its cards."""
         lines = [f"Board »{self.board}«"]
@@ -102,5 +106,7 @@ PLATFORM = Platform(
     options=DeckCollection,
     name_field="board",
     noun=N_("board"),
+    records="cards",
+    erase_overwrite={"title": "Gelöscht", "description": ""},
     settings={"verify": "verify_tls"},
 )

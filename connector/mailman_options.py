@@ -48,6 +48,7 @@ PLATFORM = Platform(
     name_field="address",
     attribute="mailing_list",
     noun=N_("list"),
+    records="memberships",
     settings={"verify": "verify_tls"},
     holds=Holds(
         entity="person",

@@ -16,7 +16,7 @@ fields (:class:`OffersValues`), a table that lays out its records for `connector
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any, Protocol, runtime_checkable
@@ -86,6 +86,11 @@ class Platform:
     holds: Holds | None = None
     #: Collection names are public (list addresses): logs need not hide them.
     public_names: bool = False
+    #: What its records are called in an erasure receipt (``cards``).
+    records: str = "records"
+    #: Fields an erasure overwrites before deleting, because the platform only soft-deletes
+    #: (Deck keeps deleted cards in its database); None when a delete is a delete.
+    erase_overwrite: Mapping[str, Any] | None = None
 
     @property
     def serves_any_table(self) -> bool:
@@ -150,3 +155,20 @@ class Describes(Protocol):
 
     def describe(self, records: Sequence[RemoteRecord], when: Callable[[Any], str]) -> list[str]:
         """Lines showing ``records``; ``when`` renders a time as the reader's local time."""
+
+
+@runtime_checkable
+class ErasesAddresses(Protocol):
+    """Optional capability of a target: delete the platform's own accounts of e-mail
+    addresses (a Mailman user keeps every address it ever had)."""
+
+    def erase_addresses(self, emails: Iterable[str]) -> int:
+        """Delete whatever the platform holds for ``emails``; the number of addresses deleted."""
+
+
+@runtime_checkable
+class SharedWithGroups(Protocol):
+    """Optional capability of a collection table: the groups whose members edit it."""
+
+    def editing_groups(self) -> set[str]:
+        """The groups the collection is shared with for editing."""

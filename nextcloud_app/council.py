@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from connector.platform import SharedWithGroups
 from mappings.schema import MappingFile
 from sync.config import Config
 from sync.daemon import store_lock
@@ -85,13 +86,9 @@ def council_groups(config: Config) -> set[str]:
         if mapping.council_group:
             groups.add(mapping.council_group)
             continue
-        groups |= {
-            share.group
-            for rule in mapping.rules
-            if rule.deck is not None
-            for share in rule.deck.acl
-            if share.group and share.edit
-        }
+        for rule in mapping.rules:
+            if isinstance(rule.table, SharedWithGroups):
+                groups |= rule.table.editing_groups()
     return groups
 
 

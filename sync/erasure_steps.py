@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector.errors import NotFound
-from connector.mailman import MailmanTarget
+from connector.platform import ErasesAddresses
 from sync.catalog import Catalog
 from sync.engine import Engine
 from sync.erasure_plan import ErasurePlan, save
@@ -15,8 +15,6 @@ from sync.model import Application, Cohort, Entity, Event, Person, Task
 from sync.store import Store
 
 ERASED = "Gelöscht"
-#: Deck keeps deleted cards; these replace what the connector wrote before the delete.
-DECK_OVERWRITE = {"title": ERASED, "description": ""}
 
 
 def _label(engine: Engine, target: str) -> str:
@@ -48,13 +46,12 @@ def targets_step(store: Store, engines: list[Engine], plan: ErasurePlan) -> None
         target = engine.targets[rule.target]
         collection = engine.collection(rule, catalog)
         label = _label(engine, rule.target)
-        what = {"deck": "cards", "caldav": "events", "mailman": "memberships"}.get(
-            target.kind, "records"
-        )
+        platform = rule.platform
+        what = platform.records
         try:
-            if target.kind == "deck":
-                target.update(collection, remote_id, DECK_OVERWRITE, None)
-                _count(plan, label, "cards overwritten")
+            if platform.erase_overwrite is not None:
+                target.update(collection, remote_id, dict(platform.erase_overwrite), None)
+                _count(plan, label, f"{what} overwritten")
             target.delete(collection, remote_id, None)
         except NotFound:
             pass  # already gone: nothing left to erase there
@@ -170,7 +167,7 @@ def mailman_step(engines: list[Engine], plan: ErasurePlan) -> None:
     seen: set[int] = set()
     for engine in engines:
         for name, target in engine.targets.items():
-            if isinstance(target, MailmanTarget) and id(target) not in seen:
+            if isinstance(target, ErasesAddresses) and id(target) not in seen:
                 seen.add(id(target))
                 removed = target.erase_addresses([plan.email])
                 _count(plan, _label(engine, name), "addresses deleted", removed)

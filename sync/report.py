@@ -317,12 +317,3 @@ def collection_lines(rule: Rule, records: list[RemoteRecord]) -> list[str]:
         )
         lines.append(f"    {record.remote_id}: {shown}")
     return lines
-    assert rule.mailing_list is not None
-    lines = [f"Liste {rule.mailing_list.address} ({len(records)} Mitglieder)"]
-    for r in sorted(records, key=lambda r: str(r.fields.get("email"))):
-        f = r.fields
-        status = (
-            "" if f.get("delivery_status") in (None, "enabled") else f"  ({f['delivery_status']})"
-        )
-        lines.append(f"    {f.get('display_name', '')} <{f.get('email', '')}>{status}")
-    return lines
