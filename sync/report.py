@@ -310,7 +310,7 @@ def collection_lines(rule: Rule, records: list[RemoteRecord]) -> list[str]:
     if isinstance(table, Describes):
         return table.describe(records, local_time)
     name = rule.platform.collection_name(table)
-    lines = [f"{rule.platform.noun} »{name}« ({len(records)})"]
+    lines = [f"{_(rule.platform.noun)} »{name}« ({len(records)})"]
     for record in sorted(records, key=lambda r: r.remote_id):
         shown = ", ".join(
             f"{k}={v}" for k, v in sorted(record.fields.items()) if v not in (None, "")
