@@ -850,6 +850,11 @@ class ShippedMachine(RuleBasedStateMachine):
                 record = records.get(link.remote_id)
                 if entity is None or record is None or link.remote_id.startswith("detached:"):
                     continue
+                # Every record linked after quiet passes carries its entity's marker (finding
+                # 8: adopted and imported ones too), so a restored store finds it again.
+                assert record.marker == uid, (
+                    f"{spec.name}: record {link.remote_id} of {uid} carries {record.marker!r}"
+                )
                 if any(p.startswith(f"{key}: {uid}:") for p in self.problems):
                     continue  # a refused platform edit stays there, reported every pass
                 for field_key, codec in view.codecs.items():
