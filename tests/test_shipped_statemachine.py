@@ -44,7 +44,7 @@ from connector.memory import MemoryTarget, SimulatedCrash
 from mappings.schema import MappingFile, collection_name
 from sync.catalog import Catalog
 from sync.config import Config
-from sync.engine import Engine, Options
+from sync.engine import SCOPE_MIN, Engine, Options
 from sync.factory import build_engine, domain_consequences
 from sync.importer import import_file
 from sync.model import (
@@ -101,6 +101,19 @@ PLACES = ["Rathaus Greven", "Kreishaus", "online", ""]
 
 _SHIPPED: list[MappingFile] = []
 _RAM = "/dev/shm" if Path("/dev/shm").is_dir() else None
+
+
+_TYPO: list[MappingFile] = []
+
+
+def typo_mapping() -> MappingFile:
+    """The shipped mapping with a typo in its cohort (``mim-1O``): it passes the checks."""
+    if not _TYPO:
+        folder = Path(tempfile.mkdtemp(prefix="sm-typo-"))
+        path = write_shipped(folder / "mapping.toml", cohort="mim-1O")
+        _TYPO.append(load_mappings(Config(store=folder / "x", mappings=[path]))[0])
+        shutil.rmtree(folder, ignore_errors=True)
+    return _TYPO[0]
 
 
 def shipped_mapping() -> MappingFile:
@@ -701,6 +714,31 @@ class ShippedMachine(RuleBasedStateMachine):
         finally:
             deck.cut = None
             Platform.stepwise = False
+        self.check_embargo()
+
+    @rule()
+    def sync_with_a_cohort_typo(self) -> None:
+        """A pass with a typo in the mapping's cohort (finding 4): the deletions the
+        connector would plan itself count towards the guard, so every collection holding at
+        least SCOPE_MIN records stops (exit 6) and loses nothing."""
+        before = {
+            spec.name: set(self.targets[spec.target].records(collection_name(spec)))
+            for spec in self.mapping.rules
+        }
+        engine = build_engine(
+            self.store,
+            typo_mapping(),
+            dict(self.targets),
+            Options(today=self.today),
+            uids=self.next_uid,
+        )
+        engine.sync()
+        for spec in self.mapping.rules:
+            now = set(self.targets[spec.target].records(collection_name(spec)))
+            if len(before[spec.name]) >= SCOPE_MIN:
+                assert before[spec.name] <= now, (
+                    f"{spec.name}: a cohort typo deleted {sorted(before[spec.name] - now)}"
+                )
         self.check_embargo()
 
     @rule(data=st.data(), side=st.sampled_from(["nextcloud", "kalender"]))
