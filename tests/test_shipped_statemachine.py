@@ -65,7 +65,7 @@ from sync.model import (
 from sync.runner import load_mappings
 from sync.scope import names_a_pair, secret_pairs
 from sync.store import Store
-from tests.shipped import write_shipped
+from tests.shipped import shipped_text, write_shipped
 
 #: Finding 1 (branch i10-engine): creates that take several requests and fail between them.
 PARTIAL_CREATES = True
@@ -103,17 +103,27 @@ _SHIPPED: list[MappingFile] = []
 _RAM = "/dev/shm" if Path("/dev/shm").is_dir() else None
 
 
-_TYPO: list[MappingFile] = []
+_MISTAKES: dict[str, MappingFile] = {}
 
 
-def typo_mapping() -> MappingFile:
-    """The shipped mapping with a typo in its cohort (``mim-1O``): it passes the checks."""
-    if not _TYPO:
-        folder = Path(tempfile.mkdtemp(prefix="sm-typo-"))
-        path = write_shipped(folder / "mapping.toml", cohort="mim-1O")
-        _TYPO.append(load_mappings(Config(store=folder / "x", mappings=[path]))[0])
+def mistaken_mapping(mistake: str) -> MappingFile:
+    """The shipped mapping with a mistake that passes its checks: a typo in the cohort
+    (``"cohort"``: ``mim-1O``), or the council list's filter on consent flipped
+    (``"filter"``)."""
+    if mistake not in _MISTAKES:
+        folder = Path(tempfile.mkdtemp(prefix="sm-mistake-"))
+        path = folder / "mapping.toml"
+        if mistake == "cohort":
+            text = shipped_text(cohort="mim-1O")
+        else:
+            council = 'filter = { roles = ["council"], consent_lists = true }'
+            text = shipped_text()
+            assert council in text
+            text = text.replace(council, council.replace("true", "false"))
+        path.write_text(text, encoding="utf-8")
+        _MISTAKES[mistake] = load_mappings(Config(store=folder / "x", mappings=[path]))[0]
         shutil.rmtree(folder, ignore_errors=True)
-    return _TYPO[0]
+    return _MISTAKES[mistake]
 
 
 def shipped_mapping() -> MappingFile:
@@ -716,18 +726,18 @@ class ShippedMachine(RuleBasedStateMachine):
             Platform.stepwise = False
         self.check_embargo()
 
-    @rule()
-    def sync_with_a_cohort_typo(self) -> None:
-        """A pass with a typo in the mapping's cohort (finding 4): the deletions the
-        connector would plan itself count towards the guard, so every collection holding at
-        least SCOPE_MIN records stops (exit 6) and loses nothing."""
+    @rule(mistake=st.sampled_from(["cohort", "filter"]))
+    def sync_with_a_mapping_mistake(self, mistake: str) -> None:
+        """A pass with a mistake in the mapping (finding 4): the deletions the connector
+        would plan itself count towards the guard, so every collection holding at least
+        SCOPE_MIN records stops (exit 6) and loses nothing."""
         before = {
             spec.name: set(self.targets[spec.target].records(collection_name(spec)))
             for spec in self.mapping.rules
         }
         engine = build_engine(
             self.store,
-            typo_mapping(),
+            mistaken_mapping(mistake),
             dict(self.targets),
             Options(today=self.today),
             uids=self.next_uid,
@@ -737,7 +747,8 @@ class ShippedMachine(RuleBasedStateMachine):
             now = set(self.targets[spec.target].records(collection_name(spec)))
             if len(before[spec.name]) >= SCOPE_MIN:
                 assert before[spec.name] <= now, (
-                    f"{spec.name}: a cohort typo deleted {sorted(before[spec.name] - now)}"
+                    f"{spec.name}: a mapping mistake ({mistake}) deleted "
+                    f"{sorted(before[spec.name] - now)}"
                 )
         self.check_embargo()
 
