@@ -30,7 +30,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -268,6 +268,10 @@ class ShippedMachine(RuleBasedStateMachine):
         self.hand_cards: dict[str, dict[str, Any]] = {}
         #: Cards copied on the board (marker included), by id: never the connector's to delete.
         self.copies: set[str] = set()
+        #: Cards whose due someone set to a time of the same day (card id -> (task, value)).
+        self.fine_dues: dict[str, tuple[str, str]] = {}
+        #: Every card due set so (card id -> value): the board holds the date its finer way.
+        self.finer: dict[str, str] = {}
         #: The notes of the last quiet passes (copies left alone are reported there).
         self.notes: list[str] = []
         #: Each person's roles in cohort 10 as the machine made them (applicants aside).
@@ -589,6 +593,23 @@ class ShippedMachine(RuleBasedStateMachine):
         }[attribute]
         self.remote_edit("beirat-aufgaben", task, attribute, value)
 
+    @precondition(lambda self: bool(self.live("task")))
+    @rule(data=st.data(), hour=st.integers(min_value=6, max_value=20))
+    def set_due_time_on_card(self, data: st.DataObject, hour: int) -> None:
+        """Someone gives a card's due a time of the same day (finding 7): the task's due (a
+        date) cannot hold it, nobody changed the date, so nothing may be written back."""
+        task = data.draw(st.sampled_from(self.live("task")))
+        assert isinstance(task, Task)
+        found = self.linked_record("beirat-aufgaben", task.uid)
+        if found is None or task.due is None:
+            return
+        target, name, remote_id = found
+        at = datetime(task.due.year, task.due.month, task.due.day, hour, tzinfo=BERLIN)
+        value = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        target.edit(name, remote_id, due=value)
+        self.fine_dues[remote_id] = (task.uid, value)
+        self.finer[remote_id] = value
+
     @rule(
         status=st.sampled_from(sorted(STATUS_LABEL)), who=st.sampled_from(["app-anna", "app-dirk"])
     )
@@ -803,6 +824,7 @@ class ShippedMachine(RuleBasedStateMachine):
             raise AssertionError("no quiet pass after 8 passes")
         self.problems = [p for r in results for p in r.problems]
         assert self.store.journal() == [], "writes left in flight after quiet passes"
+        self.check_fine_dues()
         self.check_values()
         self.check_platforms()
         self.check_opt_outs()
@@ -909,11 +931,29 @@ class ShippedMachine(RuleBasedStateMachine):
                 for field_key, codec in view.codecs.items():
                     if codec.spec.direction != "both" or (key, uid, field_key) in conflicts:
                         continue
+                    held = record.fields.get(codec.spec.remote)
+                    if held is not None and held == self.finer.get(link.remote_id):
+                        continue  # a due with a time of its day: the same date, held finer
                     canonical = codec.render(entity, catalog, tandems=True)
                     remote = codec.view(record.fields.get(codec.spec.remote), catalog)
                     assert canonical == remote, (
                         f"{spec.name}/{uid}/{field_key}: {canonical!r} != {remote!r}"
                     )
+
+    def check_fine_dues(self) -> None:
+        """A due someone set to a time of its day stays as they wrote it, unless the task's
+        due was edited meanwhile (by anyone the machine played)."""
+        cards = self.targets["nextcloud"].records(TASKS)
+        for remote_id, (uid, value) in self.fine_dues.items():
+            if (uid, "due") in self.expected.edits or remote_id not in cards:
+                continue
+            if uid in self.expected.deleted:
+                continue
+            assert cards[remote_id].fields.get("due") == value, (
+                f"card {remote_id}: due {value!r} was written back as "
+                f"{cards[remote_id].fields.get('due')!r}; nobody changed {uid}.due"
+            )
+        self.fine_dues.clear()
 
     def check_roles(self) -> None:
         """Roles belong to a cohort: cohort 10's change only by a decision on an application;
