@@ -1069,3 +1069,88 @@ def test_leaving_a_list_while_leaving_its_scope_is_still_an_opt_out() -> None:
         assert isinstance(person, Person) and name in person.opt_outs
     finally:
         machine.teardown()
+
+
+# -- the machine's shrunk examples for the reverted fixes (tests/statemachine_reverts.md) ----
+
+
+def replay(steps: Callable[[ShippedMachine], None]) -> None:
+    """Run ``steps`` on a fresh machine after its first quiet pass, then quiet passes."""
+    machine = ShippedMachine()
+    try:
+        machine.cohort()
+        steps(machine)
+        machine.quiet_sync()
+    finally:
+        machine.teardown()
+
+
+def test_replay_a_create_killed_after_its_post_keeps_the_assignee() -> None:
+    """Finding 1 (held_base reverted: assignee/organisation set to None)."""
+    replay(lambda m: m.sync_with_a_cut_create("kill", 2, 0, "Raum buchen", "p-cora"))
+    replay(lambda m: m.sync_with_a_cut_create("refuse", 3, 0, "Raum buchen", "p-cora"))
+
+
+def test_replay_a_reimport_with_empty_cells_keeps_the_stored_values() -> None:
+    """Finding 3 (empty cells as defaults, roles or opt-outs replaced, filters across
+    cohorts)."""
+
+    def steps(m: ShippedMachine) -> None:
+        m.quiet_sync()
+        m.leave_list(st_data(sorted(m.store.links(f"{COHORT}:liste-mentees"))[0]), "liste-mentees")
+        m.reimport_person("p-cora", None, None)
+        m.reimport_person("p-emil", "Mentor", "liste-alle")
+        m.quiet_sync()
+        m.reimport_person("p-anna", "Mentor", "liste-beirat")
+
+    replay(steps)
+
+
+def test_replay_a_mapping_mistake_stops_the_guard() -> None:
+    """Finding 4 (the guard counting only vanished records, no scope stop)."""
+
+    def steps(m: ShippedMachine) -> None:
+        m.quiet_sync()
+        m.sync_with_a_mapping_mistake("filter")
+        m.sync_with_a_mapping_mistake("cohort")
+
+    replay(steps)
+
+
+def test_replay_copies_and_hand_cards_keep_their_records_and_markers() -> None:
+    """Findings 5 and 8 (copies deleted; no marker on imported records)."""
+
+    def steps(m: ShippedMachine) -> None:
+        m.quiet_sync()
+        m.add_card_by_hand("Raum buchen")
+        m.copy_card(st_data(sorted(m.targets["nextcloud"].records(TASKS))[0]))
+        m.quiet_sync()
+        m.edit_card(st_data(m.live("task")[0]), "done")
+        m.copy_card(st_data(sorted(m.targets["nextcloud"].records(TASKS))[0]))
+
+    replay(steps)
+
+
+def test_replay_a_due_with_a_time_is_not_written_back() -> None:
+    """Finding 7 (the finer platform value written back)."""
+
+    def steps(m: ShippedMachine) -> None:
+        m.quiet_sync()
+        m.set_due_time_on_card(st_data(m.live("task")[0]), 11)
+
+    replay(steps)
+
+
+class Drawn:
+    """Stands in for hypothesis's ``data()`` in the replays: every draw gives ``value``."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def draw(self, _strategy: Any) -> Any:
+        return self.value
+
+
+def st_data(value: Any) -> Any:
+    """A ``data`` argument whose draws all return ``value``."""
+    return Drawn(value)
