@@ -272,6 +272,8 @@ class ShippedMachine(RuleBasedStateMachine):
         self.fine_dues: dict[str, tuple[str, str]] = {}
         #: Every card due set so (card id -> value): the board holds the date its finer way.
         self.finer: dict[str, str] = {}
+        #: Markers of the records before a mistaken pass ((rule, record id) -> marker).
+        self.markers: dict[tuple[str, str], str | None] = {}
         #: The notes of the last quiet passes (copies left alone are reported there).
         self.notes: list[str] = []
         #: Each person's roles in cohort 10 as the machine made them (applicants aside).
@@ -756,6 +758,11 @@ class ShippedMachine(RuleBasedStateMachine):
             spec.name: set(self.targets[spec.target].records(collection_name(spec)))
             for spec in self.mapping.rules
         }
+        self.markers = {
+            (spec.name, i): r.marker
+            for spec in self.mapping.rules
+            for i, r in self.targets[spec.target].records(collection_name(spec)).items()
+        }
         engine = build_engine(
             self.store,
             mistaken_mapping(mistake),
@@ -765,7 +772,14 @@ class ShippedMachine(RuleBasedStateMachine):
         )
         engine.sync()
         for spec in self.mapping.rules:
-            now = set(self.targets[spec.target].records(collection_name(spec)))
+            records = self.targets[spec.target].records(collection_name(spec))
+            now = set(records)
+            # Records of entities someone deleted may go (that deletion is legitimate).
+            now |= {
+                i
+                for i in before[spec.name] - now
+                if self.marker_of(spec, i) in self.expected.deleted
+            }
             if len(before[spec.name]) >= SCOPE_MIN:
                 assert before[spec.name] <= now, (
                     f"{spec.name}: a mapping mistake ({mistake}) deleted "
@@ -793,6 +807,10 @@ class ShippedMachine(RuleBasedStateMachine):
         self.engine().sync()
         self.targets[side].on_pull = None
         self.check_embargo()
+
+    def marker_of(self, spec: Any, remote_id: str) -> str | None:
+        """The marker a record carried before the last mistaken pass."""
+        return self.markers.get((spec.name, remote_id))
 
     def relocate(self, uid: str) -> None:
         event = self.store.get(uid)
