@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from connector.base import Changes, Collection, RemoteRecord
-from connector.errors import RecordRejected, RetryLater
+from connector.errors import GuardTripped, RecordRejected, RetryLater
 from connector.memory import MemoryTarget, SimulatedCrash
 from mappings.schema import MappingFile, collection_name
 from sync.catalog import Catalog
@@ -291,12 +291,12 @@ class ShippedMachine(RuleBasedStateMachine):
         self.store.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def engine(self) -> Engine:
+    def engine(self, allow: frozenset[str] = frozenset()) -> Engine:
         return build_engine(
             self.store,
             self.mapping,
             dict(self.targets),
-            Options(today=self.today),
+            Options(today=self.today, allow_mass_delete=allow),
             uids=self.next_uid,
         )
 
@@ -858,10 +858,23 @@ class ShippedMachine(RuleBasedStateMachine):
     def quiet_sync(self) -> None:
         previous: list[Any] = []
         self.notes = []
+        #: Collections the office lets lose records after the guard stopped them: the
+        #: machine's own edits (two people withdrawing consent, tasks deleted) can be a
+        #: mass deletion, and ``--allow-mass-delete RULE`` is the documented answer. What
+        #: the confirmed pass deletes is then judged by the checks below.
+        allowed: set[str] = set()
         for _ in range(8):
-            results = self.engine().sync()
+            results = self.engine(frozenset(allowed)).sync()
             self.notes += [n for r in results for n in r.notes]
-            assert all(r.error is None for r in results), [str(r.error) for r in results]
+            tripped = {r.rule for r in results if isinstance(r.error, GuardTripped)}
+            others = [
+                str(r.error) for r in results if r.error is not None and r.rule not in tripped
+            ]
+            assert not others, others
+            if tripped:
+                allowed |= tripped
+                previous = []
+                continue
             counted = [(r.rule, r.counts) for r in results if r.counts]
             # Quiet: nothing done, or only the same refused edits reported again.
             if not counted or (
@@ -1183,6 +1196,19 @@ def test_replay_a_mapping_mistake_lets_the_other_lists_lose_who_left() -> None:
             m.sync_with_a_mapping_mistake("filter")
 
         replay(steps)
+
+
+def test_replay_two_withdrawals_are_a_mass_deletion_the_office_confirms() -> None:
+    """Found on the fixed code (a machine false positive): Anna and Bernd withdraw consent,
+    so ``liste-alle`` would lose both its members; the guard stops it (scope moved), the
+    office confirms with ``--allow-mass-delete``, and the list ends empty."""
+
+    def steps(m: ShippedMachine) -> None:
+        m.quiet_sync()
+        m.withdraw_consent("p-anna")
+        m.withdraw_consent("p-bernd")
+
+    replay(steps)
 
 
 def test_replay_copies_and_hand_cards_keep_their_records_and_markers() -> None:
