@@ -42,10 +42,11 @@ from connector.base import Changes, Collection, RemoteRecord
 from connector.errors import GuardTripped, RecordRejected, RetryLater
 from connector.memory import MemoryTarget, SimulatedCrash
 from mappings.schema import MappingFile, collection_name
+from sync import integrity
 from sync.catalog import Catalog
 from sync.config import Config
 from sync.engine import SCOPE_MIN, Engine, Options
-from sync.factory import build_engine, domain_consequences
+from sync.factory import build_engine
 from sync.importer import import_file
 from sync.model import (
     BERLIN,
@@ -399,11 +400,25 @@ class ShippedMachine(RuleBasedStateMachine):
         return [e for e in self.store.entities(kind) if e.uid not in self.expected.deleted]
 
     def canonical_edit(self, entity: Entity, attribute: str, value: Any) -> None:
-        """An office edits the store (with the domain's consequences, as an import does)."""
+        """An office edits the store (with the domain's consequences, as an import does),
+        unless the import's checks would refuse the edit (a declined mentee's tandem)."""
         self.counter += 1
         changed = entity.touched(**{attribute: value})
+        overlay = integrity.Overlay(Catalog.load(self.store))
+        overlay.put(changed)
+        follow_ups = integrity.consequences(changed, overlay)
+        for follow_up in follow_ups:
+            overlay.put(follow_up)
+        refused = integrity.check(changed, overlay) + [
+            problem
+            for person in follow_ups
+            if isinstance(person, Person)
+            for problem in integrity.check_partners(person, overlay)
+        ]
+        if refused:
+            return  # `connector import` refuses such a file: the store keeps its values
         self.store.put(changed)
-        for follow_up in domain_consequences(changed, Catalog.load(self.store)):
+        for follow_up in follow_ups:
             self.store.put(follow_up)
         self.expected.edit(entity.uid, attribute, value)
 
@@ -1207,6 +1222,23 @@ def test_replay_two_withdrawals_are_a_mass_deletion_the_office_confirms() -> Non
         m.quiet_sync()
         m.withdraw_consent("p-anna")
         m.withdraw_consent("p-bernd")
+
+    replay(steps)
+
+
+def test_replay_a_declined_mentee_keeps_her_tandem_and_her_reimport() -> None:
+    """Found on the fixed code (a machine false positive): the machine declined Anna's
+    application in the store directly, leaving tandem t-1 with a partner who is no mentee,
+    a state `connector import` refuses to make; a later re-import of her row was then
+    refused for that tandem. The office's decision is refused as an import refuses it."""
+
+    def steps(m: ShippedMachine) -> None:
+        m.quiet_sync()
+        m.decide_application("declined", "app-anna")
+        application = m.store.get("app-anna")
+        assert isinstance(application, Application)
+        assert application.status is ApplicationStatus.SELECTED
+        m.reimport_person("p-anna", "Mentor", None)
 
     replay(steps)
 
