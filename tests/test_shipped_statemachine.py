@@ -684,10 +684,13 @@ class ShippedMachine(RuleBasedStateMachine):
         deck = self.targets["nextcloud"]
         records = deck.records(TASKS)
         if records:
-            original = records[data.draw(st.sampled_from(sorted(records)))]
+            source = data.draw(st.sampled_from(sorted(records)))
+            original = records[source]
             self.counter += 1
             copied = {**original.fields, "title": f"Kopie {self.counter}"}
             remote_id = deck.add(TASKS, copied, marker=original.marker)
+            if source in self.finer and copied.get("due") == self.finer[source]:
+                self.finer[remote_id] = self.finer[source]  # the copy holds the finer due too
             self.hand_cards[remote_id] = {"title": copied["title"]}
             self.copies.add(remote_id)
 
@@ -1239,6 +1242,22 @@ def test_replay_a_declined_mentee_keeps_her_tandem_and_her_reimport() -> None:
         assert isinstance(application, Application)
         assert application.status is ApplicationStatus.SELECTED
         m.reimport_person("p-anna", "Mentor", None)
+
+    replay(steps)
+
+
+def test_replay_a_copy_of_a_card_with_a_due_time_keeps_it() -> None:
+    """Found on the fixed code (a machine false positive): a card's due got a time of its
+    day, then the card was copied; the copy, imported as a task of its own, holds the same
+    date the finer way and must keep it (finding 7), which the machine did not expect."""
+
+    def steps(m: ShippedMachine) -> None:
+        m.quiet_sync()
+        task = m.live("task")[0]
+        m.set_due_time_on_card(st_data(task), 6)
+        found = m.linked_record("beirat-aufgaben", task.uid)
+        assert found is not None
+        m.copy_card(st_data(found[2]))
 
     replay(steps)
 
