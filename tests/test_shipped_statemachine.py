@@ -1262,6 +1262,25 @@ def test_replay_a_copy_of_a_card_with_a_due_time_keeps_it() -> None:
     replay(steps)
 
 
+def test_replay_a_copy_left_alone_is_reported_in_a_pass_that_settles_again() -> None:
+    """Found on the fixed code (a product bug, finding 5): a copy of a done card (not
+    importable) appeared in a pass that also wrote to the board, so the pass settled in a
+    second round; the second round's notes replaced the first's, and the copy left alone
+    was never reported (the next listing no longer shows it)."""
+
+    def steps(m: ShippedMachine) -> None:
+        m.quiet_sync()
+        done, other = sorted(m.live("task"), key=lambda t: t.uid)[:2]
+        m.edit_card(st_data(done), "done")
+        m.quiet_sync()
+        m.canonical_edit(other, "title", "Catering neu")
+        found = m.linked_record("beirat-aufgaben", done.uid)
+        assert found is not None
+        m.copy_card(st_data(found[2]))
+
+    replay(steps)
+
+
 def test_replay_copies_and_hand_cards_keep_their_records_and_markers() -> None:
     """Findings 5 and 8 (copies deleted; no marker on imported records)."""
 
