@@ -144,11 +144,14 @@ class Engine(Guard, Pulling, ItemLoop):
     ) -> bool:
         """Pull, plan, guard, apply once; True if it wrote something (settle again)."""
         changes, snapshot = self._pull(rule, target, collection, catalog, write=write)
-        result.notes = list(changes.notes)
         view = self.views[rule.name]
         with _without_cyclic_gc():
             result.plan = plan_rule(view, snapshot, catalog, self.today())
-        result.notes += result.plan.notes
+        # Every round's notes count: a settling round's listing no longer shows what an
+        # earlier round reported (a copy left alone), so its notes must not replace them.
+        for note in [*changes.notes, *result.plan.notes]:
+            if note not in result.notes:
+                result.notes.append(note)
         result.withheld = len(result.plan.withheld) + withheld(
             rule, view.audience, catalog, self.mapping.cohort, self.today()
         )
