@@ -19,13 +19,13 @@ from enum import Enum
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
-from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from mappings import checks
 from mappings.errors import MappingError
+from mappings.inline_secrets import inline_secrets
 from mappings.lines import MAX_NESTING, LineIndex, Loc, bracket_overflow, deepest_key, dotted
 from mappings.schema import LOADER_CHECKS_REFERENCES, MappingFile, TargetSpec
 from sync.i18n import N_, _, ngettext
@@ -35,29 +35,6 @@ SECRET_MESSAGE = N_(
     "secrets must not be written in mapping files; "
     'use secret = { env = "NAME" } or secret = { command = "..." }'
 )
-_SECRET_KEYS = {
-    "password",
-    "passwd",
-    "pass",
-    "token",
-    "app_password",
-    "apppassword",
-    "api_key",
-    "apikey",
-    "api_token",
-    "access_token",
-    "client_secret",
-    "secret_key",
-    "secret",
-}
-_URL_PASSWORD = re.compile(r"^[a-z]+://[^/@\s]*:[^/@\s]*@")
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-#: Query parameters that carry a credential (``?token=``, ``&api_key=``, ``?sig=``).
-_QUERY_SECRETS = _SECRET_KEYS | {
-    "key", "auth", "authorization", "pwd", "sig", "signature", "session", "sessionid", "sid",
-    "jwt", "bearer", "code", "private_token", "x-api-key", "credential", "credentials",
-}  # fmt: skip
-_USER_KEYS = {"user", "username", "login", "user_name"}
 _PREFIX = re.compile(r"^([a-z_]+(?:\[\d+\])*(?:\.[a-z_]+(?:\[\d+\])*)*): (.+)$", re.DOTALL)
 
 
@@ -287,48 +264,9 @@ def _validation_problems(
     return [_explain(loc, items, root) for loc, items in grouped.items()]
 
 
-def _inline_secrets(node: Any, loc: Loc = ()) -> list[Loc]:
-    """Locations of values that look like a password written into the file."""
-    found: list[Loc] = []
-    items = node.items() if isinstance(node, dict) else enumerate(node)
-    for key, value in items:
-        here = (*loc, key)
-        if isinstance(value, dict | list):
-            found += _inline_secrets(value, here)
-            if key == "secret" and isinstance(value, dict):
-                extra = (k for k, v in value.items() if k not in ("env", "command"))
-                found += [(*here, k) for k in extra if isinstance(value[k], str)]
-        elif _looks_secret(key, value):
-            found.append(here)
-    return sorted(set(found), key=str)
-
-
-def _looks_secret(key: str | int, value: Any) -> bool:
-    name = str(key).lower()
-    if (
-        isinstance(value, str)
-        and _URL.match(value)
-        and (_URL_PASSWORD.match(value) is not None or _query_secret(value))
-    ):
-        return True
-    if name in _USER_KEYS:
-        return isinstance(value, str) and ":" in value  # "admin:password"
-    return name in _SECRET_KEYS or name.endswith(("password", "_token", "_secret"))
-
-
-def _query_secret(url: str) -> bool:
-    """Whether the query string of ``url`` carries a credential-like parameter."""
-    query = urlsplit(url).query
-    for name, _value in parse_qsl(query, keep_blank_values=True):
-        lowered = name.lower()
-        if lowered in _QUERY_SECRETS or lowered.endswith(("token", "password", "secret", "_key")):
-            return True
-    return False
-
-
 def _problems(data: dict[str, Any]) -> tuple[MappingFile | None, list[tuple[Loc, str]]]:
     """The validated mapping (if pydantic accepts it) and every problem found in ``data``."""
-    secrets = _inline_secrets(data)
+    secrets = inline_secrets(data)
     found = [(loc, _(SECRET_MESSAGE)) for loc in secrets]
     mapping = None
     try:

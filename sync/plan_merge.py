@@ -101,7 +101,9 @@ class MergePlanner:
         except Embargoed:
             canonical = codec.view(None, self.lookup)
         remote = codec.view(record.fields.get(spec.remote), self.lookup)
-        if remote != canonical and self._same_canonical(codec, entity, canonical, remote):
+        base = item.base.get(key, MISSING)
+        finer = remote != canonical and self._same_canonical(codec, entity, canonical, remote)
+        if finer:
             # The platform holds the canonical value in its own, finer way (a due date as
             # 10:00 UTC on that day): nobody changed anything, so nothing is written back.
             canonical = remote
@@ -109,10 +111,19 @@ class MergePlanner:
         if conflict is not None:
             self._pending(item, key, codec, conflict, canonical, remote, working)
             return
+        if (
+            not finer
+            and base is not MISSING
+            and remote != base
+            and self._same_canonical(codec, entity, base, remote)
+        ):
+            # The platform shows the agreed value in its finer way while the canonical value
+            # changed: the remote side did not change, so the change is written, no conflict.
+            remote = base
         outcome = merge_field(
             spec.direction,
             spec.policy,
-            item.base.get(key, MISSING),
+            base,
             canonical,
             remote,
             is_set=codec.remote_type == "set",
