@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from connector import calendar_doctor, ical
+from connector import ical, lazy
 from connector.base import (
     Changes,
     Collection,
@@ -61,6 +61,8 @@ from connector.webdav import (
 )
 
 log = logging.getLogger(__name__)
+#: Only ``connector doctor`` needs it.
+calendar_doctor = lazy.module("connector.calendar_doctor")
 
 #: Nextcloud's read-only VTODO calendars mirroring Deck boards: never ours to touch.
 APP_GENERATED = "app-generated--"

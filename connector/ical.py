@@ -11,12 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Calendar, Event, Timezone, vCalAddress
-
+from connector import lazy
 from connector.base import RemoteField
+
+if TYPE_CHECKING:
+    from icalendar import Calendar, Event, Timezone, vCalAddress
+else:
+    # icalendar costs tens of milliseconds to import; a pass in which no event changed
+    # parses and renders none, so it should not pay for it.
+    Calendar, Event, Timezone, vCalAddress = lazy.names(
+        "icalendar", "Calendar", "Event", "Timezone", "vCalAddress"
+    )
 
 DEFAULT_TIMEZONE = "Europe/Berlin"
 PRODID = "-//cohort-connector//calendars//EN"

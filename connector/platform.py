@@ -30,7 +30,8 @@ from connector.i18n import _
 class Options(BaseModel):
     """Base of a collection table's model: unknown keys are errors, values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: only the platforms a mapping uses build their validators.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def matching(regex: str, what: str) -> AfterValidator:

@@ -69,7 +69,8 @@ EnvName = Annotated[
 class Strict(BaseModel):
     """Base for mapping models: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built for the tables a mapping uses, when it is read.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Secret(Strict):

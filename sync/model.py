@@ -105,7 +105,10 @@ BerlinTime = Annotated[datetime, AfterValidator(_berlin)]
 class Entity(BaseModel):
     """Common ground of every canonical entity."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=True)
+    # defer_build: a command builds the validators of the kinds it reads, not of all kinds.
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, str_strip_whitespace=True, defer_build=True
+    )
 
     kind: ClassVar[str]
     #: Field that holds the cohort uid, or None for entities outside a cohort.

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.base import RemoteRecord
-from connector.mailman import Announcement
 from connector.platform import Describes
 from mappings.schema import Rule
 from sync.display import local_time, shown_value
@@ -14,6 +13,9 @@ from sync.engine import RuleResult
 from sync.i18n import N_, _, ngettext
 from sync.plan import Action, Item
 from sync.store import Conflict
+
+if TYPE_CHECKING:
+    from connector.mailman import Announcement
 
 _SYMBOL: dict[Action, str] = {
     Action.CREATE: "+",

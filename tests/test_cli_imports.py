@@ -3,8 +3,10 @@ HTTP stack, iCalendar, the mapping checks and the Fahrplan load when a command u
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 #: Modules only some commands need (``connector/lazy.py`` defers them in ``cli.py``).
 DEFERRED = ("requests", "icalendar", "mappings.fahrplan", "mappings.report", "sync.doctor")
@@ -28,3 +30,110 @@ def test_a_deferred_name_behaves_as_the_real_one() -> None:
     (path,) = lazy.names("pathlib", "PurePosixPath")
     assert path("a", "b").name == "b"
     assert path.__name__ == "PurePosixPath"  # attributes of a deferred class
+
+
+#: What a pass in which no event changed never needs (issue 14: a no-op ``connector sync``
+#: is mostly the interpreter loading modules): iCalendar parses and renders events, the doctor
+#: diagnoses calendars, Mailman is another platform.
+QUIET_PASS_DEFERS = ("icalendar", "connector.calendar_doctor", "connector.mailman", "dateutil")
+
+QUIET_MAPPING = """\
+name = "Ruhig"
+programme = "mim"
+cohort = "mim-10"
+
+[targets.kalender]
+kind = "caldav"
+url = "{url}"
+user = "{user}"
+audience = "participants"
+secret = {{ env = "QUIET_CALDAV_PASSWORD" }}
+
+[[rules]]
+name = "fahrplan"
+entity = "event"
+target = "kalender"
+
+[rules.calendar]
+calendar = "ruhig"
+display_name = "Fahrplan"
+
+[[rules.fields]]
+remote = "summary"
+canonical = "title"
+policy = "newest"
+
+[[rules.fields]]
+remote = "start"
+canonical = "start"
+policy = "newest"
+
+[[rules.fields]]
+remote = "end"
+canonical = "end"
+policy = "newest"
+"""
+
+_LOADED_AT_EXIT = """\
+import atexit, runpy, sys
+out = sys.argv[1]
+atexit.register(lambda: open(out, "w").write(" ".join(sorted(sys.modules))))
+sys.argv = ["connector", *sys.argv[2:]]
+runpy.run_module("cli", run_name="__main__")
+"""
+
+
+def test_a_quiet_calendar_pass_loads_no_icalendar(tmp_path: Path) -> None:
+    """A ``connector sync`` of an unchanged calendar does not load what only changed events
+    need."""
+    from datetime import datetime, timedelta
+
+    from connector.testing.calendar_servers import radicale_server
+    from sync.model import BERLIN, Event
+    from sync.store import Store
+    from tests.factories import cohort_10
+
+    with radicale_server(tmp_path / "radicale") as server:
+        (tmp_path / "connector.toml").write_text(
+            'store = "cohort.db"\nmappings = ["mapping.toml"]\n', encoding="utf-8"
+        )
+        (tmp_path / "mapping.toml").write_text(
+            QUIET_MAPPING.format(url=server.url, user=server.user), encoding="utf-8"
+        )
+        with Store.open(tmp_path / "cohort.db") as store:
+            store.put(cohort_10())
+            start = datetime(2026, 3, 2, 9, tzinfo=BERLIN)
+            for n in range(3):
+                day = start + timedelta(days=n)
+                store.put(
+                    Event(
+                        uid=f"ev-{n}",
+                        cohort="mim-10",
+                        event_kind="module",
+                        title=f"Modul {n}",
+                        start=day,
+                        end=day + timedelta(hours=2),
+                        audience={"mentees", "mentors"},
+                    )
+                )
+        env = {**os.environ, "QUIET_CALDAV_PASSWORD": server.password}
+        args = ["--config", str(tmp_path / "connector.toml"), "sync"]
+        passes = []
+        for n in range(3):
+            loaded = tmp_path / f"loaded-{n}.txt"
+            done = subprocess.run(
+                [sys.executable, "-c", _LOADED_AT_EXIT, str(loaded), *args],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env=env,
+                cwd=tmp_path,
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+            passes.append((done.stdout, set(loaded.read_text().split())))
+    # The first pass writes three events; the second reads the platform's answer to those
+    # writes (their new ETags) once; the third has nothing to read.
+    (_, first_loaded), _, (third, third_loaded) = passes
+    assert "icalendar" in first_loaded
+    assert "nothing to do" in third, third
+    assert [name for name in QUIET_PASS_DEFERS if name in third_loaded] == []
