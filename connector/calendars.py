@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from connector import ical, lazy
+from connector import ical
 from connector.base import (
     Changes,
     Collection,
@@ -61,8 +61,6 @@ from connector.webdav import (
 )
 
 log = logging.getLogger(__name__)
-#: Only ``connector doctor`` needs it.
-calendar_doctor = lazy.module("connector.calendar_doctor")
 
 #: Nextcloud's read-only VTODO calendars mirroring Deck boards: never ours to touch.
 APP_GENERATED = "app-generated--"
@@ -219,6 +217,8 @@ class CalendarTarget(Target):
 
     def diagnose(self, collections: Sequence[Collection]) -> list[Finding]:
         """See :func:`connector.calendar_doctor.diagnose`; writes nothing."""
+        from connector import calendar_doctor  # only ``connector doctor`` needs it
+
         return calendar_doctor.diagnose(self, collections)
 
     # -- calendars --------------------------------------------------------------------------
