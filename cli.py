@@ -255,8 +255,10 @@ def init(
     typer.echo(_("Created {path}").format(path=created.config))
     if created.mapping is None:
         typer.echo(
-            f"No mapping ships with this installation yet ({SHIPPED_MAPPING}); "
-            f"add one to `mappings` in {created.config} before syncing."
+            _(
+                "No mapping ships with this installation yet ({name}); "
+                "add one to `mappings` in {path} before syncing."
+            ).format(name=SHIPPED_MAPPING, path=created.config)
         )
     typer.echo(_("Created {path} (empty store)").format(path=created.store))
     typer.echo(
@@ -681,8 +683,10 @@ def person_opt_in(
     with options(ctx).open_store() as store:
         person, recorded = opt_in(store, who, mailing_list)
     typer.echo(
-        f"{person.name} ({person.email}, {person.uid}) may be subscribed to {recorded} again; "
-        "the next sync adds them where the mapping's filter covers them."
+        _(
+            "{name} ({email}, {uid}) may be subscribed to {list} again; "
+            "the next sync adds them where the mapping's filter covers them."
+        ).format(name=person.name, email=person.email, uid=person.uid, list=recorded)
     )
 
 

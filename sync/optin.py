@@ -9,10 +9,14 @@ the mapping's filter covers them.
 from __future__ import annotations
 
 from connector.errors import InputError
+from sync.errors import StoreError
 from sync.i18n import _
 from sync.importing.rows import Resolver
 from sync.model import Person
-from sync.store import Store
+from sync.store import StaleWrite, Store
+
+#: How often the opt-in is read and written again when another writer was faster.
+ATTEMPTS = 5
 
 
 def opt_in(store: Store, who: str, mailing_list: str) -> tuple[Person, str]:
@@ -25,6 +29,22 @@ def opt_in(store: Store, who: str, mailing_list: str) -> tuple[Person, str]:
         uid = Resolver(store).uid("person", who.strip())
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    for _attempt in range(ATTEMPTS):
+        try:
+            return _lift(store, uid, mailing_list)
+        except StaleWrite:
+            continue  # someone wrote the person meanwhile (a pass, an import): read again
+    raise StoreError(
+        _("{uid} was changed by another writer {n} times while this ran: nothing changed").format(
+            uid=uid, n=ATTEMPTS
+        )
+    )
+
+
+def _lift(store: Store, uid: str, mailing_list: str) -> tuple[Person, str]:
+    # The revision is read before the person, so that a write between the two reads makes
+    # the write below stale instead of overwriting it.
+    revision = store.revision(uid)
     person = store.get(uid)
     assert isinstance(person, Person)
     wanted = mailing_list.strip().casefold()
@@ -39,7 +59,6 @@ def opt_in(store: Store, who: str, mailing_list: str) -> tuple[Person, str]:
         error.hint = _("give the list's address as the opt-out names it")
         raise error
     updated = person.touched(opt_outs=person.opt_outs - {recorded})
-    with store.transaction():
-        store.put(updated)
+    store.put(updated, expect=revision)
     assert isinstance(updated, Person)
     return updated, recorded

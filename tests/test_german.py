@@ -263,6 +263,17 @@ def test_output_of_commands_is_german(work: Path) -> None:
     assert_german(done.stdout + status.stdout, "import, status")
 
 
+def test_lifting_an_opt_out_is_said_in_german(tmp_path: Path) -> None:
+    from tests.test_import_decisions import ANNA, LIST, PEOPLE, Office, anna
+
+    office = Office(tmp_path)
+    office.imported("people", PEOPLE, [anna()])
+    done = german("--store", str(office.db), "person", "opt-in", ANNA, LIST)
+    assert done.returncode == 0, done.stderr
+    assert f"darf wieder in {LIST} eingetragen werden" in done.stdout
+    assert_german(done.stdout, "connector person opt-in")
+
+
 def test_json_stays_english(work: Path) -> None:
     done = german("status", "--json", env={"CONNECTOR_CONFIG": str(work / "connector.toml")})
     data = json.loads(done.stdout)

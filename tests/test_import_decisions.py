@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from mappings.filters import matches
 from mappings.load import load_mapping
 from sync.catalog import Catalog
+from sync.errors import StoreError
 from sync.model import Person, Role
+from sync.optin import ATTEMPTS, opt_in
 from sync.store import Store
 from tests.conftest import ROOT, run_connector, write_csv
 
@@ -300,6 +304,50 @@ def test_only_person_opt_in_lifts_an_opt_out(tmp_path: Path) -> None:
     code, _, err = office.run("person", "opt-in", "nobody@example.org", LIST)
     assert code == 3
     assert "there is no person with the e-mail 'nobody@example.org'" in err
+
+
+def _writer_between_read_and_write(store: Store, other: Store, uid: str, times: int) -> None:
+    """Make ``other`` store the person right after each of the first ``times`` reads."""
+    read = store.get
+    writes: list[str] = []
+
+    def read_then_someone_writes(wanted: str, **kwargs: bool) -> object:
+        found = read(wanted, **kwargs)
+        if wanted == uid and found is not None and len(writes) < times:
+            writes.append(wanted)
+            current = other.get(uid)
+            assert isinstance(current, Person)
+            other.put(current.touched(position=f"Sachbearbeiterin {len(writes)}"))
+        return found
+
+    store.get = read_then_someone_writes  # type: ignore[method-assign]
+
+
+def test_an_opt_in_keeps_what_another_writer_stored_meanwhile(tmp_path: Path) -> None:
+    """Two writers: a pass (or an import) stores the person between the opt-in's read and
+    its write. The opt-in must not write its stale copy over that change."""
+    office = Office(tmp_path)
+    office.imported("people", PEOPLE, [anna()])
+    uid = office.person(ANNA).uid
+    with Store.open(office.db) as store, Store.open(office.db) as other:
+        _writer_between_read_and_write(store, other, uid, times=1)
+        opt_in(store, ANNA, LIST)
+    person = office.person(ANNA)
+    assert person.opt_outs == set()
+    assert person.position == "Sachbearbeiterin 1"
+
+
+def test_an_opt_in_outrun_every_time_changes_nothing_and_says_so(tmp_path: Path) -> None:
+    office = Office(tmp_path)
+    office.imported("people", PEOPLE, [anna()])
+    uid = office.person(ANNA).uid
+    with Store.open(office.db) as store, Store.open(office.db) as other:
+        _writer_between_read_and_write(store, other, uid, times=ATTEMPTS)
+        with pytest.raises(StoreError, match="changed by another writer 5 times"):
+            opt_in(store, ANNA, LIST)
+    person = office.person(ANNA)
+    assert person.opt_outs == {LIST}
+    assert person.position == f"Sachbearbeiterin {ATTEMPTS}"
 
 
 def test_the_shipped_lists_take_roles_of_their_own_cohort_only(tmp_path: Path) -> None:
