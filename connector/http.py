@@ -176,7 +176,8 @@ class HttpClient:
                 message = _("cannot reach {url} ({why})").format(url=self.base_url, why=why)
                 raise _Retryable(None, message) from exc
             if timings.enabled():
-                timings.record(method, url, response.status_code, time.perf_counter() - started)
+                sent = response.request.url or url  # with the query string requests built
+                timings.record(method, sent, response.status_code, time.perf_counter() - started)
             log.debug("%s %s -> %s", method, _redact(path), response.status_code)
             asked = retry_after_seconds(response)
             if response.status_code in RETRY_STATUS and asked is not None and asked > self.max_wait:

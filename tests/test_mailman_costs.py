@@ -26,7 +26,6 @@ def recorded(path: Path) -> list[tuple[str, str, dict[str, list[str]]]]:
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="reproduction: the roster asks every member field")
 def test_a_quiet_pass_asks_the_roster_once_and_only_for_what_it_uses(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
