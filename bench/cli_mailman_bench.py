@@ -218,6 +218,7 @@ def main() -> int:
                 into.append(timed(action))
             if bench.requests() != recorded:
                 raise RuntimeError(f"a quiet pass asked something else:\n{bench.requests()}")
+        last = list(bench.trips)
         own = [wall - inside for wall, inside in zip(ours, trips, strict=True)]
         for out in outputs:
             if "nothing to do" not in out:
@@ -235,6 +236,7 @@ def main() -> int:
         "ratio_roster": c["median"] / r["median"],
         "requests": len(recorded),
         "paths": paths,
+        "last_pass_ms": [round(t["seconds"] * 1000) for t in last],
         "ratio": ratio,
         "target": TARGET,
         "met": ratio <= TARGET,
@@ -242,7 +244,8 @@ def main() -> int:
     print(
         f"Mailman quiet pass, {args.members} members, {args.repeat} runs each, alternated:\n"
         f"  connector sync --stats   {c['median']:.0f} ms ({c['min']:.0f}–{c['max']:.0f}), "
-        f"{len(recorded)} requests: {', '.join(paths)}\n"
+        f"{len(recorded)} requests: {', '.join(paths)} "
+        f"(last pass: {' + '.join(map(str, row['last_pass_ms']))} ms)\n"
         f"  curl, same requests      {f['median']:.0f} ms ({f['min']:.0f}–{f['max']:.0f})\n"
         f"  curl, plain roster GET   {r['median']:.0f} ms ({r['min']:.0f}–{r['max']:.0f}) "
         f"(every member field, one request; ratio {row['ratio_roster']:.2f})\n"
