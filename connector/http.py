@@ -24,6 +24,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from connector import timings
 from connector.errors import CredentialsError, Fatal, RetryLater
 from connector.i18n import _
 
@@ -161,6 +162,7 @@ class HttpClient:
 
         def once() -> requests.Response:
             self.requests += 1
+            started = time.perf_counter()
             try:
                 with warnings.catch_warnings():
                     # Said once in our own words (see _say_unverified), not on every request.
@@ -173,6 +175,9 @@ class HttpClient:
                 why = _("no answer in time") if timeout else _("no connection")
                 message = _("cannot reach {url} ({why})").format(url=self.base_url, why=why)
                 raise _Retryable(None, message) from exc
+            if timings.enabled():
+                sent = response.request.url or url  # with the query string requests built
+                timings.record(method, sent, response.status_code, time.perf_counter() - started)
             log.debug("%s %s -> %s", method, _redact(path), response.status_code)
             asked = retry_after_seconds(response)
             if response.status_code in RETRY_STATUS and asked is not None and asked > self.max_wait:
