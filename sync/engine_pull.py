@@ -8,6 +8,7 @@ from mappings.schema import Rule
 from sync.catalog import Catalog
 from sync.engine_core import EngineCore
 from sync.plan import DETACHED, Snapshot
+from sync.plan_skip import settled
 
 
 class Pulling(EngineCore):
@@ -28,6 +29,7 @@ class Pulling(EngineCore):
                 changes = self._full_listing(target, collection, write=write)
         links = self.store.links(key)
         records = {r.remote_id: r for r in changes.records}
+        filled: list[str] = []
         if not changes.complete:
             for uid, link in links.items():
                 rid = link.remote_id
@@ -37,13 +39,20 @@ class Pulling(EngineCore):
                     and not rid.startswith(DETACHED)
                 ):
                     records[rid] = RemoteRecord(rid, link.seen, link.remote_etag, uid)
-        conflicts = {(c.uid, c.field): c for c in self.store.pending_conflicts(key)}
+                    filled.append(uid)
+        pending = self.store.pending_conflicts(key)
+        journal = self.store.journal(key)
+        skip = frozenset[str]()
+        if filled and catalog.seq is not None:
+            view = self.views[rule.name]
+            skip = settled(self.store, view, self.today(), filled, pending, journal)
         snapshot = Snapshot(
             links,
             records,
-            conflicts,
-            self.store.journal(key),
+            {(c.uid, c.field): c for c in pending},
+            journal,
             self.store.is_deleted,
+            skip,
         )
         return changes, snapshot
 

@@ -43,8 +43,10 @@ class _Planner(MatchPlanner):
 
     def run(self) -> RulePlan:
         scope = [e for e in self.lookup.all(self.view.rule.entity) if self.in_scope(e)]
+        settled = self.snap.settled
         for uid, link in sorted(self.snap.links.items()):
-            self._linked(uid, link)
+            if uid not in settled:
+                self._linked(uid, link)
         unlinked = self._unlinked_remote({e.uid for e in scope})
         adopted = {item.uid for item in self.items if item.action == Action.ADOPT}
         for entity in scope:
