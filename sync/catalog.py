@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sync.model import Entity
+from sync.model import Entity, entity_type
 from sync.store import Store
 
 
@@ -30,6 +30,22 @@ class Catalog:
             catalog.put(entity, revision)
         return catalog
 
+    def refresh(self, store: Store) -> bool:
+        """Take in what was written to the store since this catalog was current (another
+        process's import, a person's edit); False if that cannot be told (an entity row was
+        removed outright): then load it anew."""
+        if self.seq is None or store.removed_since(self.seq)[0]:
+            return False
+        now = store.change_seq()
+        for uid, kind, data, revision, live in store.entities_written_since(self.seq):
+            if live:
+                self.put(entity_type(kind).model_validate_json(data), revision)
+            else:
+                self.remove(uid)
+                self._revisions[uid] = revision
+        self.seq = now
+        return True
+
     def current_seq(self, store: Store) -> int | None:
         """The store's change sequence now, if this catalog holds every write since it was
         loaded (the pass's own writes are put here too); else the sequence it was loaded
@@ -38,8 +54,8 @@ class Catalog:
             return None
         now = store.change_seq()
         for uid, revision, live in store.written_since(self.seq):
-            ours = self._revisions.get(uid) if live else None
-            if revision != ours or (uid in self._by_uid) != live:
+            held = uid in self._by_uid
+            if (not held or self._revisions.get(uid) != revision) if live else held:
                 return self.seq
         return now
 

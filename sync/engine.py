@@ -71,7 +71,7 @@ class Engine(Guard, Pulling, ItemLoop):
         resting: Mapping[str, ConnectorError] | None = None,
     ) -> list[RuleResult]:
         started = utcnow()
-        catalog = Catalog.load(self.store)
+        catalog = self.cache.begin(self.store)
         down: dict[str, ConnectorError] = dict(resting or {})
         results = []
         for target in self.targets.values():
@@ -94,6 +94,7 @@ class Engine(Guard, Pulling, ItemLoop):
                 self._log_rule(rule, result)
         if write:
             self._record(results, started)
+        self.cache.end(clean=all(r.error is None and not r.failures for r in results))
         return results
 
     def _log_rule(self, rule: Rule, result: RuleResult) -> None:

@@ -15,6 +15,7 @@ When in doubt the answer is "nothing is settled": the round plans everything.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from datetime import date
@@ -30,6 +31,7 @@ from sync.store_changes import PlanMark
 SELF_READING: frozenset[str] = frozenset({"person"})
 
 
+@functools.cache
 def _code_version() -> str:
     try:
         return version("cohort-connector")
@@ -37,9 +39,22 @@ def _code_version() -> str:
         return "source"
 
 
+#: Hashes of compiled rules, by ``id`` (the view is kept alongside, so the id stays its own).
+_HASHES: dict[int, tuple[RuleView, str]] = {}
+
+
 def view_hash(view: RuleView) -> str:
     """A hash of everything the rule's merges depend on besides the data: the rule, its
     compiled codecs, audience, default cohort, and the connector's version."""
+    known = _HASHES.get(id(view))
+    if known is not None and known[0] is view:
+        return known[1]
+    digest = _view_hash(view)
+    _HASHES[id(view)] = (view, digest)
+    return digest
+
+
+def _view_hash(view: RuleView) -> str:
     codecs = {
         key: [codec.remote_type, codec.max_length, codec.kind] for key, codec in view.codecs.items()
     }

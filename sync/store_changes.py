@@ -42,8 +42,8 @@ class ChangeTables(Tables):
     def changed_since(self, seq: int) -> Changed:
         """The entities (live or tombstoned) written after ``seq``."""
         rows = self.db.execute("SELECT uid, kind FROM entities WHERE seq > ?", (seq,)).fetchall()
-        dropped = int(self.db.execute("SELECT dropped FROM change_seq").fetchone()[0])
-        return Changed({str(uid): str(kind) for uid, kind in rows}, dropped > seq)
+        dropped, _ = self.removed_since(seq)
+        return Changed({str(uid): str(kind) for uid, kind in rows}, dropped)
 
     def written_since(self, seq: int) -> list[tuple[str, int, bool]]:
         """(uid, revision, live) of each entity written after ``seq``."""
@@ -51,6 +51,19 @@ class ChangeTables(Tables):
             "SELECT uid, revision, deleted_at IS NULL FROM entities WHERE seq > ?", (seq,)
         ).fetchall()
         return [(str(uid), int(rev), bool(live)) for uid, rev, live in rows]
+
+    def entities_written_since(self, seq: int) -> list[tuple[str, str, str, int, bool]]:
+        """(uid, kind, data, revision, live) of each entity written after ``seq``."""
+        rows = self.db.execute(
+            "SELECT uid, kind, data, revision, deleted_at IS NULL FROM entities WHERE seq > ?",
+            (seq,),
+        ).fetchall()
+        return [(str(u), str(k), str(d), int(r), bool(live)) for u, k, d, r, live in rows]
+
+    def removed_since(self, seq: int) -> tuple[bool, bool]:
+        """Whether an entity row, and whether a link, was deleted after ``seq``."""
+        dropped, unlinked = self.db.execute("SELECT dropped, unlinked FROM change_seq").fetchone()
+        return int(dropped) > seq, int(unlinked) > seq
 
     def links_changed_since(self, rule: str, seq: int) -> set[str]:
         """The uids whose link in ``rule`` was written after ``seq``."""

@@ -19,23 +19,18 @@ class LinkTables(Tables):
 
     def links(self, rule: str) -> dict[str, Link]:
         """The links of ``rule``, by canonical uid."""
-        rows = self.rows(
+        return self.links_where("rule = ?", (rule,))
+
+    def links_where(self, where: str, params: tuple[Any, ...]) -> dict[str, Link]:
+        """The links matching an SQL condition, by canonical uid."""
+        rows = self.db.execute(
             "SELECT rule, uid, target, remote_id, remote_etag, base, seen, content_hash, "
-            "synced_at FROM links WHERE rule = ?",
-            (rule,),
-        )
+            "synced_at FROM links WHERE " + where,
+            params,
+        ).fetchall()
+        loads = json.loads
         return {
-            r["uid"]: Link(
-                r["rule"],
-                r["uid"],
-                r["target"],
-                r["remote_id"],
-                r["remote_etag"],
-                json.loads(r["base"]),
-                json.loads(r["seen"]),
-                r["content_hash"],
-                r["synced_at"],
-            )
+            r[1]: Link(r[0], r[1], r[2], r[3], r[4], loads(r[5]), loads(r[6]), r[7], r[8])
             for r in rows
         }
 

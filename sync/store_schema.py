@@ -123,9 +123,10 @@ _MIGRATIONS: dict[int, str] = {
     CREATE TABLE change_seq (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         seq INTEGER NOT NULL,
-        dropped INTEGER NOT NULL
+        dropped INTEGER NOT NULL,
+        unlinked INTEGER NOT NULL
     );
-    INSERT INTO change_seq VALUES (1, 0, 0);
+    INSERT INTO change_seq VALUES (1, 0, 0, 0);
     ALTER TABLE entities ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE links ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE cursors ADD COLUMN planned TEXT;
@@ -147,6 +148,9 @@ _MIGRATIONS: dict[int, str] = {
         UPDATE change_seq SET seq = seq + 1;
         UPDATE links SET seq = (SELECT seq FROM change_seq)
         WHERE rule = NEW.rule AND uid = NEW.uid;
+    END;
+    CREATE TRIGGER links_seq_delete AFTER DELETE ON links BEGIN
+        UPDATE change_seq SET seq = seq + 1, unlinked = seq + 1;
     END;
     CREATE TRIGGER links_seq_update
     AFTER UPDATE OF rule, uid, target, remote_id, remote_etag, base, seen, content_hash ON links

@@ -129,6 +129,7 @@ def test_log_format_json_has_one_line_per_pass_and_per_item_and_no_names(work: P
 UNDO_CHANGE_SEQ = """
 DROP TRIGGER entities_seq_insert; DROP TRIGGER entities_seq_update;
 DROP TRIGGER entities_seq_delete; DROP TRIGGER links_seq_insert; DROP TRIGGER links_seq_update;
+DROP TRIGGER links_seq_delete;
 DROP INDEX entities_seq; DROP INDEX links_seq; DROP TABLE change_seq;
 ALTER TABLE entities DROP COLUMN seq; ALTER TABLE links DROP COLUMN seq;
 ALTER TABLE cursors DROP COLUMN planned;
