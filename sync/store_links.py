@@ -12,6 +12,36 @@ from sync.store_rows import JournalEntry, Link, Tables
 from sync.store_rows import dumps as _dumps
 
 
+class StoredLink(Link):
+    """A link as read from the store: its base and last-seen copy are decoded from their JSON
+    when first used (a quiet pass uses them only for the records it plans, issue 14)."""
+
+    _base: dict[str, Any] | str
+    _seen: dict[str, Any] | str
+
+    @property
+    def base(self) -> dict[str, Any]:
+        if isinstance(self._base, str):
+            self._base = json.loads(self._base)
+        assert isinstance(self._base, dict)
+        return self._base
+
+    @base.setter
+    def base(self, value: dict[str, Any] | str) -> None:
+        self._base = value
+
+    @property
+    def seen(self) -> dict[str, Any]:
+        if isinstance(self._seen, str):
+            self._seen = json.loads(self._seen)
+        assert isinstance(self._seen, dict)
+        return self._seen
+
+    @seen.setter
+    def seen(self, value: dict[str, Any] | str) -> None:
+        self._seen = value
+
+
 class LinkTables(Tables):
     """The ``links``, ``remote_bodies``, ``cursors`` and ``journal`` tables."""
 
@@ -28,11 +58,7 @@ class LinkTables(Tables):
             "synced_at FROM links WHERE " + where,
             params,
         ).fetchall()
-        loads = json.loads
-        return {
-            r[1]: Link(r[0], r[1], r[2], r[3], r[4], loads(r[5]), loads(r[6]), r[7], r[8])
-            for r in rows
-        }
+        return {r[1]: StoredLink(*r) for r in rows}
 
     def save_link(self, link: Link) -> None:
         """Insert or replace a link."""
