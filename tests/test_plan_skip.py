@@ -233,3 +233,36 @@ def test_an_earlier_day_withdraws_what_the_embargo_holds_back(store: Store) -> N
     assert plan is not None
     deletes = {i.uid for i in plan.items if i.action == Action.DELETE}
     assert deletes == {"meeting-0", "meeting-1", "meeting-2"}
+
+
+def test_a_watching_engine_sees_what_another_process_wrote(store: Store, tmp_path: Path) -> None:
+    """``sync --watch`` keeps one engine, and with it the catalog and links of its last clean
+    pass: what an import in another process wrote meanwhile still reaches the platform."""
+    cohort_with_tasks(store, 20)
+    mapping = task_mapping()
+    engine = build_engine(store, mapping, {"board": MemoryTarget("memory://b")}, Options(TODAY))
+    engine.sync()
+    engine.sync()
+    with Store.open(tmp_path / "store.db") as other:
+        task = other.get("task-008")
+        assert task is not None
+        other.put(task.touched(title="Aufgabe 8 (importiert)"))
+        other.tombstone("task-009")
+        other.put(Task(uid="task-new", cohort="mim-10", title="Neu", assignee="p-1"))
+    engine.sync()
+    records = by_marker()
+    assert records["task-008"].fields["title"] == "Aufgabe 8 (importiert)"
+    assert "task-009" not in records and "task-new" in records
+    [result] = engine.sync()
+    assert result.counts == {}
+
+
+def test_a_failed_pass_leaves_nothing_kept(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    cohort_with_tasks(store, 5)
+    engine = build_engine(
+        store, task_mapping(), {"board": MemoryTarget("memory://b")}, Options(TODAY)
+    )
+    engine.sync()
+    kept = engine.cache.begin(store)
+    engine.cache.end(clean=False)
+    assert engine.cache.begin(store) is not kept  # loaded anew
