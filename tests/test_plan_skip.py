@@ -266,3 +266,23 @@ def test_a_failed_pass_leaves_nothing_kept(store: Store, monkeypatch: pytest.Mon
     kept = engine.cache.begin(store)
     engine.cache.end(clean=False)
     assert engine.cache.begin(store) is not kept  # loaded anew
+
+
+def test_after_a_failed_item_the_next_pass_merges_everything(
+    store: Store, merged: list[str]
+) -> None:
+    settled_board(store)
+    store.put(Person(uid="p-2", given_name="Gast", family_name="Extern", email="g@x.example"))
+    task = store.get("task-002")
+    assert task is not None
+    store.put(task.touched(assignee="p-2"))
+    run(store, task_mapping())
+    # Done on the board: the store refuses it (the assignee is neither council nor staff).
+    remote_id = by_marker()["task-002"].remote_id
+    MemoryTarget("memory://b").edit(BOARD, remote_id, stack="Erledigt")
+    [failed] = run(store, task_mapping())
+    assert "task-002" in failed.failures
+    assert store.plan_mark("mim-10:aufgaben") is None
+    merged.clear()
+    run(store, task_mapping())
+    assert len(set(merged)) == 20
