@@ -99,6 +99,13 @@ def fill(run: Run, server: CalendarServer) -> None:
         }
         body = ical.build(f"{entity.uid}@{target.uid_domain}", fields, tz)
         (folder / f"{entity.uid}.ics").write_bytes(body)
+    # Radicale reads files it has not seen into its cache on the first listing, slower than
+    # the connector's timeout allows at 5,000: one untimed listing with a patient timeout.
+    http = requests.Session()
+    http.auth = (server.user, server.password)
+    url = f"{server.url.rstrip('/')}/{server.user}/{CALENDAR}/"
+    http.request("PROPFIND", url, headers={"Depth": "1"}, timeout=900).raise_for_status()
+    http.close()
 
 
 def edit_on_server(server: CalendarServer, paths: list[str], round_: int) -> None:
@@ -201,7 +208,9 @@ def main() -> None:
         with open_run(config) as run:
             fill(run, server)
             first = run.sync()
-            run.sync()
+            for result in [*first, *run.sync()]:
+                if result.error is not None:
+                    raise RuntimeError(f"setup: {result.rule}: {result.error}")
             setup = time.perf_counter() - started
             links = run.store.links("mim-10:fahrplan")
             assert len(links) == args.events, f"{len(links)} of {args.events} events linked"
