@@ -286,3 +286,16 @@ def test_after_a_failed_item_the_next_pass_merges_everything(
     merged.clear()
     run(store, task_mapping())
     assert len(set(merged)) == 20
+
+
+def test_a_write_left_in_flight_is_merged_again(store: Store, merged: list[str]) -> None:
+    """A journal entry (a write a crash interrupted) makes its record planned again, even
+    when the platform's listing does not show it."""
+    settled_board(store)
+    run(store, task_mapping())
+    remote_id = by_marker()["task-011"].remote_id
+    store.journal_begin("mim-10:aufgaben", "task-011", "update", remote_id, {"base": {}})
+    merged.clear()
+    run(store, task_mapping())
+    assert merged == ["task-011"]
+    assert store.journal() == []
