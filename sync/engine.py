@@ -34,6 +34,7 @@ from sync.logs import event, scrub
 from sync.model import utcnow
 from sync.outcome import ITEM_UNAVAILABLE, ItemFailure, withheld
 from sync.plan import plan_rule
+from sync.plan_skip import mark_for
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class Engine(Guard, Pulling, ItemLoop):
         resting: Mapping[str, ConnectorError] | None = None,
     ) -> list[RuleResult]:
         started = utcnow()
-        catalog = Catalog.load(self.store)
+        catalog = self.cache.begin(self.store)
         down: dict[str, ConnectorError] = dict(resting or {})
         results = []
         for target in self.targets.values():
@@ -93,6 +94,7 @@ class Engine(Guard, Pulling, ItemLoop):
                 self._log_rule(rule, result)
         if write:
             self._record(results, started)
+        self.cache.end(clean=all(r.error is None and not r.failures for r in results))
         return results
 
     def _log_rule(self, rule: Rule, result: RuleResult) -> None:
@@ -143,6 +145,7 @@ class Engine(Guard, Pulling, ItemLoop):
         progress: Callable[[str, int, int], None] | None,
     ) -> bool:
         """Pull, plan, guard, apply once; True if it wrote something (settle again)."""
+        seq = catalog.current_seq(self.store)
         changes, snapshot = self._pull(rule, target, collection, catalog, write=write)
         view = self.views[rule.name]
         with _without_cyclic_gc():
@@ -179,6 +182,13 @@ class Engine(Guard, Pulling, ItemLoop):
         self.store.save_cursor(
             self.key(rule), rule.target, changes.cursor, content_hash(collection.options)
         )
+        # A round whose items all went through leaves its mark: the next round merges only
+        # what changed since. After a failure nothing is taken as settled.
+        clean = not applied.failed and all(f is None for f in outcomes.values())
+        mark = None
+        if clean and seq is not None:
+            mark = mark_for(view, seq, self.today())
+        self.store.save_plan_mark(self.key(rule), mark)
         self._settle_journal(rule, applied.failed)
         # Only writes to the platform move its cursor; settling after store-only rounds
         # (imports, canonical-only updates, conflicts) would just list the same records

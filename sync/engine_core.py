@@ -17,6 +17,7 @@ from sync.apply import Check, Consequences, Tally, new_uid
 from sync.catalog import Catalog
 from sync.model import BERLIN, Cohort, Organisation
 from sync.outcome import ItemFailure
+from sync.pass_cache import PassCache
 from sync.plan import RulePlan, RuleView
 from sync.store import Store
 
@@ -125,6 +126,8 @@ class EngineCore:
         #: Checked between items; when it returns True the pass ends after the current item.
         self.stop_requested: Callable[[], bool] = lambda: False
         self.views = {rule.name: self.compile(rule) for rule in mapping.rules}
+        #: The catalog and links a clean pass leaves for the next (``sync --watch``).
+        self.cache = PassCache()
 
     def today(self) -> date:
         """The day this pass runs on (for the embargo): fixed by the options, else now."""

@@ -132,4 +132,11 @@ def _worth_applying(item: Item, links: Mapping[str, Any]) -> bool:
     if item.writes or item.problems:
         return True
     link = links.get(item.uid or "")
-    return link is None or link.base != item.base or link.remote_etag != item.etag
+    # A record read anew is linked as read, also when its merge changes nothing: a later
+    # pass filling it from the link's copy merges exactly what this one did (issue 14).
+    return (
+        link is None
+        or link.base != item.base
+        or link.remote_etag != item.etag
+        or link.seen != item.seen
+    )

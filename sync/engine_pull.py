@@ -8,6 +8,7 @@ from mappings.schema import Rule
 from sync.catalog import Catalog
 from sync.engine_core import EngineCore
 from sync.plan import DETACHED, Snapshot
+from sync.plan_skip import settled
 
 
 class Pulling(EngineCore):
@@ -26,24 +27,39 @@ class Pulling(EngineCore):
             except NotFound:
                 # The collection vanished from the platform: make it again, list it whole.
                 changes = self._full_listing(target, collection, write=write)
-        links = self.store.links(key)
+        links = self.cache.links(self.store, key)
         records = {r.remote_id: r for r in changes.records}
+        unlisted: list[str] = []
         if not changes.complete:
-            for uid, link in links.items():
-                rid = link.remote_id
-                if (
-                    rid not in records
-                    and rid not in changes.deleted
-                    and not rid.startswith(DETACHED)
-                ):
-                    records[rid] = RemoteRecord(rid, link.seen, link.remote_etag, uid)
-        conflicts = {(c.uid, c.field): c for c in self.store.pending_conflicts(key)}
+            deleted = changes.deleted
+            unlisted = [
+                uid
+                for uid, link in links.items()
+                if link.remote_id not in records
+                and link.remote_id not in deleted
+                and not link.remote_id.startswith(DETACHED)
+            ]
+        pending = self.store.pending_conflicts(key)
+        journal = self.store.journal(key)
+        skip = frozenset[str]()
+        if unlisted and catalog.seq is not None:
+            view = self.views[rule.name]
+            skip = settled(self.store, view, self.today(), unlisted, pending, journal)
+        # Unchanged records are filled in from each link's last-seen copy; settled ones are
+        # not planned, so they need none.
+        for uid in unlisted:
+            if uid not in skip:
+                link = links[uid]
+                records[link.remote_id] = RemoteRecord(
+                    link.remote_id, link.seen, link.remote_etag, uid
+                )
         snapshot = Snapshot(
             links,
             records,
-            conflicts,
-            self.store.journal(key),
+            {(c.uid, c.field): c for c in pending},
+            journal,
             self.store.is_deleted,
+            skip,
         )
         return changes, snapshot
 

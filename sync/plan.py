@@ -42,9 +42,17 @@ class _Planner(MatchPlanner):
     """Plans one rule: its linked records first, then what is unlinked on either side."""
 
     def run(self) -> RulePlan:
-        scope = [e for e in self.lookup.all(self.view.rule.entity) if self.in_scope(e)]
+        settled = self.snap.settled
+        # A settled record's entity was in scope when last planned, and nothing its scope
+        # reads changed since.
+        scope = [
+            e
+            for e in self.lookup.all(self.view.rule.entity)
+            if e.uid in settled or self.in_scope(e)
+        ]
         for uid, link in sorted(self.snap.links.items()):
-            self._linked(uid, link)
+            if uid not in settled:
+                self._linked(uid, link)
         unlinked = self._unlinked_remote({e.uid for e in scope})
         adopted = {item.uid for item in self.items if item.action == Action.ADOPT}
         for entity in scope:

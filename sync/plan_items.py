@@ -127,6 +127,9 @@ class Snapshot:
     conflicts: dict[tuple[str, str], Conflict]
     journal: list[JournalEntry]
     is_deleted: Callable[[str], bool]
+    #: Linked uids whose merge would change nothing, as nothing it reads changed since the
+    #: rule's last complete plan (see :mod:`sync.plan_skip`): the planner leaves them out.
+    settled: frozenset[str] = frozenset()
 
 
 @dataclass

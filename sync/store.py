@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sync.errors import StoreError
 from sync.i18n import _
+from sync.store_changes import ChangeTables
 from sync.store_conflicts import PASS_FIGURES as PASS_FIGURES
 from sync.store_conflicts import ConflictTables
 from sync.store_entities import EntityTable
@@ -31,7 +32,7 @@ from sync.store_schema import _MIGRATIONS as _MIGRATIONS
 from sync.store_schema import SCHEMA_VERSION as SCHEMA_VERSION
 
 
-class Store(EntityTable, LinkTables, ConflictTables):
+class Store(EntityTable, LinkTables, ConflictTables, ChangeTables):
     """The canonical store. Open with :meth:`open`; close with :meth:`close`."""
 
     @classmethod

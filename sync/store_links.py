@@ -12,6 +12,36 @@ from sync.store_rows import JournalEntry, Link, Tables
 from sync.store_rows import dumps as _dumps
 
 
+class StoredLink(Link):
+    """A link as read from the store: its base and last-seen copy are decoded from their JSON
+    when first used (a quiet pass uses them only for the records it plans, issue 14)."""
+
+    _base: dict[str, Any] | str
+    _seen: dict[str, Any] | str
+
+    @property
+    def base(self) -> dict[str, Any]:
+        if isinstance(self._base, str):
+            self._base = json.loads(self._base)
+        assert isinstance(self._base, dict)
+        return self._base
+
+    @base.setter
+    def base(self, value: dict[str, Any] | str) -> None:
+        self._base = value
+
+    @property
+    def seen(self) -> dict[str, Any]:
+        if isinstance(self._seen, str):
+            self._seen = json.loads(self._seen)
+        assert isinstance(self._seen, dict)
+        return self._seen
+
+    @seen.setter
+    def seen(self, value: dict[str, Any] | str) -> None:
+        self._seen = value
+
+
 class LinkTables(Tables):
     """The ``links``, ``remote_bodies``, ``cursors`` and ``journal`` tables."""
 
@@ -19,25 +49,16 @@ class LinkTables(Tables):
 
     def links(self, rule: str) -> dict[str, Link]:
         """The links of ``rule``, by canonical uid."""
-        rows = self.rows(
+        return self.links_where("rule = ?", (rule,))
+
+    def links_where(self, where: str, params: tuple[Any, ...]) -> dict[str, Link]:
+        """The links matching an SQL condition, by canonical uid."""
+        rows = self.db.execute(
             "SELECT rule, uid, target, remote_id, remote_etag, base, seen, content_hash, "
-            "synced_at FROM links WHERE rule = ?",
-            (rule,),
-        )
-        return {
-            r["uid"]: Link(
-                r["rule"],
-                r["uid"],
-                r["target"],
-                r["remote_id"],
-                r["remote_etag"],
-                json.loads(r["base"]),
-                json.loads(r["seen"]),
-                r["content_hash"],
-                r["synced_at"],
-            )
-            for r in rows
-        }
+            "synced_at FROM links WHERE " + where,
+            params,
+        ).fetchall()
+        return {r[1]: StoredLink(*r) for r in rows}
 
     def save_link(self, link: Link) -> None:
         """Insert or replace a link."""

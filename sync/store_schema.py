@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -114,6 +114,51 @@ _MIGRATIONS: dict[int, str] = {
         body BLOB NOT NULL,
         PRIMARY KEY (target, remote_id)
     );
+    """,
+    # A change sequence (issue 14): every entity or link write takes the next number, so a
+    # pass plans again only what changed since the rule's last complete plan (``planned``).
+    # Written by triggers, so no write path can forget it. Self-contained, so it may be
+    # renumbered when merged.
+    6: """
+    CREATE TABLE change_seq (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        dropped INTEGER NOT NULL,
+        unlinked INTEGER NOT NULL
+    );
+    INSERT INTO change_seq VALUES (1, 0, 0, 0);
+    ALTER TABLE entities ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE links ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE cursors ADD COLUMN planned TEXT;
+    CREATE INDEX entities_seq ON entities(seq);
+    CREATE INDEX links_seq ON links(rule, seq);
+    CREATE TRIGGER entities_seq_insert AFTER INSERT ON entities BEGIN
+        UPDATE change_seq SET seq = seq + 1;
+        UPDATE entities SET seq = (SELECT seq FROM change_seq) WHERE uid = NEW.uid;
+    END;
+    CREATE TRIGGER entities_seq_update
+    AFTER UPDATE OF uid, kind, cohorts, data, updated_at, deleted_at, revision ON entities BEGIN
+        UPDATE change_seq SET seq = seq + 1;
+        UPDATE entities SET seq = (SELECT seq FROM change_seq) WHERE uid = NEW.uid;
+    END;
+    CREATE TRIGGER entities_seq_delete AFTER DELETE ON entities BEGIN
+        UPDATE change_seq SET seq = seq + 1, dropped = seq + 1;
+    END;
+    CREATE TRIGGER links_seq_insert AFTER INSERT ON links BEGIN
+        UPDATE change_seq SET seq = seq + 1;
+        UPDATE links SET seq = (SELECT seq FROM change_seq)
+        WHERE rule = NEW.rule AND uid = NEW.uid;
+    END;
+    CREATE TRIGGER links_seq_delete AFTER DELETE ON links BEGIN
+        UPDATE change_seq SET seq = seq + 1, unlinked = seq + 1;
+    END;
+    CREATE TRIGGER links_seq_update
+    AFTER UPDATE OF rule, uid, target, remote_id, remote_etag, base, seen, content_hash ON links
+    BEGIN
+        UPDATE change_seq SET seq = seq + 1;
+        UPDATE links SET seq = (SELECT seq FROM change_seq)
+        WHERE rule = NEW.rule AND uid = NEW.uid;
+    END;
     """,
 }
 

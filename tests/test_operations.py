@@ -125,6 +125,17 @@ def test_log_format_json_has_one_line_per_pass_and_per_item_and_no_names(work: P
     assert bad.exit_code == 3 and "--log-format: 'xml'" in bad.stderr
 
 
+#: Migration 6 (the change sequence) undone, for tests that rebuild an older schema.
+UNDO_CHANGE_SEQ = """
+DROP TRIGGER entities_seq_insert; DROP TRIGGER entities_seq_update;
+DROP TRIGGER entities_seq_delete; DROP TRIGGER links_seq_insert; DROP TRIGGER links_seq_update;
+DROP TRIGGER links_seq_delete;
+DROP INDEX entities_seq; DROP INDEX links_seq; DROP TABLE change_seq;
+ALTER TABLE entities DROP COLUMN seq; ALTER TABLE links DROP COLUMN seq;
+ALTER TABLE cursors DROP COLUMN planned;
+"""
+
+
 def test_the_passes_figures_migration_keeps_old_passes(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     with Store.open(path) as store:
@@ -132,6 +143,7 @@ def test_the_passes_figures_migration_keeps_old_passes(tmp_path: Path) -> None:
         store.db.execute("DROP INDEX passes_target")
         store.db.execute("ALTER TABLE passes DROP COLUMN figures")
         store.db.execute("DROP TABLE remote_bodies")  # migration 5, after the figures
+        store.db.executescript(UNDO_CHANGE_SEQ)  # migration 6
         # The schema just before the figures were added (migration 4).
         store.db.execute("PRAGMA user_version = 3")
     with Store.open(path) as store:
