@@ -922,7 +922,7 @@ class ShippedMachine(RuleBasedStateMachine):
         """Every modelled canonical value is the one the machine expects: unchanged, or set
         by one of the edits since the last check (or waiting in a conflict)."""
         conflicted = {c.uid for c in self.store.conflicts()}
-        adopted = self.adopt_hand_cards()
+        adopted = self.adopt_hand_cards(conflicted)
         expected = self.expected
         for (uid, attribute), value in list(expected.values.items()):
             entity = self.store.get(uid)
@@ -956,8 +956,11 @@ class ShippedMachine(RuleBasedStateMachine):
             if application.status is ApplicationStatus.SELECTED:
                 assert Role.MENTEE in person.roles and COHORT in person.cohorts, person
 
-    def adopt_hand_cards(self) -> list[str]:
-        """Cards added by hand became tasks with the values the machine gave them."""
+    def adopt_hand_cards(self, conflicted: set[str]) -> list[str]:
+        """Cards added by hand became tasks with the values the machine gave them, or with
+        the edits made since: a pass may import a card before the next quiet one (a pass
+        with a fault or a second writer), and a later edit of the card or of its task is
+        then an ordinary edit, which must win over the value the card was added with."""
         links = {
             link.remote_id: uid
             for uid, link in self.store.links(f"{COHORT}:beirat-aufgaben").items()
@@ -974,7 +977,13 @@ class ShippedMachine(RuleBasedStateMachine):
             task = self.store.get(uid)
             assert isinstance(task, Task)
             for attribute, value in values.items():
-                assert getattr(task, attribute) == value, (uid, attribute, value)
+                edits = self.expected.edits.get((uid, attribute))
+                assert getattr(task, attribute) in (edits or [value]) or uid in conflicted, (
+                    uid,
+                    attribute,
+                    getattr(task, attribute),
+                    edits or [value],
+                )
             adopted.append(uid)
             del self.hand_cards[remote_id]
         return adopted
@@ -1350,16 +1359,32 @@ def test_replay_a_due_with_a_time_is_not_written_back() -> None:
     replay(steps)
 
 
-class Drawn:
-    """Stands in for hypothesis's ``data()`` in the replays: every draw gives ``value``."""
+def test_replay_a_hand_card_imported_early_then_edited() -> None:
+    """Found with seed 7 after the merge (a machine false positive): a card added by hand
+    was imported by a pass with a second writer, then its title edited on the board; the
+    quiet pass rightly took the new title, but the machine still expected the title the card
+    was added with. The edits made since count now (tests the adoption, not a product fix)."""
 
-    def __init__(self, value: Any) -> None:
-        self.value = value
+    def steps(m: ShippedMachine) -> None:
+        m.add_card_by_hand("Raum buchen")
+        m.sync_with_a_second_writer(st_data(m.live("task")[0]), "nextcloud")
+        made = next(t for t in m.live("task") if t.uid.startswith("task-made-"))
+        m.edit_card(st_data(made, "Catering"), "title")
+
+    replay(steps)
+
+
+class Drawn:
+    """Stands in for hypothesis's ``data()`` in the replays: the draws give ``values`` in
+    turn, the last one again once they run out."""
+
+    def __init__(self, *values: Any) -> None:
+        self.values = list(values)
 
     def draw(self, _strategy: Any) -> Any:
-        return self.value
+        return self.values.pop(0) if len(self.values) > 1 else self.values[0]
 
 
-def st_data(value: Any) -> Any:
-    """A ``data`` argument whose draws all return ``value``."""
-    return Drawn(value)
+def st_data(*values: Any) -> Any:
+    """A ``data`` argument whose draws return ``values`` in turn (the last one repeated)."""
+    return Drawn(*values)
