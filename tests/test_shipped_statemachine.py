@@ -34,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
@@ -1370,6 +1371,29 @@ def test_replay_a_hand_card_imported_early_then_edited() -> None:
         m.sync_with_a_second_writer(st_data(m.live("task")[0]), "nextcloud")
         made = next(t for t in m.live("task") if t.uid.startswith("task-made-"))
         m.edit_card(st_data(made, "Catering"), "title")
+
+    replay(steps)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reproduces a product bug: a record leaving its rule's scope is deleted with the "
+    "edits made on it since the last pass",
+)
+def test_replay_a_title_edited_on_the_old_calendar_follows_the_moved_event() -> None:
+    """Found with seed 7 after the merge (a product bug): the council renamed its meeting on
+    the council calendar while the office made it an event for the participants; the pass
+    deleted the record from the council calendar (out of the rule's scope now) and the new
+    title with it. The edit is carried into the store before the record goes."""
+
+    def steps(m: ShippedMachine) -> None:
+        m.quiet_sync()
+        meeting = m.store.get("ev-1")
+        m.edit_calendar_event(st_data(meeting), "title")
+        m.edit_event(st_data(m.store.get("ev-1")), "audience")
+        m.quiet_sync()
+        event = m.store.get("ev-1")
+        assert isinstance(event, Event) and event.title.startswith("Umbenannt"), event
 
     replay(steps)
 
