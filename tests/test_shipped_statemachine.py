@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from connector.base import Changes, Collection, RemoteRecord
-from connector.errors import RecordRejected, RetryLater
+from connector.errors import InputError, RecordRejected, RetryLater
 from connector.memory import MemoryTarget, SimulatedCrash
 from mappings.schema import MappingFile, collection_name
 from sync import integrity
@@ -583,6 +583,61 @@ class ShippedMachine(RuleBasedStateMachine):
         import_file(self.store, "people", csv)
         if later:
             self.roles_later[who] = {Role.MENTOR if later == "Mentor" else Role.MENTEE}
+
+    @rule(role=st.sampled_from(["Mentee", "Mentor"]), consent=st.sampled_from(["", "ja", "nein"]))
+    def import_new_person(self, role: str, consent: str) -> None:
+        """The office imports someone new to the store, a participant of cohort 10 (finding
+        3): an empty consent cell means *no* (consent is given, never assumed), so she
+        reaches no list until she says yes. Her values come from the row as written."""
+        self.counter += 1
+        family = f"Neumann{self.counter}"
+        email = f"nora.{family.lower()}@org-greven.example"
+        csv = self.dir / f"people-{self.counter}.csv"
+        csv.write_text(
+            f"{PEOPLE_COLUMNS}\nNora,{family},{email},Greven,{role},{COHORT},,{consent},\n",
+            encoding="utf-8",
+        )
+        import_file(self.store, "people", csv)
+        (person,) = [p for p in self.store.entities("person") if getattr(p, "email", "") == email]
+        said = {
+            "organisation": "org-greven",
+            "email": email,
+            "given_name": "Nora",
+            "family_name": family,
+            "consent_lists": consent == "ja",
+            "regional_group": None,
+        }
+        for attribute, value in said.items():
+            self.expected.values[(person.uid, attribute)] = value
+
+    @rule(case=st.sampled_from([("p-anna", "org"), ("p-bernd", "org"), ("p-bernd", "council")]))
+    def reimport_breaking_the_tandem(self, case: tuple[str, str]) -> None:
+        """The office imports a people file that would break tandem t-1 (finding 3): one
+        partner moved into the other's organisation (the point of cross-mentoring is that
+        they come from different ones), or the mentor made council of the cohort instead
+        (a row's roles for a cohort replace the roles stored for it; the mentee's selected
+        application keeps her a mentee, so council is no break for her). Imports run the
+        same tandem checks as every other writer: the file is refused, nothing stored."""
+        who, how = case
+        partner = self.store.get("p-bernd" if who == "p-anna" else "p-anna")
+        assert isinstance(partner, Person)
+        organisation = self.store.get(partner.organisation or "")
+        assert isinstance(organisation, Organisation)
+        given = self.expected.values[(who, "given_name")]
+        family = self.expected.values[(who, "family_name")]
+        email = self.expected.values[(who, "email")]
+        cells = f"{organisation.short_name},," if how == "org" else f",Beirat,{COHORT}"
+        self.counter += 1
+        csv = self.dir / f"people-{self.counter}.csv"
+        csv.write_text(f"{PEOPLE_COLUMNS}\n{given},{family},{email},{cells},,,\n", encoding="utf-8")
+        before = [e.model_dump() for e in self.store.entities("person")]
+        try:
+            import_file(self.store, "people", csv)
+        except InputError as exc:
+            assert "nothing was imported" in str(exc), exc
+        else:
+            raise AssertionError(f"a people file breaking tandem t-1 ({how}) was imported")
+        assert [e.model_dump() for e in self.store.entities("person")] == before
 
     @rule(who=st.sampled_from(sorted(PEOPLE)))
     def withdraw_consent(self, who: str) -> None:
@@ -1389,6 +1444,28 @@ def test_replay_a_title_edited_on_the_old_calendar_follows_the_moved_event() -> 
         m.quiet_sync()
         event = m.store.get("ev-1")
         assert isinstance(event, Event) and event.title.startswith("Umbenannt"), event
+
+    replay(steps)
+
+
+def test_replay_a_new_person_with_an_empty_consent_cell_reaches_no_list() -> None:
+    """Finding 3 (consent assumed for a new person: `consent_lists` defaulting to yes)."""
+
+    def steps(m: ShippedMachine) -> None:
+        m.quiet_sync()
+        m.import_new_person("Mentee", "")
+        m.import_new_person("Mentor", "ja")
+
+    replay(steps)
+
+
+def test_replay_a_people_file_breaking_the_tandem_is_refused() -> None:
+    """Finding 3 (imports skipping the tandem checks of the people they change)."""
+
+    def steps(m: ShippedMachine) -> None:
+        m.quiet_sync()
+        for case in (("p-anna", "org"), ("p-bernd", "org"), ("p-bernd", "council")):
+            m.reimport_breaking_the_tandem(case)
 
     replay(steps)
 
