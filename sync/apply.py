@@ -24,7 +24,7 @@ from sync.apply_commit import Tally as Tally
 from sync.apply_commit import new_uid as new_uid
 from sync.model import Person, describe_validation_error, entity_type
 from sync.plan import DETACHED, Action, Held, Item, held_base
-from sync.store import Link
+from sync.store import UNREAD, Link
 
 
 class Applier(Committer):
@@ -144,6 +144,8 @@ class Applier(Committer):
 
     def _delete(self, item: Item) -> None:
         assert item.remote_id is not None and item.uid is not None
+        if (item.canonical or item.closes) and not self._carry_over(item):
+            return
         self.store.journal_begin(self.view.key, item.uid, "delete", item.remote_id, {})
         try:
             self.target.delete(self.collection, item.remote_id, item.etag)
@@ -154,6 +156,23 @@ class Applier(Committer):
         with self.store.transaction():
             self._drop_link_of(item)
             self._settle(item.uid)
+
+    def _carry_over(self, item: Item) -> bool:
+        """Take the edits made on a record leaving the rule's scope into the store before
+        the record goes. When the store did not take them all (a domain check refused one,
+        another writer came first), the record and its link stay, with the old base for
+        what was not taken, so the next pass merges it again: returns False then."""
+        assert item.remote_id is not None
+        with self.store.transaction():
+            if self._write_canonical(item):
+                record = RemoteRecord(item.remote_id, item.seen, item.etag, item.uid)
+                self._save_link(item, record)
+                item.action, item.canonical, item.closes = Action.UPDATE, {}, []
+                return False
+            for conflict_id in item.closes:
+                read = item.resolutions_read.get(conflict_id, UNREAD)
+                self.store.close_conflict(conflict_id, read=read)
+        return True
 
     def _drop_link_of(self, item: Item) -> None:
         links = self.store.links(self.view.key)

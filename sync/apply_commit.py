@@ -114,13 +114,14 @@ class Committer:
         )
         self.store.save_link(link)
 
-    def _write_canonical(self, item: Item) -> None:
+    def _write_canonical(self, item: Item) -> bool:
         """Write the item's canonical changes, all changes of one entity at once (an event
         moved on the platform changes start and end together; one at a time would pass
-        through an event that ends before it starts)."""
+        through an event that ends before it starts). Returns whether any was not written
+        (refused, or changed by another writer meanwhile; its old base is kept)."""
         entity = self.catalog.get(item.uid or "")
         if entity is None or not item.canonical:
-            return
+            return False
         grouped: dict[str, tuple[Entity, dict[str, Any]]] = {}
         for path, value in item.canonical.items():
             owner = holder(entity, path, self.catalog)
@@ -131,11 +132,14 @@ class Committer:
             owner = holder(entity, path, self.catalog)
             if owner is not None:
                 paths_of.setdefault(owner.uid, []).append(path)
+        kept = False
         for owner, changes in grouped.values():
             unwritten = self._write_entity(item, owner, changes)
             if unwritten:
                 paths = paths_of[owner.uid]
                 self._keep_base(item, [p for p in paths if p.rsplit(".", 1)[-1] in unwritten])
+                kept = True
+        return kept
 
     def _write_entity(self, item: Item, owner: Entity, changes: dict[str, Any]) -> set[str]:
         """Write ``changes`` to ``owner``; returns the changed fields that were not written

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from connector.base import RemoteRecord
 from mappings.paths import Lookup
 from sync.model import Entity
 from sync.plan_items import DETACHED as DETACHED
@@ -89,10 +90,39 @@ class _Planner(MatchPlanner):
         elif record is None:
             self._lost(uid, link, entity if wanted else None)
         elif not wanted:
-            self.items.append(Item(Action.DELETE, uid, link.remote_id, record.etag))
+            self.items.append(self._leaving(uid, entity, record, link))
         else:
             assert entity is not None
             self.items.append(self._merge(Action.UPDATE, entity, record, link.base))
+
+    def _leaving(self, uid: str, entity: Entity | None, record: RemoteRecord, link: Link) -> Item:
+        """The record of an entity that left the rule's scope (its audience, cohort or
+        filter changed): deleted, but the edits made on it since the last pass go into the
+        store first, merged field by field as for a record in scope. Nothing is written to
+        the record itself (it may be held back by the embargo now). While one of its fields
+        waits in a conflict, the record stays until a person has decided."""
+        delete = Item(Action.DELETE, uid, record.remote_id, record.etag)
+        if entity is None:
+            return delete  # the entity was deleted: so is its record
+        merged = self._merge(Action.UPDATE, entity, record, link.base)
+        for key, codec in self.view.codecs.items():
+            if codec.spec.remote in merged.remote:  # not written: the base stays
+                if key in link.base:
+                    merged.base[key] = link.base[key]
+                else:
+                    merged.base.pop(key, None)
+        merged.remote, merged.seen, merged.mark = {}, dict(record.fields), False
+        waiting = [
+            c
+            for (owner, _key), c in self.snap.conflicts.items()
+            if owner == uid and c.resolved_at is None and c.id not in merged.closes
+        ]
+        if merged.conflicts or waiting:
+            return merged
+        delete.canonical, delete.problems = merged.canonical, merged.problems
+        delete.closes, delete.resolutions_read = merged.closes, merged.resolutions_read
+        delete.base, delete.seen = merged.base, merged.seen
+        return delete
 
     def _lost(self, uid: str, link: Link, entity: Entity | None) -> None:
         if entity is None:
