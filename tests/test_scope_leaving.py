@@ -15,10 +15,13 @@ from pathlib import Path
 import pytest
 
 from connector.memory import MemoryTarget
+from sync.engine import Options
+from sync.factory import build_engine
 from sync.model import Task
 from sync.store import Store
 from tests.factories import cohort_10
 from tests.test_engine import REVEAL, sync, task_mapping, tasks
+from tests.test_two_writers import PullHook
 
 
 @pytest.fixture(autouse=True)
@@ -104,3 +107,42 @@ def test_a_record_leaving_the_scope_unedited_is_just_deleted(store: Store) -> No
     task = store.get("task-0")
     assert isinstance(task, Task) and task.title == "Neu"
     assert MemoryTarget("memory://board").records("Aufgaben") == {}
+
+
+def test_a_record_leaving_the_scope_stays_while_its_edit_cannot_be_stored(
+    store: Store, tmp_path: Path
+) -> None:
+    """The carried edit meets another writer of the store (the office renames the task again
+    between the pass's pull and its apply): the record and its link stay, nothing is lost,
+    and the next pass asks a person, as ``ask`` wants."""
+    tasks(store, 1)
+    mapping = task_mapping()  # title: policy "ask"
+    sync(store, mapping, REVEAL)
+    board = MemoryTarget("memory://board")
+    (remote_id,) = board.records("Aufgaben")
+    board.edit("Aufgaben", remote_id, title="Raum buchen (Beirat)")
+    moved_to_the_next_cohort(store)
+
+    def office_renames_it() -> None:
+        with Store.open(tmp_path / "store.db") as other:
+            task = other.get("task-0")
+            assert isinstance(task, Task)
+            other.put(task.touched(title="Raum buchen (Koordination)"))
+
+    PullHook.hooks["Aufgaben"] = office_renames_it
+    targets = {name: PullHook(spec.url) for name, spec in mapping.targets.items()}
+    (result,) = build_engine(store, mapping, dict(targets), Options(today=REVEAL)).sync()
+
+    assert result.error is None
+    assert remote_id in board.records("Aufgaben"), "deleted with an edit not stored"
+    assert "task-0" in store.links("mim-10:aufgaben")
+    task = store.get("task-0")
+    assert isinstance(task, Task) and task.title == "Raum buchen (Koordination)"
+
+    (result,) = sync(store, mapping, REVEAL)
+    (conflict,) = store.conflicts()
+    assert (conflict.canonical, conflict.remote) == (
+        "Raum buchen (Koordination)",
+        "Raum buchen (Beirat)",
+    )
+    assert board.records("Aufgaben")[remote_id].fields["title"] == "Raum buchen (Beirat)"
