@@ -201,7 +201,7 @@ def main() -> None:
         (work / "connector.toml").write_text(CONFIG, encoding="utf-8")
         mapping = MAPPING.format(url=server.url, user=server.user, calendar=CALENDAR)
         (work / "mapping.toml").write_text(mapping, encoding="utf-8")
-        populate(work / "cohort.db", args.events)
+        populate(work / "cohort.db", range(args.events))
         os.environ["BENCH_CALDAV_PASSWORD"] = server.password
         config = load_config(work / "connector.toml")
         started = time.perf_counter()
