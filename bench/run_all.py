@@ -163,8 +163,8 @@ def _plan_figures(entities: int) -> list[str]:
     return [
         f"## Planning {entities:,} linked entities, 100 changes per side (in-process)",
         "",
-        "`Engine.plan()` as `connector sync` wires it (`build_engine`), one run; memory on a "
-        "second identical plan under tracemalloc.",
+        "`Engine.plan()` as `connector sync` wires it (`build_engine`), each plan on a fresh "
+        "engine (it reads the store anew), 7 plans; memory on one more plan under tracemalloc.",
         "",
         "```",
         out.rstrip(),

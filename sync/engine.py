@@ -71,7 +71,8 @@ class Engine(Guard, Pulling, ItemLoop):
         resting: Mapping[str, ConnectorError] | None = None,
     ) -> list[RuleResult]:
         started = utcnow()
-        catalog = self.cache.begin(self.store)
+        with _without_cyclic_gc():  # reading the store makes an object per entity, no cycles
+            catalog = self.cache.begin(self.store)
         down: dict[str, ConnectorError] = dict(resting or {})
         results = []
         for target in self.targets.values():
