@@ -24,6 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
+#: A user's Python keeps compiled modules (``__pycache__``); an environment that sets
+#: PYTHONDONTWRITEBYTECODE (this sandbox does) would make every timed process compile the
+#: project's sources again, while the peer's installed packages have theirs.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTOR = Path(os.environ.get("BENCH_CONNECTOR") or ROOT / ".venv" / "bin" / "connector")
 EXAMPLE = ROOT / "examples" / "muensterland-10"

@@ -41,6 +41,11 @@ from connector.testing.mailman_server import MailmanInstance, mailman_server
 from sync.model import Cohort, Person, Role
 from sync.store import Store
 
+#: A user's Python keeps compiled modules (``__pycache__``); an environment that sets
+#: PYTHONDONTWRITEBYTECODE (this sandbox does) would make every timed process compile the
+#: project's sources again, while the peer's installed packages have theirs.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTOR = Path(os.environ.get("BENCH_CONNECTOR") or ROOT / ".venv" / "bin" / "connector")
 TARGET = 1.1

@@ -21,6 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
+#: A user's Python keeps compiled modules (``__pycache__``); an environment that sets
+#: PYTHONDONTWRITEBYTECODE (this sandbox does) would make every timed process compile the
+#: project's sources again, while the peer's installed packages have theirs.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 ROOT = Path(__file__).resolve().parent.parent
 #: The command timed (``BENCH_CONNECTOR`` names another build, e.g. an older checkout).
 CONNECTOR = Path(os.environ.get("BENCH_CONNECTOR") or ROOT / ".venv" / "bin" / "connector")

@@ -27,6 +27,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+#: A user's Python keeps compiled modules (``__pycache__``); an environment that sets
+#: PYTHONDONTWRITEBYTECODE (this sandbox does) would make every timed process compile the
+#: project's sources again, while the peer's installed packages have theirs.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 RESULTS = ROOT / "bench" / "results.md"
