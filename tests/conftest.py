@@ -149,8 +149,19 @@ def nextcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     Without the distribution the tests that use it are skipped, or fail with ``CI=true``;
     a distribution that is present but does not come up always fails.
     """
+    from connector.testing.nextcloud_server import nextcloud_server
+
+    council = prepared_council()
+    with nextcloud_server(tmp_path_factory.mktemp("nextcloud"), council) as instance:
+        yield instance
+
+
+def prepared_council() -> Any:
+    """The example council with the Nextcloud distribution prepared for it. Without the
+    distribution the calling test is skipped and reported as NOT RUN, or fails with
+    ``CI=true``."""
     from connector.testing.nextcloud_dist import NextcloudMissing
-    from connector.testing.nextcloud_server import example_council, nextcloud_server, prepare
+    from connector.testing.nextcloud_server import example_council, prepare
 
     council = example_council()
     try:
@@ -160,8 +171,7 @@ def nextcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             pytest.fail(f"CI=true but the real Nextcloud is missing: {missing}", pytrace=False)
         _not_run_reason[:] = [str(missing)]
         pytest.skip(f"real Nextcloud not available: {missing}")
-    with nextcloud_server(tmp_path_factory.mktemp("nextcloud"), council) as instance:
-        yield instance
+    return council
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

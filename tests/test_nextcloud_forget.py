@@ -24,13 +24,8 @@ from typing import Any
 
 import pytest
 
-from connector.testing.nextcloud_dist import NextcloudMissing
-from connector.testing.nextcloud_server import (
-    NextcloudInstance,
-    example_council,
-    nextcloud_server,
-    prepare,
-)
+from connector.testing.nextcloud_server import NextcloudInstance, nextcloud_server
+from tests.conftest import prepared_council
 from tests.factories import IMPORT_ORDER
 from tests.test_example_sync import EXAMPLE, run
 from tests.test_nextcloud_council import deck_only
@@ -61,13 +56,7 @@ def own_nextcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nextclou
     """A fresh real Nextcloud for this module, with the conftest's rules: without the
     distribution the test is skipped (counted as NOT RUN), or fails with ``CI=true``; a
     distribution that is present but does not come up always fails."""
-    council = example_council()
-    try:
-        prepare(council)
-    except NextcloudMissing as missing:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but the real Nextcloud is missing: {missing}", pytrace=False)
-        pytest.skip(f"real Nextcloud not available: {missing}")
+    council = prepared_council()
     with nextcloud_server(tmp_path_factory.mktemp("nextcloud-forget"), council) as instance:
         yield instance
 
