@@ -137,3 +137,24 @@ def test_a_quiet_calendar_pass_loads_no_icalendar(tmp_path: Path) -> None:
     assert "icalendar" in first_loaded
     assert "nothing to do" in third, third
     assert [name for name in QUIET_PASS_DEFERS if name in third_loaded] == []
+
+
+def test_the_objects_the_cli_imports_are_kept_out_of_the_collector() -> None:
+    """Issue 14: a quiet pass spent a fifth of its time in the cyclic collector, traversing
+    the modules' objects while they were imported and again at exit. The console script
+    imports the CLI with the collector paused and freezes what the import made."""
+    code = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count(), gc.isenabled()))\n"
+        "sys.argv = ['connector', '--help']\n"
+        "from connector.entry import main\n"
+        "main()\n"
+    )
+    env = {**os.environ, "CONNECTOR_HELP_CACHE": "off"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    words = done.stdout.split()
+    assert words[-3] == "frozen", done.stdout + done.stderr
+    assert int(words[-2]) > 10_000  # typer, pydantic and the models: tens of thousands
+    assert words[-1] == "True"  # what the command allocates is collected as usual
