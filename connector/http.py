@@ -133,6 +133,16 @@ class HttpClient:
         self.max_wait = max_wait
         self.requests = 0
         self._sleep = sleep
+        self._settings: dict[str, Any] = {
+            "auth": auth, "verify": verify, "timeout": timeout, "attempts": attempts,
+            "max_wait": max_wait, "headers": dict(headers or {}), "sleep": sleep,
+        }  # fmt: skip
+
+    def sibling(self) -> HttpClient:
+        """A client with the same base URL and settings on its own session (a requests
+        session is not safe to share between threads): for one request sent alongside this
+        client's. Add its ``requests`` back to this one's when it is done."""
+        return HttpClient(self.base_url, **self._settings)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -177,7 +187,9 @@ class HttpClient:
                 raise _Retryable(None, message) from exc
             if timings.enabled():
                 sent = response.request.url or url  # with the query string requests built
-                timings.record(method, sent, response.status_code, time.perf_counter() - started)
+                timings.record(
+                    method, sent, response.status_code, time.perf_counter() - started, started
+                )
             log.debug("%s %s -> %s", method, _redact(path), response.status_code)
             asked = retry_after_seconds(response)
             if response.status_code in RETRY_STATUS and asked is not None and asked > self.max_wait:

@@ -201,8 +201,7 @@ class MailmanTarget(Target):
         """The whole membership (Mailman cannot tell what changed), plus who left since
         ``cursor``."""
         _, _, list_id = list_address(collection)
-        entries = self.api.roster(list_id, self.page_size)
-        disabled = self.api.disabled(list_id, [str(e["member_id"]) for e in entries])
+        entries, disabled = self.api.roster_and_status(list_id, self.page_size)
         records = [_record(e, disabled.get(str(e["member_id"]), "enabled")) for e in entries]
         seen = {record.remote_id: record.etag for record in records}
         gone = set(_load_cursor(cursor)) - set(seen)

@@ -156,17 +156,48 @@ class MailmanApi:
         fields a member record is made of (:data:`ROSTER_FIELDS`) and its ``http_etag``."""
         return self.collect(f"/lists/{list_id}/roster/member", page_size, fields=ROSTER_FIELDS)
 
-    def disabled(self, list_id: str, member_ids: list[str]) -> dict[str, str]:
+    def roster_and_status(
+        self, list_id: str, page_size: int
+    ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """The roster (as :meth:`roster`) and {member_id: delivery status} of its members whose
+        delivery is off (as :meth:`disabled`).
+
+        Mailman answers the status query by reading every member's preferences: it takes
+        longer than the whole roster. So it is sent first, on a connection of its own, and the
+        roster is read while Mailman works on it (Mailman serves requests in parallel with
+        more than one worker, its default; with one, the two simply queue). A member who joins
+        between the two answers is not among the enabled ones and is looked up on its own.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        side = self.http.sibling()
+        try:
+            # Leaving the pool waits for the query, also when reading the roster failed.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                enabled = pool.submit(MailmanApi(side)._find_ids, list_id, "enabled")
+                entries = self.roster(list_id, page_size)
+                found = enabled.result()
+        finally:
+            self.http.requests += side.requests
+            side.close()
+        ids = [str(entry["member_id"]) for entry in entries]
+        return entries, self.disabled(list_id, ids, enabled=found)
+
+    def disabled(
+        self, list_id: str, member_ids: list[str], *, enabled: set[str] | None = None
+    ) -> dict[str, str]:
         """{member_id: delivery status} for those of ``member_ids`` whose delivery is off.
 
         Mailman keeps the status in preferences, which member listings leave out, and filters
         on it in Python over the whole list: each filtered query costs about a roster pass.
         So ask once who is enabled (ids only, one unpaginated answer, since every page would
-        filter the whole list again) and look up the few others one by one.
+        filter the whole list again; ``enabled`` when already asked) and look up the few
+        others one by one.
         """
         if not member_ids:
             return {}
-        enabled = self._find_ids(list_id, "enabled")
+        if enabled is None:
+            enabled = self._find_ids(list_id, "enabled")
         others = [member_id for member_id in member_ids if member_id not in enabled]
         if len(others) > PER_MEMBER_LOOKUPS:
             return {m: s for s in DISABLED_STATUSES for m in self._find_ids(list_id, s)}

@@ -114,8 +114,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_config(var_dir: Path, port: int, user: str, password: str) -> Path:
-    """Write a ``mailman.cfg`` that keeps everything in ``var_dir`` and runs REST only."""
+def write_config(var_dir: Path, port: int, user: str, password: str, workers: int = 1) -> Path:
+    """Write a ``mailman.cfg`` that keeps everything in ``var_dir`` and runs REST only, with
+    ``workers`` REST worker processes (one saves memory in tests; Mailman's default is 2)."""
     runners = "".join(f"[runner.{name}]\nstart: no\n\n" for name in OTHER_RUNNERS)
     text = f"""\
 [mailman]
@@ -130,7 +131,7 @@ hostname: 127.0.0.1
 port: {port}
 admin_user: {user}
 admin_pass: {password}
-workers: 1
+workers: {workers}
 
 # NullMTA: list creation writes no alias maps. Outgoing mail needs the "out" runner, which
 # is off, so queued mail (welcome, goodbye, posts) stays in var/queue where tests read it.
@@ -248,6 +249,7 @@ def mailman_server(
     timeout: float = START_TIMEOUT,
     user: str | None = None,
     password: str | None = None,
+    workers: int = 1,
 ) -> Iterator[MailmanInstance]:
     """Run a Mailman core with its data under ``tmpdir``; stop it (and all it started) on exit.
 
@@ -264,7 +266,7 @@ def mailman_server(
         user=user or f"admin-{secrets.token_hex(4)}",
         password=password or secrets.token_urlsafe(18),
     )
-    config = write_config(var_dir, port, instance.user, instance.password)
+    config = write_config(var_dir, port, instance.user, instance.password, workers)
     try:
         _start(mailman, config, var_dir, timeout)
         _wait_until_up(instance, var_dir, timeout)
