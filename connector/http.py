@@ -1,6 +1,6 @@
 """The one way adapters speak HTTP: a session with timeouts, TLS verification and retries.
 
-Retries (tenacity) happen only for idempotent methods and only on 429 and 5xx answers or
+Retries happen only for idempotent methods and only on 429 and 5xx answers or
 connection failures, honouring ``Retry-After``. Secrets never reach a log line: only method,
 path and status are logged.
 """
@@ -17,12 +17,6 @@ from typing import Any
 
 import requests
 import urllib3
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-)
 
 from connector import timings
 from connector.errors import CredentialsError, Fatal, RetryLater
@@ -144,11 +138,25 @@ class HttpClient:
         client's. Add its ``requests`` back to this one's when it is done."""
         return HttpClient(self.base_url, **self._settings)
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        asked = retry_after_seconds(exc.response) if isinstance(exc, _Retryable) else None
-        backoff = min(self.max_wait, 0.5 * 2 ** (state.attempt_number - 1))
+    def _wait(self, failure: _Retryable, attempt: int) -> float:
+        """Seconds before the next attempt after ``attempt`` (1-based) failed: what the server
+        asked for, else 0.5 s doubling; never more than ``max_wait``."""
+        asked = retry_after_seconds(failure.response)
+        backoff = min(self.max_wait, 0.5 * 2 ** (attempt - 1))
         return min(self.max_wait, asked if asked is not None else backoff)
+
+    def _attempts(self, once: Callable[[], requests.Response], attempts: int) -> requests.Response:
+        """``once()`` until it does not raise :class:`_Retryable`, at most ``attempts`` times
+        (the last failure is raised)."""
+        sleep = self._sleep or time.sleep
+        for attempt in range(1, attempts + 1):
+            try:
+                return once()
+            except _Retryable as failure:
+                if attempt == attempts:
+                    raise
+                sleep(self._wait(failure, attempt))
+        raise AssertionError("unreachable: attempts >= 1")
 
     def request(
         self,
@@ -210,15 +218,8 @@ class HttpClient:
                 )
             return response
 
-        retrying = Retrying(
-            stop=stop_after_attempt(attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(_Retryable),
-            reraise=True,
-            sleep=self._sleep or time.sleep,
-        )
         try:
-            response = retrying(once)
+            response = self._attempts(once, max(1, attempts))
         except _Retryable as exc:
             if exc.response is not None and exc.response.status_code == 500:
                 # A plain 500 is usually this request's data (Deck: a malformed date): the
