@@ -6,8 +6,6 @@ print errors themselves: :func:`main` is the one place that turns an error into 
 stderr and an exit code. Every read command has ``--json``.
 """
 
-from __future__ import annotations
-
 import json
 import sys
 from collections.abc import Callable
