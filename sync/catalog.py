@@ -13,7 +13,10 @@ class Catalog:
 
     def __init__(self, entities: list[Entity]) -> None:
         self._by_uid: dict[str, Entity] = {}
-        self._by_kind: dict[str, dict[str, Entity]] = defaultdict(dict)
+        #: Entities read from the store and not yet decoded: uid -> (kind, JSON). A pass
+        #: decodes those it plans; the settled ones of a quiet pass are never needed.
+        self._rows: dict[str, tuple[str, str]] = {}
+        self._by_kind: dict[str, set[str]] = defaultdict(set)
         self._revisions: dict[str, int] = {}
         #: The store's change sequence before the entities were read (None: not from a
         #: store); a write after it has a higher number (see :mod:`sync.plan_skip`).
@@ -26,8 +29,10 @@ class Catalog:
         """Every live entity of the store, with the revision it was read at."""
         catalog = cls([])
         catalog.seq = store.change_seq()
-        for entity, revision in store.revised():
-            catalog.put(entity, revision)
+        for uid, kind, data, revision in store.revised_rows():
+            catalog._rows[uid] = (kind, data)
+            catalog._by_kind[kind].add(uid)
+            catalog._revisions[uid] = revision
         return catalog
 
     def refresh(self, store: Store) -> bool:
@@ -54,7 +59,7 @@ class Catalog:
             return None
         now = store.change_seq()
         for uid, revision, live in store.written_since(self.seq):
-            held = uid in self._by_uid
+            held = uid in self._by_uid or uid in self._rows
             if (not held or self._revisions.get(uid) != revision) if live else held:
                 return self.seq
         return now
@@ -65,11 +70,19 @@ class Catalog:
 
     def get(self, uid: str) -> Entity | None:
         """The live entity with ``uid``."""
-        return self._by_uid.get(uid)
+        entity = self._by_uid.get(uid)
+        if entity is None and uid in self._rows:
+            kind, data = self._rows.pop(uid)
+            entity = self._by_uid[uid] = entity_type(kind).model_validate_json(data)
+        return entity
+
+    def uids(self, kind: str) -> list[str]:
+        """The uids of all live entities of ``kind``, ordered (none decoded for it)."""
+        return sorted(self._by_kind[kind])
 
     def all(self, kind: str) -> list[Entity]:
         """All live entities of ``kind``, ordered by uid."""
-        return sorted(self._by_kind[kind].values(), key=lambda e: e.uid)
+        return [entity for uid in self.uids(kind) if (entity := self.get(uid)) is not None]
 
     def entities(self, kind: str) -> list[Entity]:
         """Same as :meth:`all` (the name :mod:`sync.integrity` reads by)."""
@@ -79,11 +92,17 @@ class Catalog:
         """Add or replace an entity (at ``revision`` of the store, if known)."""
         if revision is not None:
             self._revisions[entity.uid] = revision
+        self._forget(entity.uid)
         self._by_uid[entity.uid] = entity
-        self._by_kind[entity.kind][entity.uid] = entity
+        self._by_kind[entity.kind].add(entity.uid)
 
     def remove(self, uid: str) -> None:
         """Drop an entity (tombstoned)."""
+        self._forget(uid)
+
+    def _forget(self, uid: str) -> None:
         entity = self._by_uid.pop(uid, None)
-        if entity is not None:
-            self._by_kind[entity.kind].pop(uid, None)
+        row = self._rows.pop(uid, None)
+        kind = entity.kind if entity is not None else row[0] if row is not None else None
+        if kind is not None:
+            self._by_kind[kind].discard(uid)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from connector.base import Changes, Collection, RemoteRecord, Target, content_hash
 from connector.errors import NotFound
 from mappings.schema import Rule
@@ -41,10 +44,18 @@ class Pulling(EngineCore):
             ]
         pending = self.store.pending_conflicts(key)
         journal = self.store.journal(key)
+        # A platform that cannot tell what changed (Mailman, Deck) lists everything: a listed
+        # record that is exactly its link's last-seen copy (same ETag, same fields) counts as
+        # unlisted would.
+        unchanged = unlisted or [
+            uid
+            for uid, link in links.items()
+            if _as_last_seen(records.get(link.remote_id), link.remote_etag, link.seen)
+        ]
         skip = frozenset[str]()
-        if unlisted and catalog.seq is not None:
+        if unchanged and catalog.seq is not None:
             view = self.views[rule.name]
-            skip = settled(self.store, view, self.today(), unlisted, pending, journal)
+            skip = settled(self.store, view, self.today(), unchanged, pending, journal)
         # Unchanged records are filled in from each link's last-seen copy; settled ones are
         # not planned, so they need none.
         for uid in unlisted:
@@ -71,3 +82,13 @@ class Pulling(EngineCore):
             return target.changes(collection, None)
         except NotFound:
             return Changes([], set(), True, None)  # the pass would create the collection
+
+
+def _as_last_seen(record: RemoteRecord | None, etag: str | None, seen: Mapping[str, Any]) -> bool:
+    """Whether ``record`` is the copy last seen of it: its ETag and its fields unchanged."""
+    return (
+        record is not None
+        and record.etag is not None
+        and record.etag == etag
+        and (record.fields == seen)
+    )

@@ -47,6 +47,10 @@ class ItemFailure:
     exit_code: int = ITEM_FAILED
 
 
+#: The kinds :func:`~sync.scope.bears_tandem` can be true for.
+TANDEM_BEARING = frozenset({"tandem", "event"})
+
+
 def withheld(
     rule: Rule,
     audience: Audience,
@@ -55,6 +59,8 @@ def withheld(
     today: date,
 ) -> int:
     """How many entities ``rule`` would carry but the tandem embargo holds back today."""
+    if rule.entity not in TANDEM_BEARING:
+        return 0  # and no entity of the rule's kind needs reading
     count = 0
     for entity in lookup.all(rule.entity):
         if not bears_tandem(entity) or not matches(rule, entity, lookup, default_cohort):

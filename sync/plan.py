@@ -12,6 +12,7 @@ from datetime import date
 
 from connector.base import RemoteRecord
 from mappings.paths import Lookup
+from sync.catalog import Catalog
 from sync.model import Entity
 from sync.plan_items import DETACHED as DETACHED
 from sync.plan_items import Action as Action
@@ -45,19 +46,22 @@ class _Planner(MatchPlanner):
     def run(self) -> RulePlan:
         settled = self.snap.settled
         # A settled record's entity was in scope when last planned, and nothing its scope
-        # reads changed since.
+        # reads changed since: it is not even decoded (a quiet pass decodes nothing).
         scope = [
-            e
-            for e in self.lookup.all(self.view.rule.entity)
-            if e.uid in settled or self.in_scope(e)
+            uid
+            for uid in self._uids(self.view.rule.entity)
+            if uid in settled or self.in_scope(self.lookup.get(uid))
         ]
         for uid, link in sorted(self.snap.links.items()):
             if uid not in settled:
                 self._linked(uid, link)
-        unlinked = self._unlinked_remote({e.uid for e in scope})
+        unlinked = self._unlinked_remote(set(scope))
         adopted = {item.uid for item in self.items if item.action == Action.ADOPT}
-        for entity in scope:
-            if entity.uid not in self.snap.links and entity.uid not in adopted:
+        for uid in scope:
+            if uid in self.snap.links or uid in adopted:
+                continue
+            entity = self.lookup.get(uid)
+            if entity is not None:
                 self.items.append(self._create(entity))
         return RulePlan(
             self.items,
@@ -67,6 +71,13 @@ class _Planner(MatchPlanner):
             frozenset(self.snap.links),
             sorted(set(self.withheld)),
         )
+
+    def _uids(self, kind: str) -> list[str]:
+        """The uids of the live entities of ``kind``, ordered; without decoding them when
+        the lookup can tell (the pass's :class:`~sync.catalog.Catalog`)."""
+        if isinstance(self.lookup, Catalog):
+            return self.lookup.uids(kind)
+        return [entity.uid for entity in self.lookup.all(kind)]
 
     # -- linked records -----------------------------------------------------------------
 

@@ -47,10 +47,15 @@ class EntityTable(Tables):
 
     def revised(self) -> list[tuple[Entity, int]]:
         """Every live entity with its revision, read together (ordered by uid)."""
+        rows = self.revised_rows()
+        return [(entity_type(k).model_validate_json(data), rev) for _, k, data, rev in rows]
+
+    def revised_rows(self) -> list[tuple[str, str, str, int]]:
+        """(uid, kind, JSON, revision) of every live entity, read together, not decoded."""
         rows = self.db.execute(
-            "SELECT kind, data, revision FROM entities WHERE deleted_at IS NULL ORDER BY uid"
+            "SELECT uid, kind, data, revision FROM entities WHERE deleted_at IS NULL ORDER BY uid"
         ).fetchall()
-        return [(entity_type(k).model_validate_json(data), int(rev)) for k, data, rev in rows]
+        return [(str(uid), str(kind), data, int(rev)) for uid, kind, data, rev in rows]
 
     def get(self, uid: str, *, include_deleted: bool = False) -> Entity | None:
         """The entity with ``uid``, or None (tombstoned ones only if asked)."""

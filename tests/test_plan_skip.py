@@ -299,3 +299,93 @@ def test_a_write_left_in_flight_is_merged_again(store: Store, merged: list[str])
     run(store, task_mapping())
     assert merged == ["task-011"]
     assert store.journal() == []
+
+
+@pytest.fixture
+def lists_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memory platform as one that cannot tell what changed (Mailman, Deck): every
+    listing is the whole collection."""
+    original = MemoryTarget.changes
+
+    def whole(self: MemoryTarget, collection: Any, cursor: str | None) -> Any:
+        return original(self, collection, None)
+
+    monkeypatch.setattr(MemoryTarget, "changes", whole)
+
+
+@pytest.mark.usefixtures("lists_everything")
+def test_a_platform_listing_everything_merges_only_what_changed(
+    store: Store, merged: list[str]
+) -> None:
+    """A listed record that is its link's last-seen copy (same ETag, same fields) is left
+    out like an unlisted one; what changed on either side is still merged."""
+    settled_board(store, 100)
+    run(store, task_mapping())
+    merged.clear()
+    run(store, task_mapping())
+    assert merged == []
+    task = store.get("task-010")
+    assert task is not None
+    store.put(task.touched(title="Aufgabe 10 (neu)"))
+    MemoryTarget("memory://b").edit(BOARD, by_marker()["task-020"].remote_id, stack="Erledigt")
+    merged.clear()
+    [result] = run(store, task_mapping())
+    assert result.counts == {"update": 2}
+    assert set(merged) == {"task-010", "task-020"}
+    assert by_marker()["task-010"].fields["title"] == "Aufgabe 10 (neu)"
+    done = store.get("task-020")
+    assert done is not None and done.done is True
+
+
+@pytest.mark.usefixtures("lists_everything")
+def test_a_record_changed_under_the_same_etag_is_merged(store: Store) -> None:
+    """The ETag alone does not make a record unchanged: Mailman's ETag leaves out the
+    delivery status, which the connector reads into the same record."""
+    settled_board(store)
+    run(store, task_mapping())
+    remote_id = by_marker()["task-002"].remote_id
+    kept = MemoryTarget("memory://b").space.collections[BOARD][remote_id]
+    kept.fields["stack"] = "Erledigt"  # no new version: the same ETag
+    [result] = run(store, task_mapping())
+    assert result.counts == {"update": 1}
+    done = store.get("task-002")
+    assert done is not None and done.done is True
+
+
+def test_a_quiet_pass_decodes_none_of_the_settled_entities(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog keeps the store's rows as read and decodes an entity when one is asked
+    for: a quiet pass over 200 linked tasks decodes none of them."""
+    import sync.catalog
+
+    settled_board(store, 200)
+    run(store, task_mapping())
+    decoded: list[str] = []
+    original = sync.catalog.entity_type
+
+    def counting(kind: str) -> Any:
+        decoded.append(kind)
+        return original(kind)
+
+    monkeypatch.setattr(sync.catalog, "entity_type", counting)
+    [result] = run(store, task_mapping())
+    assert result.counts == {} and result.error is None
+    assert "task" not in decoded
+    task = store.get("task-042")
+    assert task is not None
+    store.put(task.touched(title="Aufgabe 42 (neu)"))
+    decoded.clear()
+    run(store, task_mapping())
+    assert decoded.count("task") == 1  # the changed one
+    assert by_marker()["task-042"].fields["title"] == "Aufgabe 42 (neu)"
+
+
+def test_only_tandems_and_events_can_be_withheld() -> None:
+    """The embargo count reads no entity of the other kinds (``sync.outcome.withheld``):
+    :func:`sync.scope.bears_tandem` is false for every one of them."""
+    from sync.model import ENTITY_TYPES, Event, Tandem
+    from sync.outcome import TANDEM_BEARING
+
+    bearing = {kind for kind, cls in ENTITY_TYPES.items() if issubclass(cls, (Tandem, Event))}
+    assert bearing == TANDEM_BEARING
