@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 
 from sync.model import Entity, entity_type
@@ -75,6 +76,15 @@ class Catalog:
             kind, data = self._rows.pop(uid)
             entity = self._by_uid[uid] = entity_type(kind).model_validate_json(data)
         return entity
+
+    def value(self, uid: str, name: str) -> object:
+        """The field ``name`` of the live entity ``uid`` as stored (None if absent), read
+        without building the entity when it is not decoded yet: a plain JSON value."""
+        entity = self._by_uid.get(uid)
+        if entity is not None:
+            return getattr(entity, name, None)
+        row = self._rows.get(uid)
+        return None if row is None else json.loads(row[1]).get(name)
 
     def uids(self, kind: str) -> list[str]:
         """The uids of all live entities of ``kind``, ordered (none decoded for it)."""

@@ -17,10 +17,11 @@ from connector.errors import ConnectorError, RetryLater, TargetError
 from mappings.filters import matches
 from mappings.paths import Lookup
 from mappings.schema import Rule
+from sync.catalog import Catalog
 from sync.errors import ConflictsPending
 from sync.i18n import _
 from sync.logs import event
-from sync.model import Audience
+from sync.model import Audience, Entity
 from sync.rule_errors import annotated
 from sync.scope import bears_tandem, tandems_visible
 
@@ -62,12 +63,21 @@ def withheld(
     if rule.entity not in TANDEM_BEARING:
         return 0  # and no entity of the rule's kind needs reading
     count = 0
-    for entity in lookup.all(rule.entity):
+    for entity in _maybe_bearing(rule.entity, lookup):
         if not bears_tandem(entity) or not matches(rule, entity, lookup, default_cohort):
             continue
         if not tandems_visible(audience, entity, lookup, today):
             count += 1
     return count
+
+
+def _maybe_bearing(kind: str, lookup: Lookup) -> list[Entity]:
+    """The entities of ``kind`` that may bear a tandem: for events, those whose ``tandem`` is
+    set, told from the stored value without building the others (a pass's catalog)."""
+    if kind != "event" or not isinstance(lookup, Catalog):
+        return lookup.all(kind)
+    found = (lookup.get(u) for u in lookup.uids(kind) if lookup.value(u, "tandem") is not None)
+    return [entity for entity in found if entity is not None]
 
 
 def most_severe(codes: list[int]) -> int:

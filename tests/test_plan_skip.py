@@ -389,3 +389,29 @@ def test_only_tandems_and_events_can_be_withheld() -> None:
 
     bearing = {kind for kind, cls in ENTITY_TYPES.items() if issubclass(cls, (Tandem, Event))}
     assert bearing == TANDEM_BEARING
+
+
+def test_a_quiet_pass_reads_only_the_events_of_tandems(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embargo count needs the events that name a tandem; the others are told apart by
+    their stored ``tandem`` value and never decoded in a quiet pass."""
+    import sync.catalog
+
+    cohort_with_tandems(store)
+    mapping = embargo_mapping()
+    run(store, mapping, today=REVEAL)
+    run(store, mapping, today=REVEAL)
+    decoded: list[str] = []
+    original = sync.catalog.Catalog.get
+
+    def counting(self: sync.catalog.Catalog, uid: str) -> Any:
+        if uid in self._rows and self._rows[uid][0] == "event":
+            decoded.append(uid)
+        return original(self, uid)
+
+    monkeypatch.setattr(sync.catalog.Catalog, "get", counting)
+    run(store, mapping, today=REVEAL)
+    with_tandem = {e.uid for e in store.entities("event") if getattr(e, "tandem", None)}
+    assert with_tandem and len(with_tandem) < len(store.entities("event"))
+    assert set(decoded) <= with_tandem
