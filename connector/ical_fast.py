@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -24,19 +23,23 @@ _NEW_ATTENDEE = "ATTENDEE;SCHEDULE-AGENT=CLIENT;PARTSTAT=NEEDS-ACTION:mailto:"
 _ADDRESS = re.compile(r'[^\x00-\x20\x7f\\"]+')
 
 
-@dataclass(slots=True)
 class Event:
     """What the calendar adapter reads from a master VEVENT, decoded as icalendar decodes it:
     the first value of each TEXT property (None if absent), ATTENDEE values, CATEGORIES,
     DTSTART, DTEND and DURATION (None if absent)."""
 
-    uid: str
-    texts: dict[str, str | None]
-    attendees: list[str]
-    categories: list[str]
-    start: date | datetime | None
-    end: date | datetime | None
-    span: timedelta | None
+    __slots__ = ("attendees", "categories", "end", "span", "start", "texts", "uid")
+
+    def __init__(
+        self,
+        uid: str,
+        texts: dict[str, str | None],
+        attendees: list[str],
+        categories: list[str],
+        times: tuple[date | datetime | None, date | datetime | None, timedelta | None],
+    ) -> None:
+        self.uid, self.texts, self.attendees, self.categories = uid, texts, attendees, categories
+        self.start, self.end, self.span = times
 
 
 def read(doc: lines.Document, texts: Iterable[str]) -> Event | None:
@@ -74,9 +77,7 @@ def read(doc: lines.Document, texts: Iterable[str]) -> Event | None:
         found,
         [p.value for p in attendees],
         [c for p in categories for c in lines.split_list(p.value)],
-        times[0],
-        times[1],
-        span,
+        (times[0], times[1], span),
     )
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from importlib.util import find_spec
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 _QUOTED = r'"[^"\x00-\x1f\x7f\\]*"'
@@ -59,42 +60,51 @@ UTC_KEYS = frozenset({"UTC", "Etc/UTC"})
 FOLD_AT = 75  # octets per physical line (RFC 5545 3.1)
 
 
-@dataclass(slots=True)
+# Plain classes, not dataclasses: creating a dataclass costs about a millisecond at import,
+# and this module exists to keep a process that reads a few events fast.
+
+
 class Prop:
     """One content line: upper-case name, parameters (upper-case name -> raw text), raw value,
     and the physical lines it spans (``first`` up to, not including, ``stop``)."""
 
-    name: str
-    params: dict[str, str]
-    value: str
-    first: int
-    stop: int
+    __slots__ = ("first", "name", "params", "stop", "value")
+
+    def __init__(self, name: str, params: dict[str, str], value: str, first: int, stop: int):
+        self.name, self.params, self.value, self.first, self.stop = name, params, value, first, stop
 
 
-@dataclass(slots=True)
 class Component:
     """A BEGIN/END block: its own properties and its sub-components, in order."""
 
-    name: str
-    begin: int
-    end: int = -1
-    props: list[Prop] = field(default_factory=list)
-    children: list[Component] = field(default_factory=list)
+    __slots__ = ("begin", "children", "end", "name", "props")
+
+    def __init__(self, name: str, begin: int) -> None:
+        self.name, self.begin, self.end = name, begin, -1
+        self.props: list[Prop] = []
+        self.children: list[Component] = []
 
     def all(self, name: str) -> list[Prop]:
         """The component's own properties called ``name``."""
         return [p for p in self.props if p.name == name]
 
 
-@dataclass(slots=True)
 class Document:
-    """A calendar object as physical lines (with their line ends) and its components."""
+    """A calendar object as physical lines (with their line ends) and its components: the
+    master VEVENT and the VTIMEZONEs by TZID."""
 
-    lines: list[str]
-    eol: str
-    calendar: Component
-    master: Component
-    timezones: dict[str, Component]
+    __slots__ = ("calendar", "eol", "lines", "master", "timezones")
+
+    def __init__(
+        self,
+        lines: list[str],
+        eol: str,
+        calendar: Component,
+        master: Component,
+        timezones: dict[str, Component],
+    ) -> None:
+        self.lines, self.eol, self.calendar = lines, eol, calendar
+        self.master, self.timezones = master, timezones
 
 
 def parse(body: str | bytes) -> Document | None:
@@ -218,11 +228,11 @@ def known_zones() -> frozenset[str]:
     """Zone names icalendar resolves with zoneinfo (so a VTIMEZONE's own rules are ignored):
     the tzdata package's list, a subset of ``zoneinfo.available_timezones()``, read in well
     under a millisecond. Empty without tzdata: then every TZID falls back."""
+    spec = find_spec("tzdata")
     try:
-        from importlib import resources
-
-        text = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
-    except (ImportError, OSError):
+        folder = (spec.submodule_search_locations or [""])[0] if spec else ""
+        text = Path(folder, "zones").read_text(encoding="utf-8") if folder else ""
+    except OSError:
         return frozenset()
     return frozenset(line.strip() for line in text.splitlines() if line.strip())
 
@@ -304,7 +314,7 @@ def duration(value: str) -> timedelta | None:
 
 def fold(line: str, eol: str) -> str:
     """``line`` folded into physical lines of at most 75 octets (no character split)."""
-    if len(line) * 4 <= FOLD_AT:
+    if len(line) <= FOLD_AT // 4 or len(line.encode()) <= FOLD_AT:
         return line + eol
     out: list[str] = []
     chunk: list[str] = []
