@@ -192,7 +192,8 @@ def _valid(prop: Prop) -> bool:
     if name in _DATETIMES or (name == "TRIGGER" and kind == "DATE-TIME"):
         return kind in ("", "DATE", "DATE-TIME") and when(value, None) is not None
     if name in ("RDATE", "EXDATE"):
-        return kind in ("", "DATE", "DATE-TIME") and all(when(v, None) for v in value.split(","))
+        dates = [when(v, None) for v in value.split(",")]
+        return kind in ("", "DATE", "DATE-TIME") and None not in dates
     if name in ("DURATION", "TRIGGER"):
         return kind in ("", "DURATION") and duration(value) is not None
     if name in ("TZOFFSETFROM", "TZOFFSETTO"):
