@@ -351,13 +351,11 @@ class CalendarTarget(Target):
         self, collection: Collection, path: str, etag: str | None, body: str | bytes
     ) -> RemoteRecord | None:
         try:
-            _, event = ical.parse_event(body)
-            fields = ical.read_fields(event, self._tz(collection))
+            uid, fields = ical.read_event(body, self._tz(collection))
         except (ValueError, KeyError, TypeError) as exc:
             # The parser's message may quote the event's text (names): the log names the kind.
             log.warning("skipping %s: not a readable event (%s)", path, type(exc).__name__)
             return None
-        uid = str(event.get("UID", ""))
         suffix = f"@{self.uid_domain}"
         marker = uid[: -len(suffix)] if uid.endswith(suffix) and uid != suffix else None
         return RemoteRecord(path, fields, etag, marker)

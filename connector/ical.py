@@ -69,15 +69,38 @@ def parse_event(text: str | bytes) -> tuple[Calendar, Event]:
 
 def read_fields(event: Event, tz: ZoneInfo) -> dict[str, Any]:
     """The normalised field values of ``event``; ValueError if its times cannot be read."""
-    start, end, all_day = _read_times(event, tz)
+    times = _read_times(event, tz)
+    cats = [c for prop in _many(event.get("CATEGORIES")) for c in prop.cats]
+    return normalise_fields(event.get, _many(event.get("ATTENDEE")), cats, times)
+
+
+def read_event(body: str | bytes, tz: ZoneInfo) -> tuple[str, dict[str, Any]]:
+    """The UID and normalised fields of the master VEVENT in ``body`` (as ``parse_event``
+    and ``read_fields`` give them): read from the content lines where ``ical_fast`` is sure,
+    else with icalendar, which also raises the errors."""
+    from connector import ical_fast
+
+    fast = ical_fast.read_event(body, tz)
+    if fast is not None:
+        return fast
+    _, event = parse_event(body)
+    return str(event.get("UID", "")), read_fields(event, tz)
+
+
+def normalise_fields(
+    text: Any, attendees: Iterable[Any], categories: Iterable[Any], times: tuple[str, str, bool]
+) -> dict[str, Any]:
+    """The fields from the values icalendar (or ``ical_lines``) decoded; ``text(NAME)`` is a
+    TEXT property's value (a list if repeated, None if absent)."""
+    start, end, all_day = times
     return {
-        **{name: _text(event.get(prop)) for name, prop in TEXT_PROPS.items()},
+        **{name: _text(text(prop)) for name, prop in TEXT_PROPS.items()},
         "start": start,
         "end": end,
         "all_day": all_day,
-        "attendees": sorted({_address(a) for a in _many(event.get("ATTENDEE"))}),
-        "categories": _categories(event),
-        "status": _text(event.get("STATUS")).upper(),
+        "attendees": sorted({_address(a) for a in attendees}),
+        "categories": sorted({str(c).strip() for c in categories} - {""}),
+        "status": _text(text("STATUS")).upper(),
     }
 
 
@@ -103,8 +126,14 @@ def apply_changes(text: str | bytes, changes: Mapping[str, Any], tz: ZoneInfo) -
     """``text`` with only ``changes`` applied and every other property kept.
 
     Returns None when the normalised fields stay the same; otherwise SEQUENCE goes up by one
-    and DTSTAMP and LAST-MODIFIED are set to now.
+    and DTSTAMP and LAST-MODIFIED are set to now. Edits the lines where ``ical_fast`` is
+    sure (every other line stays as it was), else goes through icalendar.
     """
+    from connector import ical_fast
+
+    fast = ical_fast.apply_changes(text, changes, tz)
+    if fast is not ical_fast.UNSURE:
+        return cast("bytes | None", fast)
     calendar, event = parse_event(text)
     before = read_fields(event, tz)
     _write(calendar, event, before, coerce(changes), tz)
@@ -154,13 +183,22 @@ def _write(
         addresses = [kept.get(a) or _attendee(a) for a in changes["attendees"]]
         _replace(event, "ATTENDEE", addresses)
     if TIME_FIELDS & changes.keys():
-        merged = {**before, **changes}
-        if "all_day" not in changes and "start" in changes:
-            merged["all_day"] = _is_date(changes["start"])
-        _write_times(calendar, event, merged, tz)
+        start, end, all_day = new_times(before, changes, tz)
+        for name in ("DTSTART", "DTEND", "DURATION"):
+            event.pop(name, None)
+        event.add("DTSTART", start)
+        event.add("DTEND", end)
+        if not all_day:
+            ensure_vtimezone(calendar, tz)
 
 
-def _write_times(calendar: Calendar, event: Event, merged: Mapping[str, Any], tz: ZoneInfo) -> None:
+def new_times(
+    before: Mapping[str, Any], changes: Mapping[str, Any], tz: ZoneInfo
+) -> tuple[Any, Any, bool]:
+    """DTSTART, DTEND (exclusive) and whether all-day, after ``changes`` to ``before``."""
+    merged = {**before, **changes}
+    if "all_day" not in changes and "start" in changes:
+        merged["all_day"] = _is_date(changes["start"])
     all_day = bool(merged["all_day"])
     if not merged.get("start"):
         raise ValueError("an event needs a start")
@@ -168,12 +206,7 @@ def _write_times(calendar: Calendar, event: Event, merged: Mapping[str, Any], tz
     end = _when(merged.get("end") or merged["start"], all_day, tz)
     if end < start:
         raise ValueError(f"the event ends ({end}) before it starts ({start})")
-    for name in ("DTSTART", "DTEND", "DURATION"):
-        event.pop(name, None)
-    event.add("DTSTART", start)
-    event.add("DTEND", end + timedelta(days=1) if all_day else end)
-    if not all_day:
-        ensure_vtimezone(calendar, tz)
+    return start, end + timedelta(days=1) if all_day else end, all_day
 
 
 def _is_date(value: Any) -> bool:
@@ -208,18 +241,25 @@ def ensure_vtimezone(calendar: Calendar, tz: ZoneInfo) -> None:
 def vtimezone(tz: ZoneInfo) -> Timezone:
     """A VTIMEZONE for ``tz``: the compact yearly-rule form clients write for zones on the EU
     summer-time rule (Europe/Berlin among them), else the transitions icalendar derives."""
+    text = eu_vtimezone(tz)
+    if text is None:
+        return Timezone.from_tzid(tz.key)
+    return cast(Timezone, Timezone.from_ical(text))
+
+
+def eu_vtimezone(tz: ZoneInfo) -> str | None:
+    """The VTIMEZONE text ``vtimezone`` gives for a zone on the EU rule, else None."""
     offsets = _eu_offsets(tz)
     if offsets is None:
-        return Timezone.from_tzid(tz.key)
+        return None
     winter, summer = offsets
     names = [tz.tzname(datetime(2025, month, 15)) or "" for month in (1, 7)]
-    text = (
+    return (
         f"BEGIN:VTIMEZONE\r\nTZID:{tz.key}\r\n"
         + _observance("DAYLIGHT", winter, summer, names[1], "0329", 3)
         + _observance("STANDARD", summer, winter, names[0], "1025", 10)
         + "END:VTIMEZONE\r\n"
     )
-    return cast(Timezone, Timezone.from_ical(text))
 
 
 def _observance(kind: str, before: int, after: int, name: str, day: str, month: int) -> str:
@@ -268,11 +308,18 @@ def _read_times(event: Event, tz: ZoneInfo) -> tuple[str, str, bool]:
     if "DTSTART" not in event:
         return "", "", False
     start = event.decoded("DTSTART")
+    end = None
     if "DTEND" in event:
         end = event.decoded("DTEND")
     elif "DURATION" in event:
         end = start + event.decoded("DURATION")
-    else:
+    return span(start, end, tz)
+
+
+def span(start: Any, end: Any, tz: ZoneInfo) -> tuple[str, str, bool]:
+    """Start, end (inclusive if all-day) and all-day from decoded DTSTART and DTEND (None:
+    none given, so the event lasts no time or, all-day, one day)."""
+    if end is None:
         end = start if isinstance(start, datetime) else start + timedelta(days=1)
     if not isinstance(start, datetime):
         last = (end.date() if isinstance(end, datetime) else end) - timedelta(days=1)
@@ -314,11 +361,6 @@ def _address(value: Any) -> str:
     if text.lower().startswith("mailto:"):
         text = text[len("mailto:") :]
     return text.strip().lower()
-
-
-def _categories(event: Event) -> list[str]:
-    names = {str(c).strip() for prop in _many(event.get("CATEGORIES")) for c in prop.cats}
-    return sorted(names - {""})
 
 
 def _now() -> datetime:
