@@ -31,7 +31,7 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """The HTTP client's retries wait milliseconds instead of seconds (the test stays short;
     what is retried, and how often, stays the same)."""
     original = HttpClient._wait
-    monkeypatch.setattr(HttpClient, "_wait", lambda self, state: original(self, state) / 50)
+    monkeypatch.setattr(HttpClient, "_wait", lambda self, *why: original(self, *why) / 50)
 
 
 @pytest.fixture
