@@ -23,22 +23,14 @@ from typer.exceptions import Abort
 from connector import lazy, logsafe
 from connector.errors import ConnectorError, InputError
 from sync.config import CONFIG_NAME, Config, resolve_config
-from sync.costs_format import BOM, costs_csv, costs_json, costs_lines
 from sync.display import set_zone
 from sync.helptext import install as install_readable_help
 from sync.helptext import usage_message
 from sync.i18n import _, ngettext
 from sync.i18n import install as install_language
-from sync.importing.cells import parse_date, parse_decimal
 from sync.logs import FORMATS
 from sync.logs import configure as configure_logs
-from sync.records import find as find_record
-from sync.records import labels as record_labels
-from sync.records import record_data, record_lines
-from sync.status import status_data, status_lines
 from sync.store import Conflict, Store
-from sync.workfolder import SHIPPED_MAPPING
-from sync.workfolder import create as create_work_folder
 
 # Each command's modules load when it runs: `connector --help` and the start of every
 # command stay cheap (see connector/lazy.py).
@@ -49,6 +41,7 @@ if TYPE_CHECKING:
     from sync import verdicts
     from sync.cohort_new import new_cohort, programme_template
     from sync.costs import cohort_costs
+    from sync.costs_format import costs_csv, costs_json, costs_lines
     from sync.coverage import store_warnings
     from sync.daemon import store_lock, watch_run
     from sync.doctor import doctor as run_doctor
@@ -61,11 +54,15 @@ if TYPE_CHECKING:
     from sync.health import check as health_check
     from sync.import_format import import_lines
     from sync.importer import import_file
+    from sync.importing.cells import parse_date, parse_decimal
     from sync.matching import candidates, check_cohort
     from sync.matching_format import candidate_lines, check_lines
     from sync.optin import opt_in
     from sync.outcome import Outcome
     from sync.passes import pass_outcome, plan_labels
+    from sync.records import find as find_record
+    from sync.records import labels as record_labels
+    from sync.records import record_data, record_lines
     from sync.report import (
         announcement_text,
         collection_lines,
@@ -79,9 +76,20 @@ if TYPE_CHECKING:
     from sync.rule_errors import unfinished
     from sync.runner import Run, find_list, open_run, remote_records
     from sync.settle import find_conflict, settle
+    from sync.status import status_data, status_lines
+    from sync.workfolder import create as create_work_folder
 else:
     verdicts = lazy.module("sync.verdicts")
     (find_template,) = lazy.names("mappings.fahrplan", "find_template")
+    costs_csv, costs_json, costs_lines = lazy.names(
+        "sync.costs_format", "costs_csv", "costs_json", "costs_lines"
+    )
+    parse_date, parse_decimal = lazy.names("sync.importing.cells", "parse_date", "parse_decimal")
+    find_record, record_labels, record_data, record_lines = lazy.names(
+        "sync.records", "find", "labels", "record_data", "record_lines"
+    )
+    status_data, status_lines = lazy.names("sync.status", "status_data", "status_lines")
+    (create_work_folder,) = lazy.names("sync.workfolder", "create")
     (load_mapping,) = lazy.names("mappings.load", "load_mapping")
     check_files, print_show, show_json, target_warnings = lazy.names(
         "mappings.report", "check_files", "print_show", "show_json", "target_warnings"
@@ -243,6 +251,8 @@ def init(
     The mapping is a copy of the shipped one, if this installation has it. Existing files are
     never overwritten.
     """
+    from sync.workfolder import SHIPPED_MAPPING
+
     created = create_work_folder(directory)
     if created.mapping is not None:
         typer.echo(
@@ -777,6 +787,8 @@ def report_costs(
     if csv_file is not None:
         text = costs_csv(report)
         if str(csv_file) == "-":
+            from sync.costs_format import BOM
+
             sys.stdout.write(BOM + text)
         else:
             write_csv(csv_file, text)

@@ -17,10 +17,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
-from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
-
-import requests
 
 from connector import ical
 from connector.base import (
@@ -38,6 +35,7 @@ from connector.errors import (
     RecordRejected,
     RetryLater,
 )
+from connector.http_wire import Response
 from connector.webdav import (
     APPLE,
     DATA,
@@ -54,6 +52,7 @@ from connector.webdav import (
     NoSync,
     children,
     dump_cursor,
+    escape,
     load_cursor,
     props_xml,
     tags,
@@ -361,7 +360,7 @@ class CalendarTarget(Target):
         return RemoteRecord(path, fields, etag, marker)
 
     def _stored(
-        self, collection: Collection, path: str, response: requests.Response, body: str | bytes
+        self, collection: Collection, path: str, response: Response, body: str | bytes
     ) -> RemoteRecord:
         etag = response.headers.get("ETag")
         record = self._record(collection, path, etag, body) if etag else None

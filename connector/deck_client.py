@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import requests
-
 from connector.errors import CredentialsError, Fatal, NotFound, RecordRejected, RetryLater
 from connector.http import HttpClient
+from connector.http_wire import Response
 from connector.i18n import _
 
 API = "/index.php/apps/deck/api/v1.0"
@@ -25,7 +24,7 @@ BOARD_COLOR = "0082c9"
 LABEL_COLORS = ("31CC7C", "317CCC", "FF7A66", "F1DB50", "9C27B0", "795548", "607D8B")
 
 
-def message_of(response: requests.Response) -> str:
+def message_of(response: Response) -> str:
     """Deck's error message (``{"status", "message"}``), or the start of the body."""
     try:
         body = response.json()
@@ -36,7 +35,7 @@ def message_of(response: requests.Response) -> str:
     return response.text[:200]
 
 
-def server_second(response: requests.Response) -> int:
+def server_second(response: Response) -> int:
     """The server's clock (unix seconds) when it answered, from ``Date``; else ours."""
     value = response.headers.get("Date")
     if value:
@@ -89,7 +88,7 @@ class DeckClient:
         *,
         headers: Mapping[str, str] | None = None,
         once: bool = False,
-    ) -> requests.Response:
+    ) -> Response:
         """One request under the API base; 401 becomes a :class:`CredentialsError`."""
         client = self.once if once else self.http
         before = client.requests
@@ -130,7 +129,7 @@ class DeckClient:
         except (ValueError, KeyError, TypeError):
             return response.status_code, None
 
-    def data(self, response: requests.Response, what: str, *, reads: bool = False) -> Any:
+    def data(self, response: Response, what: str, *, reads: bool = False) -> Any:
         """The JSON of a successful answer; otherwise the error that fits its status.
 
         A 400 or 500 on a write is Deck refusing that data (RecordRejected); a 500 on a

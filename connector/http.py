@@ -1,4 +1,4 @@
-"""The one way adapters speak HTTP: a session with timeouts, TLS verification and retries.
+"""The one way adapters speak HTTP: a client with timeouts, TLS verification and retries.
 
 Retries happen only for idempotent methods and only on 429 and 5xx answers or
 connection failures, honouring ``Retry-After``. Secrets never reach a log line: only method,
@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import requests
-import urllib3
-
 from connector import timings
 from connector.errors import CredentialsError, Fatal, RetryLater
+from connector.http_wire import ACCEPT_ENCODING, Response, Wire, WireError, basic_auth, encode
 from connector.i18n import _
 
 log = logging.getLogger(__name__)
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "PROPFIND", "REPORT"})
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+#: Methods that carry a body: without one they say so (``Content-Length: 0``).
+_BODIED = frozenset({"POST", "PUT", "PATCH"})
 
 
 _PERSONAL = re.compile(r"[^/?&=]+(@|%40)[^/?&=]+")
@@ -54,7 +54,7 @@ def tls_problem(base_url: str, exc: Exception) -> str:
     text = str(exc)
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
         why = "it is self-signed or issued by an authority this machine does not trust"
-        if "hostname mismatch" in text or "doesn't match" in text:
+        if "hostname mismatch" in text.lower() or "address mismatch" in text.lower():
             why = "it was issued for another host name"
         elif "expired" in text:
             why = "it has expired"
@@ -72,12 +72,12 @@ def tls_problem(base_url: str, exc: Exception) -> str:
 
 
 class _Retryable(Exception):
-    def __init__(self, response: requests.Response | None, reason: str) -> None:
+    def __init__(self, response: Response | None, reason: str) -> None:
         super().__init__(reason)
         self.response = response
 
 
-def retry_after_seconds(response: requests.Response | None) -> float | None:
+def retry_after_seconds(response: Response | None) -> float | None:
     """Seconds the server asked us to wait, from ``Retry-After`` (delta or HTTP date)."""
     if response is None:
         return None
@@ -97,7 +97,7 @@ def retry_after_seconds(response: requests.Response | None) -> float | None:
 
 
 class HttpClient:
-    """A requests session bound to a base URL, with auth, timeouts, retries and a counter."""
+    """A connection to one server's base URL, with auth, timeouts, retries and a counter."""
 
     def __init__(
         self,
@@ -112,14 +112,18 @@ class HttpClient:
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.session = requests.Session()
-        self.session.auth = auth
+        self.auth = auth
         self.user = auth[0] if auth else "(none)"
-        # requests lets REQUESTS_CA_BUNDLE override ``session.verify``; passed per request,
-        # False stays False (and True still takes the bundle from the environment).
         self.verify = verify
-        self.session.verify = verify
-        self.session.headers.update(headers or {})
+        self.headers = {
+            "User-Agent": "cohort-connector",
+            "Accept": "*/*",
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+        if auth is not None:
+            self.headers["Authorization"] = basic_auth(*auth)
+        self.headers.update(headers or {})
+        self.wire = Wire(verify=verify, timeout=timeout)
         if not verify:
             _say_unverified(self.base_url)
         self.timeout = timeout
@@ -129,15 +133,14 @@ class HttpClient:
         self._sleep = sleep
 
     def sibling(self) -> HttpClient:
-        """A client with the same base URL and settings on its own session (a requests
-        session is not safe to share between threads): for one request sent alongside this
-        client's. Add its ``requests`` back to this one's when it is done."""
+        """A client with the same base URL and settings on its own connections (a connection
+        carries one request at a time): for one request sent alongside this client's. Add its
+        ``requests`` back to this one's when it is done."""
         sibling = HttpClient(
-            self.base_url, verify=self.verify, timeout=self.timeout, attempts=self.attempts,
-            max_wait=self.max_wait, sleep=self._sleep,
+            self.base_url, self.auth, verify=self.verify, timeout=self.timeout,
+            attempts=self.attempts, max_wait=self.max_wait, sleep=self._sleep,
         )  # fmt: skip
-        sibling.session.auth, sibling.user = self.session.auth, self.user
-        sibling.session.headers.update(self.session.headers)
+        sibling.headers = dict(self.headers)
         return sibling
 
     def _wait(self, failure: _Retryable, attempt: int) -> float:
@@ -147,7 +150,7 @@ class HttpClient:
         backoff = min(self.max_wait, 0.5 * 2 ** (attempt - 1))
         return min(self.max_wait, asked if asked is not None else backoff)
 
-    def _attempts(self, once: Callable[[], requests.Response], attempts: int) -> requests.Response:
+    def _attempts(self, once: Callable[[], Response], attempts: int) -> Response:
         """``once()`` until it does not raise :class:`_Retryable`, at most ``attempts`` times
         (the last failure is raised)."""
         sleep = self._sleep or time.sleep
@@ -165,40 +168,46 @@ class HttpClient:
         method: str,
         path: str,
         *,
-        ok: Callable[[requests.Response], bool] | None = None,
-        **kwargs: Any,
-    ) -> requests.Response:
+        data: Any = None,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
         """Send a request; retry idempotent ones on 429/5xx/connection errors.
 
-        Raises ``CredentialsError`` on 401 and ``RetryLater`` when 429/502/503/504 or
-        connection failures outlast the retries. Other statuses (a 500 included) are returned
-        for the adapter to interpret.
+        ``data`` (bytes, text, or a mapping sent form-encoded), ``json`` and ``params`` are
+        encoded as ``requests`` encodes them. Raises ``CredentialsError`` on 401 and
+        ``RetryLater`` when 429/502/503/504 or connection failures outlast the retries. Other
+        statuses (a 500 included) are returned for the adapter to interpret.
         """
         method = method.upper()
         url = path if path.startswith("http") else f"{self.base_url}{path}"
-        kwargs.setdefault("timeout", self.timeout)
-        kwargs.setdefault("verify", self.verify)
+        query, body, content_type = encode(data=data, json=json, params=params)
+        if query:
+            url += ("&" if "?" in url else "?") + query
+        sent_headers = dict(self.headers)
+        if content_type is not None:
+            sent_headers["Content-Type"] = content_type
+        sent_headers.update(headers or {})
+        if body is None and method in _BODIED:
+            sent_headers.setdefault("Content-Length", "0")
         attempts = self.attempts if method in IDEMPOTENT else 1
 
-        def once() -> requests.Response:
+        def once() -> Response:
             self.requests += 1
             started = time.perf_counter()
             try:
-                with warnings.catch_warnings():
-                    # Said once in our own words (see _say_unverified), not on every request.
-                    warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
-                    response = self.session.request(method, url, **kwargs)
-            except requests.exceptions.SSLError as exc:
+                response = self.wire.send(method, url, sent_headers, body)
+            except ssl.SSLError as exc:
                 raise Fatal(tls_problem(self.base_url, exc)) from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                timeout = isinstance(exc, requests.Timeout)
+            except WireError as exc:
+                timeout = isinstance(exc, TimeoutError)
                 why = _("no answer in time") if timeout else _("no connection")
                 message = _("cannot reach {url} ({why})").format(url=self.base_url, why=why)
                 raise _Retryable(None, message) from exc
             if timings.enabled():
-                sent = response.request.url or url  # with the query string requests built
                 timings.record(
-                    method, sent, response.status_code, time.perf_counter() - started, started
+                    method, url, response.status_code, time.perf_counter() - started, started
                 )
             log.debug("%s %s -> %s", method, _redact(path), response.status_code)
             asked = retry_after_seconds(response)
@@ -237,5 +246,5 @@ class HttpClient:
         return response
 
     def close(self) -> None:
-        """Close the underlying session."""
-        self.session.close()
+        """Close the kept-alive connections."""
+        self.wire.close()

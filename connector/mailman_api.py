@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote as _quote
 
-import requests
-
 from connector.errors import Fatal, NotFound, RecordRejected, RetryLater
 from connector.http import HttpClient
+from connector.http_wire import Response
 from connector.i18n import _
 
 API = "/3.1"
@@ -30,7 +29,7 @@ ROSTER_FIELDS = ["member_id", "email", "display_name"]
 PER_MEMBER_LOOKUPS = 25
 
 
-def reason(response: requests.Response) -> str:
+def reason(response: Response) -> str:
     """Mailman's explanation of an error answer, or its status line."""
     try:
         body = response.json()
@@ -64,7 +63,7 @@ class MailmanApi:
 
     def call(
         self, method: str, path: str, *, allow: frozenset[int] = frozenset(), **kwargs: Any
-    ) -> requests.Response:
+    ) -> Response:
         """Send a request; return 2xx answers and those in ``allow``, raise for the rest."""
         response = self.http.request(method, f"{API}{path}", **kwargs)
         status = response.status_code

@@ -28,6 +28,7 @@ from sync.model import (
 )
 from sync.store import Store
 from tests.factories import IMPORT_ORDER
+from tests.requests_wire import requests_wire  # noqa: F401  (a fixture)
 
 STADT = OrganisationKind.STADT
 ROOT = Path(__file__).resolve().parents[1]

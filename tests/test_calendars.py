@@ -531,7 +531,7 @@ class NextcloudReplay:
 
 
 @pytest.fixture
-def nextcloud() -> Iterator[tuple[CalendarTarget, NextcloudReplay]]:
+def nextcloud(requests_wire: None) -> Iterator[tuple[CalendarTarget, NextcloudReplay]]:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         adapter = CalendarTarget(f"{NC}/remote.php/dav", "admin", "app-pw", uid_domain="cohort")
         yield adapter, NextcloudReplay(mock)

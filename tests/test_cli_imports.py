@@ -37,6 +37,8 @@ def test_a_deferred_name_behaves_as_the_real_one() -> None:
 #: diagnoses calendars, Mailman is another platform.
 QUIET_PASS_DEFERS = ("icalendar", "connector.calendar_doctor", "connector.mailman", "dateutil")
 
+NO_PASS_LOADS = ("requests", "urllib3", "charset_normalizer", "idna", "urllib.request")
+
 QUIET_MAPPING = """\
 name = "Ruhig"
 programme = "mim"
@@ -137,6 +139,10 @@ def test_a_quiet_calendar_pass_loads_no_icalendar(tmp_path: Path) -> None:
     assert "icalendar" in first_loaded
     assert "nothing to do" in third, third
     assert [name for name in QUIET_PASS_DEFERS if name in third_loaded] == []
+    # No pass, writing ones included, loads a third-party HTTP stack (~90 ms of start-up):
+    # the connector speaks HTTP through the standard library (connector/http_wire.py).
+    for _, loaded_modules in passes:
+        assert [name for name in NO_PASS_LOADS if name in loaded_modules] == []
 
 
 def test_the_objects_the_cli_imports_are_kept_out_of_the_collector() -> None:

@@ -208,6 +208,7 @@ def _multistatus(*parts: str) -> str:
 
 
 @responses.activate
+@pytest.mark.usefixtures("requests_wire")
 def test_a_calendar_server_without_sync_collection_is_a_warning() -> None:
     """An old server (replayed: no real one without RFC 6578 is at hand) is a `warn` line."""
     base = "https://dav.example.org"
@@ -240,6 +241,7 @@ def test_a_calendar_server_without_sync_collection_is_a_warning() -> None:
 
 
 @responses.activate
+@pytest.mark.usefixtures("requests_wire")
 def test_a_read_only_calendar_is_a_rights_problem() -> None:
     base = "https://dav.example.org"
     home = (

@@ -11,6 +11,7 @@ from connector.errors import CredentialsError, RetryLater
 from connector.http import HttpClient
 
 BASE = "https://cloud.example.org"
+pytestmark = pytest.mark.usefixtures("requests_wire")
 
 
 def client(sleeps: list[float]) -> HttpClient:

@@ -77,6 +77,6 @@ def test_the_round_trip_record_names_no_secret(
     lines = [json.loads(line) for line in text.splitlines()]
     assert lines and all(set(t) == {"method", "url", "status", "seconds", "started"} for t in lines)
     assert all(t["seconds"] > 0 for t in lines)
-    assert world.target.api.http.session.auth is not None
-    password = world.target.api.http.session.auth[1]
+    assert world.target.api.http.auth is not None
+    password = world.target.api.http.auth[1]
     assert password not in text

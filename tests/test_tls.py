@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import ssl
-import subprocess
 import threading
 import warnings
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import pytest
 
 from connector.errors import ConnectorError, TargetError
 from connector.http import HttpClient
+from tests.certs import self_signed
 
 
 class _Hello(BaseHTTPRequestHandler):
@@ -37,13 +37,7 @@ class _Hello(BaseHTTPRequestHandler):
 def https(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """(base URL, certificate file) of an HTTPS server with a self-signed certificate."""
     folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+    cert, key = self_signed(folder)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
