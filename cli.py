@@ -22,6 +22,7 @@ from typer.exceptions import Abort
 
 from connector import lazy, logsafe
 from connector.errors import ConnectorError, InputError
+from sync.command_tree import named_only
 from sync.config import CONFIG_NAME, Config, resolve_config
 from sync.display import set_zone
 from sync.helptext import install as install_readable_help
@@ -1075,7 +1076,8 @@ def main() -> None:
     Usage errors (unknown option, bad KIND) are typer's own and exit 2 before any command runs.
     """
     try:
-        code = app(standalone_mode=False)
+        with named_only(app, sys.argv[1:]):
+            code = app(standalone_mode=False)
     except ClickException as error:
         _report_usage_error(error)
         sys.exit(error.exit_code)
