@@ -11,8 +11,9 @@ from connector.platform import ErasesAddresses
 from sync.catalog import Catalog
 from sync.engine import Engine
 from sync.erasure_plan import ErasurePlan, save
-from sync.model import Application, Cohort, Entity, Event, Person, Task
+from sync.model import BERLIN, Application, Cohort, Entity, Event, Person, Task, utcnow
 from sync.store import Store
+from sync.suppression import ERASED_DOMAIN, suppress
 
 ERASED = "Gelöscht"
 
@@ -97,7 +98,7 @@ def _blank(entity: Entity) -> Entity:
                 update={
                     "given_name": ERASED,
                     "family_name": ERASED,
-                    "email": f"{entity.uid}@erased.invalid",
+                    "email": f"{entity.uid}@{ERASED_DOMAIN}",
                     "position": "",
                     "regional_group": None,
                     "deck_user": None,
@@ -135,7 +136,9 @@ _TEXTS = (
 def store_step(store: Store, plan: ErasurePlan) -> None:
     # Overwritten and deleted rows are zeroed in the file, not just unlinked from the tree.
     store.db.execute("PRAGMA secure_delete = ON")
+    addresses = erased_addresses(plan)
     with store.transaction():
+        suppress(store, addresses, utcnow().astimezone(BERLIN).date().isoformat())
         for uid in plan.unassign:
             task = store.get(uid)
             if isinstance(task, Task) and task.assignee == plan.person:
@@ -152,7 +155,7 @@ def store_step(store: Store, plan: ErasurePlan) -> None:
             store.drop_links_of(uid)
             store.db.execute("DELETE FROM conflicts WHERE uid = ?", (uid,))
             store.db.execute("DELETE FROM journal WHERE uid = ?", (uid,))
-        for needle in (plan.name, plan.email):
+        for needle in (plan.name, *addresses):
             for table, column in _TEXTS:
                 store.db.execute(
                     f"UPDATE {table} SET {column} = replace({column}, ?, ?) "
@@ -161,6 +164,11 @@ def store_step(store: Store, plan: ErasurePlan) -> None:
                 )
     # The write-ahead log still holds the old pages until a checkpoint folds it in.
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def erased_addresses(plan: ErasurePlan) -> list[str]:
+    """The addresses ``plan`` keeps as erased (a plan begun before there were any: its one)."""
+    return list(dict.fromkeys([plan.email, *plan.addresses]))
 
 
 def mailman_step(engines: list[Engine], plan: ErasurePlan) -> None:
