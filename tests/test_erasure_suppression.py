@@ -235,3 +235,31 @@ def test_the_erased_addresses_migration_upgrades_an_older_store(tmp_path: Path) 
         assert len(_live(store)) == 82
         erase(store, begin(store, EMAIL), [], lambda: [])
     assert len(_erased_rows(path)) == 1
+
+
+def test_a_list_subscription_does_not_bring_her_back_through_sync(tmp_path: Path) -> None:
+    from connector.memory import MemoryTarget
+    from tests.test_engine import REVEAL, cohort_with_anna, list_mapping, sync
+
+    MemoryTarget.reset()
+    fields = [{"remote": "email", "canonical": "email", "direction": "both"}]
+    mapping = list_mapping(
+        "mentees-10@lists.example",
+        fields,
+        create_from_remote=True,
+        defaults={"given_name": "Neu", "family_name": "Eingetragen"},
+    )
+    path = tmp_path / "store.db"
+    with Store.open(path) as store:
+        cohort_with_anna(store)
+        erase(store, begin(store, "anna@x.example"), [], lambda: [])
+        lists = MemoryTarget("memory://lists")
+        lists.add("mentees-10@lists.example", {"email": " Anna@X.example"})
+        lists.add("mentees-10@lists.example", {"email": "bea@x.example"})
+        [result] = sync(store, mapping, REVEAL)
+        assert sorted(p.email for p in _live(store)) == ["bea@x.example"]
+        assert result.counts == {"import": 1}
+        [problem] = result.problems
+        assert "was erased with connector forget on" in problem and "(receipt 1)" in problem
+    MemoryTarget.reset()
+    assert _store_findings(path, ["anna@x.example", "Anna Beispiel"]) == []
