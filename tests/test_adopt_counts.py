@@ -1,0 +1,44 @@
+"""A pass that only adopts records already on the platform (links them, changes nothing)
+says so: "3 adopt", not "nothing to do" — the store gained a link for each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connector.memory import MemoryTarget
+from sync.report import pass_line, summary_lines
+from sync.store import Store
+from tests.test_engine import REVEAL, sync, task_mapping, tasks
+
+
+@pytest.fixture(autouse=True)
+def fresh_memory() -> Iterator[None]:
+    MemoryTarget.reset()
+    yield
+    MemoryTarget.reset()
+
+
+def test_a_pass_that_only_adopts_counts_the_adoptions(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "store.db") as store:
+        tasks(store, 3)
+        mapping = task_mapping()
+        [made] = sync(store, mapping, REVEAL)
+        assert made.counts == {"create": 3}
+        # The links are lost (a store restored from before the pass): the cards, with their
+        # markers and the same fields, are still on the board.
+        key = made.rule
+        for uid in list(store.links(key)):
+            store.drop_link(key, uid)
+        [adopted] = sync(store, mapping, REVEAL)
+        assert adopted.counts == {"adopt": 3}
+        assert len(store.links(key)) == 3
+        assert len(MemoryTarget("memory://board").records("Aufgaben")) == 3
+        [line] = summary_lines([adopted])
+        assert line.endswith(": 3 adopt"), line
+        assert "3 change(s)" in pass_line([adopted], "10:00", 60)
+        # Linked now: the next pass has nothing to do.
+        [quiet] = sync(store, mapping, REVEAL)
+        assert quiet.counts == {} and summary_lines([quiet])[0].endswith("nothing to do")
