@@ -14,15 +14,16 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sync.store import Store
 
 #: The domain of the address an erased person's tombstone carries (``<uid>@erased.invalid``).
 ERASED_DOMAIN = "erased.invalid"
-#: An e-mail address in a stored text (a link's last-seen fields, a conflict's values).
-_ADDRESS = re.compile(r"[^\s\"'<>,;:()\[\]{}]+@[^\s\"'<>,;:()\[\]{}]+\.[^\s\"'<>,;:()\[\]{}]+")
+#: A field value that is an e-mail address (in a link's last-seen fields, a conflict's values).
+_ADDRESS = re.compile(r"[^\s@<>,;:]+@[^\s@<>,;:]+\.[^\s@<>,;:]+")
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,9 @@ def _digest(key: bytes, address: str) -> str:
 
 
 def known_addresses(store: Store, uid: str, current: str) -> list[str]:
-    """``current`` and every other address the store holds for person ``uid``: in the
-    last-seen fields of their links and the values of their conflicts (an old address a
-    platform still had)."""
+    """``current`` and every other address the store holds for person ``uid``: a field
+    value that is an address, in the last-seen copies of their links and in the values of
+    their conflicts (an old address a platform still had)."""
     texts = [
         text
         for query in (
@@ -68,17 +69,29 @@ def known_addresses(store: Store, uid: str, current: str) -> list[str]:
     ]
     found = {normalise(current): current}
     for text in texts:
-        for address in _ADDRESS.findall(_plain(text)):
+        for address in _addresses(_read(text)):
             found.setdefault(normalise(address), address)
     return list(found.values())
 
 
-def _plain(text: str) -> str:
-    """A stored JSON text with its escapes read (so ``\\u00fc`` in an address is ``ü``)."""
+def _read(text: str) -> Any:
     try:
-        return json.dumps(json.loads(text), ensure_ascii=False)
+        return json.loads(text)
     except ValueError:
         return text
+
+
+def _addresses(value: Any) -> Iterator[str]:
+    """The values in ``value`` (JSON read) that are each one e-mail address."""
+    if isinstance(value, str):
+        if _ADDRESS.fullmatch(value.strip()):
+            yield value.strip()
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _addresses(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _addresses(item)
 
 
 def suppress(store: Store, addresses: Iterable[str], erased_on: str) -> None:
@@ -131,3 +144,16 @@ class ErasedAddresses:
             (_digest(self.key, address),),
         ).fetchone()
         return None if row is None else Erased(row[0], row[1])
+
+
+def erased_refusal(store: Store, address: str) -> list[str]:
+    """Why a sync pass does not create a person of ``address`` from a platform's record: it
+    was erased (names neither address nor person: pass summaries are stored)."""
+    erased = ErasedAddresses(store).find(address)
+    if erased is None:
+        return []
+    receipt = "" if erased.receipt is None else f" (receipt {erased.receipt})"
+    return [
+        f"its address was erased with connector forget on {erased.erased_on}{receipt}; not "
+        "created again (connector import people FILE --readmit ADDRESS if they applied again)"
+    ]
