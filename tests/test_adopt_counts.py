@@ -3,6 +3,9 @@ says so: "3 adopt", not "nothing to do" — the store gained a link for each."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,3 +48,17 @@ def test_a_pass_that_only_adopts_counts_the_adoptions(tmp_path: Path) -> None:
         # Linked now: the next pass has nothing to do.
         [quiet] = sync(store, mapping, REVEAL)
         assert quiet.counts == {} and summary_lines([quiet])[0].endswith(": nothing to do")
+
+
+def test_the_adoptions_read_in_german_under_a_german_locale() -> None:
+    code = "from sync.report import _counts_text; print(_counts_text({'adopt': 3}))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=os.environ | {"LANG": "de_DE.UTF-8", "LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": ""},
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "3 übernehmen"
