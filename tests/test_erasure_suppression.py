@@ -18,7 +18,7 @@ import pytest
 from sync.erasure import erase
 from sync.erasure_plan import begin
 from sync.importer import import_file
-from sync.model import Person, Tandem
+from sync.model import Person, Tandem, Task
 from sync.store import SCHEMA_VERSION, Link, Store
 from sync.suppression import Erased, ErasedAddresses
 from tests.conftest import run_connector
@@ -267,3 +267,31 @@ def test_a_list_subscription_does_not_bring_her_back_through_sync(tmp_path: Path
         assert "was erased with connector forget on" in problem and "(receipt 1)" in problem
     MemoryTarget.reset()
     assert _store_findings(path, ["anna@x.example", "Anna Beispiel"]) == []
+
+
+def test_a_cell_that_only_mentions_her_leaves_her_out_and_the_row_comes_in(
+    tmp_path: Path,
+) -> None:
+    council = "pia.hessing@greven.example"  # on the council, assigned to a task
+    path = tmp_path / "cohort.db"
+    with Store.open(path) as store:
+        for kind in IMPORT_ORDER:
+            import_file(store, kind, EXAMPLE / f"{kind}.csv")
+        erase(store, begin(store, council), [], lambda: [])
+    code, out, err = _connector(path, "import", "cohorts", str(EXAMPLE / "cohorts.csv"))
+    assert code == 0, err
+    assert "cohort: 0 created, 0 updated, 1 unchanged" in out
+    assert f"cohorts.csv:2: council: {council} was erased on" in out
+    assert "left out of this cell" in out
+    code, out, err = _connector(path, "import", "tasks", str(EXAMPLE / "tasks.csv"))
+    assert code == 0, err
+    assert "task: 0 created, 0 updated, 11 unchanged" in out
+    assert f"tasks.csv:2: Zuständig: {council} was erased on" in out
+    with Store.open(path) as store:
+        [task] = [
+            t
+            for t in store.entities("task")
+            if isinstance(t, Task) and t.title == "Profilbögen der eigenen Kommune sichten"
+        ]
+        assert task.assignee is None
+    assert _store_findings(path, [council, "Pia Hessing"]) == []
