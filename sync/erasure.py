@@ -77,7 +77,7 @@ def erase(
                     "`connector forget` again to finish: " + "; ".join(errors)
                 )
         elif step == "mailman":
-            mailman_step(engines, plan)
+            mailman_step(store, engines, plan)
         plan.done.append(step)
         save(store, plan)
     receipt = Receipt(utcnow().isoformat(), dict(plan.kinds), dict(plan.targets))

@@ -4,7 +4,8 @@ in the plan (numbers only) and saves the plan as it goes.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol, runtime_checkable
 
 from connector.errors import NotFound
 from connector.platform import ErasesAddresses
@@ -171,11 +172,33 @@ def erased_addresses(plan: ErasurePlan) -> list[str]:
     return list(dict.fromkeys([plan.email, *plan.addresses]))
 
 
-def mailman_step(engines: list[Engine], plan: ErasurePlan) -> None:
+@runtime_checkable
+class KnowsAddresses(Protocol):
+    """Optional capability of a target: every address its accounts of some addresses hold."""
+
+    def addresses_of(self, emails: Iterable[str]) -> list[str]:
+        """``emails`` and the other addresses of the platform's accounts owning them."""
+
+
+def mailman_step(store: Store, engines: list[Engine], plan: ErasurePlan) -> None:
     seen: set[int] = set()
     for engine in engines:
         for name, target in engine.targets.items():
             if isinstance(target, ErasesAddresses) and id(target) not in seen:
                 seen.add(id(target))
+                if isinstance(target, KnowsAddresses):
+                    _keep_old_addresses(store, plan, target.addresses_of([plan.email]))
                 removed = target.erase_addresses([plan.email])
                 _count(plan, _label(engine, name), "addresses deleted", removed)
+
+
+def _keep_old_addresses(store: Store, plan: ErasurePlan, found: list[str]) -> None:
+    """Keep as erased the addresses a platform still had for the person (an old one on
+    their Mailman user); the plan holds them until the receipt numbers them."""
+    known = {a.casefold() for a in erased_addresses(plan)}
+    new = [a for a in found if a.casefold() not in known]
+    if new:
+        with store.transaction():
+            suppress(store, new, utcnow().astimezone(BERLIN).date().isoformat())
+            plan.addresses += new
+            save(store, plan)
