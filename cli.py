@@ -306,15 +306,30 @@ def import_(
             help="Leave this column of the file out (repeatable); only the columns named.",
         ),
     ] = None,
+    readmit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--readmit",
+            metavar="EMAIL",
+            help="people: import this person although they were erased with "
+            "`connector forget` (they applied again; repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Import a CSV file of organisations, people, applications, events and so on.
 
     Every row is checked first; if any is wrong, nothing is written and each problem is
     printed as file:line: column: message. Importing the same file again changes nothing.
+    Rows of people erased with `connector forget` are left out (listed with their line).
     """
     with options(ctx).open_store(create=True) as store:
         report = import_file(
-            store, kind.value, file, dry_run=dry_run, ignore_columns=ignore_column or []
+            store,
+            kind.value,
+            file,
+            dry_run=dry_run,
+            ignore_columns=ignore_column or [],
+            readmit=readmit or [],
         )
     if as_json:
         echo_json(asdict(report))

@@ -279,16 +279,11 @@ class MailmanTarget(Target):
         """
         removed: set[str] = set()
         for email in emails:
-            address = self.api.get_json(f"/addresses/{quote(email)}")
-            if address is None:
+            owner = self._owner(email)
+            if owner is None:
                 continue
-            user = address.get("user")
-            user_id = last_segment(str(user)) if user else None
-            owned = [email]
-            if user_id is not None:
-                listing = self.api.get_json(f"/users/{user_id}/addresses") or {}
-                owned += [str(entry["email"]) for entry in listing.get("entries", [])]
-            for item in dict.fromkeys(owned):
+            user_id, owned = owner
+            for item in owned:
                 response = self.api.call(
                     "DELETE", f"/addresses/{quote(item)}", allow=frozenset({404})
                 )
@@ -297,6 +292,29 @@ class MailmanTarget(Target):
             if user_id is not None:
                 self.api.call("DELETE", f"/users/{user_id}", allow=frozenset({404}))
         return len(removed)
+
+    def addresses_of(self, emails: Iterable[str]) -> list[str]:
+        """``emails`` (those Mailman has) and every other address of the users owning them
+        (an address change keeps the old one on the user). Reads only."""
+        found: list[str] = []
+        for email in emails:
+            owner = self._owner(email)
+            found += owner[1] if owner is not None else []
+        return list(dict.fromkeys(found))
+
+    def _owner(self, email: str) -> tuple[str | None, list[str]] | None:
+        """The user id owning ``email`` (None: no user) and the addresses it holds, or None
+        if Mailman has no such address."""
+        address = self.api.get_json(f"/addresses/{quote(email)}")
+        if address is None:
+            return None
+        user = address.get("user")
+        user_id = last_segment(str(user)) if user else None
+        owned = [email]
+        if user_id is not None:
+            listing = self.api.get_json(f"/users/{user_id}/addresses") or {}
+            owned += [str(entry["email"]) for entry in listing.get("entries", [])]
+        return user_id, list(dict.fromkeys(owned))
 
     def announce(
         self, collection: Collection, subject: str, body: str, *, sender: str, dry_run: bool = True

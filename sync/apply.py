@@ -25,6 +25,7 @@ from sync.apply_commit import new_uid as new_uid
 from sync.model import Person, describe_validation_error, entity_type
 from sync.plan import DETACHED, Action, Held, Item, held_base
 from sync.store import UNREAD, Link
+from sync.suppression import erased_refusal
 
 
 class Applier(Committer):
@@ -219,6 +220,8 @@ class Applier(Committer):
             details = "; ".join(f"{f}: {m}" for f, m in describe_validation_error(exc))
             raise RecordRejected(f"cannot become a {kind}: {details}") from None
         refused = self.check(entity, self.catalog) if self.check else []
+        if isinstance(entity, Person):
+            refused += erased_refusal(self.store, entity.email)
         if refused:
             raise RecordRejected(f"cannot become a {kind}: {'; '.join(refused)}")
         item.uid, item.canonical = uid, {}

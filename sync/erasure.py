@@ -16,6 +16,9 @@ Then, step by step (each recorded when done):
 4. ``mailman``: the Mailman users that own the person's address are deleted with every
    address they hold (an address change leaves the old one on the user).
 
+The store step also keeps each address the person had as erased — a keyed hash, no address
+in clear (:mod:`sync.suppression`) — so that no import brings the person back.
+
 The receipt keeps the date, the kinds of records and their counts, and the targets — no
 name, address or uid.
 """
@@ -30,9 +33,10 @@ from typing import Any
 from connector.errors import RetryLater
 from sync.engine import Engine
 from sync.erasure_plan import ErasurePlan, save
-from sync.erasure_steps import mailman_step, store_step, targets_step
+from sync.erasure_steps import erased_addresses, mailman_step, store_step, targets_step
 from sync.model import utcnow
 from sync.store import Store
+from sync.suppression import receipted
 
 STEPS = ("targets", "store", "sync", "mailman")
 
@@ -73,7 +77,7 @@ def erase(
                     "`connector forget` again to finish: " + "; ".join(errors)
                 )
         elif step == "mailman":
-            mailman_step(engines, plan)
+            mailman_step(store, engines, plan)
         plan.done.append(step)
         save(store, plan)
     receipt = Receipt(utcnow().isoformat(), dict(plan.kinds), dict(plan.targets))
@@ -81,6 +85,7 @@ def erase(
         receipt.id = store.add_receipt(
             {"erased_at": receipt.erased_at, "records": receipt.records, "targets": receipt.targets}
         )
+        receipted(store, erased_addresses(plan), receipt.id)
         store.db.execute("DELETE FROM erasures WHERE person = ?", (plan.person,))
     return receipt
 

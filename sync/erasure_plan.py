@@ -13,6 +13,7 @@ from sync.matching import find_person
 from sync.model import Application, Entity, Event, Person, Tandem, Task, utcnow
 from sync.programme_tables import ensure_tables
 from sync.store import Store
+from sync.suppression import known_addresses
 
 
 @dataclass
@@ -30,6 +31,9 @@ class ErasurePlan:
     done: list[str] = field(default_factory=list)
     #: Per target label: what was removed there (counts only).
     targets: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Every address the store knows the person by (``email`` and old ones), to be kept
+    #: as erased (keyed hashes, see :mod:`sync.suppression`) so no import brings them back.
+    addresses: list[str] = field(default_factory=list)
 
 
 def plan_erasure(lookup: Lookup, person: Person) -> ErasurePlan:
@@ -83,5 +87,6 @@ def begin(store: Store, ref: str) -> ErasurePlan:
             return plan
     person = find_person(store, ref)
     plan = plan_erasure(store, person)
+    plan.addresses = known_addresses(store, person.uid, person.email)
     save(store, plan)
     return plan

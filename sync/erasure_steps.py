@@ -4,15 +4,17 @@ in the plan (numbers only) and saves the plan as it goes.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol, runtime_checkable
 
 from connector.errors import NotFound
 from connector.platform import ErasesAddresses
 from sync.catalog import Catalog
 from sync.engine import Engine
 from sync.erasure_plan import ErasurePlan, save
-from sync.model import Application, Cohort, Entity, Event, Person, Task
+from sync.model import BERLIN, Application, Cohort, Entity, Event, Person, Task, utcnow
 from sync.store import Store
+from sync.suppression import ERASED_DOMAIN, suppress
 
 ERASED = "Gelöscht"
 
@@ -97,7 +99,7 @@ def _blank(entity: Entity) -> Entity:
                 update={
                     "given_name": ERASED,
                     "family_name": ERASED,
-                    "email": f"{entity.uid}@erased.invalid",
+                    "email": f"{entity.uid}@{ERASED_DOMAIN}",
                     "position": "",
                     "regional_group": None,
                     "deck_user": None,
@@ -135,7 +137,9 @@ _TEXTS = (
 def store_step(store: Store, plan: ErasurePlan) -> None:
     # Overwritten and deleted rows are zeroed in the file, not just unlinked from the tree.
     store.db.execute("PRAGMA secure_delete = ON")
+    addresses = erased_addresses(plan)
     with store.transaction():
+        suppress(store, addresses, utcnow().astimezone(BERLIN).date().isoformat())
         for uid in plan.unassign:
             task = store.get(uid)
             if isinstance(task, Task) and task.assignee == plan.person:
@@ -152,7 +156,7 @@ def store_step(store: Store, plan: ErasurePlan) -> None:
             store.drop_links_of(uid)
             store.db.execute("DELETE FROM conflicts WHERE uid = ?", (uid,))
             store.db.execute("DELETE FROM journal WHERE uid = ?", (uid,))
-        for needle in (plan.name, plan.email):
+        for needle in (plan.name, *addresses):
             for table, column in _TEXTS:
                 store.db.execute(
                     f"UPDATE {table} SET {column} = replace({column}, ?, ?) "
@@ -163,11 +167,38 @@ def store_step(store: Store, plan: ErasurePlan) -> None:
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def mailman_step(engines: list[Engine], plan: ErasurePlan) -> None:
+def erased_addresses(plan: ErasurePlan) -> list[str]:
+    """The addresses ``plan`` keeps as erased (a plan begun before there were any: its one)."""
+    return list(dict.fromkeys([plan.email, *plan.addresses]))
+
+
+@runtime_checkable
+class KnowsAddresses(Protocol):
+    """Optional capability of a target: every address its accounts of some addresses hold."""
+
+    def addresses_of(self, emails: Iterable[str]) -> list[str]:
+        """``emails`` and the other addresses of the platform's accounts owning them."""
+
+
+def mailman_step(store: Store, engines: list[Engine], plan: ErasurePlan) -> None:
     seen: set[int] = set()
     for engine in engines:
         for name, target in engine.targets.items():
             if isinstance(target, ErasesAddresses) and id(target) not in seen:
                 seen.add(id(target))
+                if isinstance(target, KnowsAddresses):
+                    _keep_old_addresses(store, plan, target.addresses_of([plan.email]))
                 removed = target.erase_addresses([plan.email])
                 _count(plan, _label(engine, name), "addresses deleted", removed)
+
+
+def _keep_old_addresses(store: Store, plan: ErasurePlan, found: list[str]) -> None:
+    """Keep as erased the addresses a platform still had for the person (an old one on
+    their Mailman user); the plan holds them until the receipt numbers them."""
+    known = {a.casefold() for a in erased_addresses(plan)}
+    new = [a for a in found if a.casefold() not in known]
+    if new:
+        with store.transaction():
+            suppress(store, new, utcnow().astimezone(BERLIN).date().isoformat())
+            plan.addresses += new
+            save(store, plan)

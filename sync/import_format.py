@@ -7,7 +7,8 @@ from sync.importer import ImportReport
 
 
 def import_lines(report: ImportReport) -> list[str]:
-    """The file, its rows, encoding and separator; then created/updated/unchanged per kind."""
+    """The file, its rows, encoding and separator; then created/updated/unchanged per kind,
+    and the rows and cells left out because they name an erased person."""
     separator = {";": "';'", ",": "','", "\t": "tab"}[report.delimiter]
     separator = _("tab") if separator == "tab" else separator
     line = (
@@ -29,4 +30,13 @@ def import_lines(report: ImportReport) -> list[str]:
             created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged
         )
         lines.append(f"  {kind_label(kind)}: {counts}{why}")
+    if report.readmitted:
+        lines.append(
+            _("  readmitted (erased before, imported again): {addresses}").format(
+                addresses=", ".join(report.readmitted)
+            )
+        )
+    if report.notices:
+        lines.append(_("  left out: people erased with connector forget"))
+        lines += [f"    {notice}" for notice in report.notices]
     return lines

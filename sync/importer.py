@@ -22,11 +22,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from connector.errors import InputError
-from sync import integrity
+from sync import integrity, suppression
 from sync.i18n import N_, _, ngettext
 from sync.importing import cells, rowmerge
 from sync.importing.columns import COLUMNS, Column
 from sync.importing.csvread import Row, Table, read_table
+from sync.importing.erased import ErasedRows
 from sync.importing.natural_keys import natural_key, row_key
 from sync.importing.rowmerge import CLEARED
 from sync.importing.rows import CellProblem, Resolver, listed, match_columns, row_values
@@ -89,6 +90,11 @@ class ImportReport:
     written: bool = False
     #: Columns left out with ``--ignore-column``, as written in the file.
     ignored: list[str] = field(default_factory=list)
+    #: Rows and cells left out because they name a person erased with ``connector forget``
+    #: (``file:line: column: message``).
+    notices: list[str] = field(default_factory=list)
+    #: Erased addresses imported again with ``--readmit`` (no longer kept as erased).
+    readmitted: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -101,11 +107,14 @@ class _Planned:
 class _Batch:
     """One file's rows turned into entities, checked against the store and each other."""
 
-    def __init__(self, store: Store, table: Table, kind: str, columns: dict[str, Column]):
+    def __init__(
+        self, store: Store, table: Table, kind: str, columns: dict[str, Column], erased: ErasedRows
+    ):
         self.store, self.table, self.kind, self.columns = store, table, kind, columns
         self.headers = {column.field: header for header, column in columns.items()}
         self.overlay = Overlay(store)
-        self.resolver = Resolver(store)
+        self.erased = erased
+        self.resolver = Resolver(store, erased)
         existing = store.entities(kind)
         self.by_uid = {e.uid: e for e in existing}
         self.by_key = {natural_key(e): e for e in existing}
@@ -113,6 +122,7 @@ class _Batch:
         self.planned: list[_Planned] = []
         self.derived: dict[str, Entity] = {}
         self.problems: list[CellProblem] = []
+        self.notices: list[CellProblem] = []
 
     def problem(self, line: int, field: str, message: str) -> None:
         """Record a problem on ``field`` (reported under the header as written)."""
@@ -137,14 +147,24 @@ class _Batch:
 
     def add(self, row: Row) -> None:
         """Turn ``row`` into a planned entity, or record why it cannot be one."""
-        values, problems = row_values(row, self.kind, self.columns, self.resolver)
+        values, found = row_values(row, self.kind, self.columns, self.resolver)
+        problems = [p for p in found if not p.notice]
+        self.notices += [p for p in found if p.notice]
+        if any(p.notice == "row" for p in found):
+            return  # a row of an erased person: left out, its other cells do not matter
         self.problems += problems
         broken = {self.columns[p.column].field for p in problems if p.column in self.columns}
         uid = values.get("uid")
         if uid is CLEARED:
             self.problem(row.line, "uid", "a uid cannot be cleared")
             return
-        existing = self._existing(row.line, uid, row_key(self.kind, values))
+        key = row_key(self.kind, values)
+        if self.kind == "person" and not uid and (key is None or key not in self.by_key):
+            notice = self.erased.person_row(row.line, self.headers.get("email", ""), values)
+            if notice is not None:
+                self.notices.append(notice)
+                return
+        existing = self._existing(row.line, uid, key)
         entity = self._entity(row.line, existing, values, broken)
         if entity is not None and existing is None and not uid:
             # A key that needs the model to read (an event's start): look again.
@@ -296,17 +316,22 @@ def import_file(
     *,
     dry_run: bool = False,
     ignore_columns: Iterable[str] = (),
+    readmit: Iterable[str] = (),
 ) -> ImportReport:
     """Import the CSV file at ``path`` as entities of ``kind`` (a key of :data:`KINDS` or an
     entity kind). Raises :class:`InputError` listing every problem; then nothing is written.
 
     ``ignore_columns`` are headers of the file to leave out (an office's extra columns).
+    Rows of people erased with ``connector forget`` are left out with a notice in the report
+    (:mod:`sync.importing.erased`), except the addresses in ``readmit`` (people files only).
 
     The import reads and writes the store in one transaction, so no other writer (a sync
     pass) writes in between and nothing either of them wrote is lost.
     """
     with store.transaction():
-        return _import_file(store, kind, path, dry_run=dry_run, ignore_columns=ignore_columns)
+        return _import_file(
+            store, kind, path, dry_run=dry_run, ignore_columns=ignore_columns, readmit=readmit
+        )
 
 
 def _import_file(
@@ -316,6 +341,7 @@ def _import_file(
     *,
     dry_run: bool = False,
     ignore_columns: Iterable[str] = (),
+    readmit: Iterable[str] = (),
 ) -> ImportReport:
     entity_kind = KINDS.get(kind, kind)
     if entity_kind not in KINDS.values():
@@ -329,10 +355,12 @@ def _import_file(
         )
     ignore_columns = list(ignore_columns)
     columns = match_columns(table, entity_kind, ignore_columns)
-    batch = _Batch(store, table, entity_kind, columns)
+    erased = ErasedRows(store, entity_kind, readmit)
+    batch = _Batch(store, table, entity_kind, columns, erased)
     for row in table.rows:
         batch.add(row)
     batch.settle()
+    batch.problems += erased.unused(table.header_line)
     if batch.problems:
         order = {header: i for i, header in enumerate(table.header)}
         problems = sorted(batch.problems, key=lambda p: (p.line, order.get(p.column, len(order))))
@@ -354,9 +382,12 @@ def _import_file(
     report = ImportReport(table.name, entity_kind, len(table.rows), table.encoding, table.delimiter)
     report.ignored = [h for h in table.header if cells.normalise(h) in _normalised(ignore_columns)]
     batch.report(report)
+    report.notices = [p.render(table.name) for p in batch.notices]
+    report.readmitted = erased.readmitted
     if not dry_run:
         with store.transaction():
             for entity in batch.changes():
                 store.put(entity)
+            suppression.readmit(store, erased.readmitted)
         report.written = True
     return report

@@ -99,9 +99,10 @@ class Item:
 
     @property
     def writes(self) -> bool:
-        """Whether applying this item changes anything."""
+        """Whether applying this item changes anything (an adoption at least links)."""
         return bool(
             not self.action.merges
+            or self.action is Action.ADOPT
             or self.remote
             or self.canonical
             or self.conflicts
@@ -111,10 +112,15 @@ class Item:
 
     @property
     def counted(self) -> bool:
-        """Whether the item counts towards its action in a rule's counts (a merged record
-        only when it changes the record, the entity, a conflict or the marker)."""
+        """Whether the item counts towards its action in a rule's counts (an adopted record
+        always: it is linked; an updated one only when it changes the record, the entity, a
+        conflict or the marker)."""
         return bool(
-            not self.action.merges or self.remote or self.canonical or self.closes or self.mark
+            self.action is not Action.UPDATE
+            or self.remote
+            or self.canonical
+            or self.closes
+            or self.mark
         )
 
 

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -159,6 +159,21 @@ _MIGRATIONS: dict[int, str] = {
         UPDATE links SET seq = (SELECT seq FROM change_seq)
         WHERE rule = NEW.rule AND uid = NEW.uid;
     END;
+    """,
+    # Erased addresses (``connector forget``): a keyed hash of each address an erased person
+    # had, so an import does not bring them back; the key is random per store and made on the
+    # first erasure (see :mod:`sync.suppression`). Self-contained, so it may be renumbered
+    # when merged.
+    7: """
+    CREATE TABLE erasure_key (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        key BLOB NOT NULL
+    );
+    CREATE TABLE erased_addresses (
+        digest TEXT PRIMARY KEY,
+        erased_on TEXT NOT NULL,
+        receipt INTEGER
+    );
     """,
 }
 

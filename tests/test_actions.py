@@ -31,8 +31,10 @@ def test_an_action_serialises_and_prints_as_its_plain_value() -> None:
     assert json.loads(JsonFormatter().format(record))["action"] == "delete"
 
 
-def test_only_merged_records_may_change_nothing() -> None:
+def test_only_an_update_may_change_nothing() -> None:
     assert {a for a in Action if a.merges} == {Action.UPDATE, Action.ADOPT}
     assert not Item(Action.UPDATE, "person-a", "17").writes
-    assert not Item(Action.ADOPT, "person-a", "17").counted
-    assert all(Item(a, "person-a", "17").counted for a in Action if not a.merges)
+    assert not Item(Action.UPDATE, "person-a", "17").counted
+    # An adoption that changes no field still links the record: it counts.
+    assert Item(Action.ADOPT, "person-a", "17").writes
+    assert all(Item(a, "person-a", "17").counted for a in Action if a is not Action.UPDATE)

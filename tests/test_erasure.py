@@ -250,6 +250,26 @@ def test_forget_removes_a_person_from_every_target(world: World) -> None:
     assert "problem" not in quiet and "ERROR" not in quiet, quiet
 
 
+def test_reimporting_the_old_files_does_not_bring_her_back(world: World) -> None:
+    """After the test above: the example's files still hold her under her old address (only
+    Mailman still knew it); she is left out, and the store still names her nowhere."""
+    for kind in ("people", "applications", "tandems"):
+        out = run(world.env, "import", kind, str(EXAMPLE / f"{kind}.csv"))
+        assert "was erased on" in out and " created" in out, out
+        assert f"{kind}.csv:" in out
+    assert "person: 0 created" in run(world.env, "import", "people", str(EXAMPLE / "people.csv"))
+    with Store.open(world.store) as store:
+        assert not any(
+            p.email in (OLD, NEW) for p in store.entities("person") if isinstance(p, Person)
+        )
+        [(kept,)] = store.db.execute("SELECT count(*) FROM erased_addresses").fetchall()
+    assert kept == 2  # her new address and the old one from her Mailman user
+    assert store_findings(world, _terms(OLD, NEW)) == []
+    quiet = run(world.env, "sync")
+    assert "problem" not in quiet and "ERROR" not in quiet, quiet
+    assert mailman_findings(world, _terms(OLD, NEW)) == []
+
+
 def test_a_crash_half_way_is_finished_by_running_again(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -135,6 +135,9 @@ ALTER TABLE entities DROP COLUMN seq; ALTER TABLE links DROP COLUMN seq;
 ALTER TABLE cursors DROP COLUMN planned;
 """
 
+#: Migration 7 (erased addresses) undone.
+UNDO_ERASED_ADDRESSES = "DROP TABLE erasure_key; DROP TABLE erased_addresses;"
+
 
 def test_the_passes_figures_migration_keeps_old_passes(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
@@ -144,6 +147,7 @@ def test_the_passes_figures_migration_keeps_old_passes(tmp_path: Path) -> None:
         store.db.execute("ALTER TABLE passes DROP COLUMN figures")
         store.db.execute("DROP TABLE remote_bodies")  # migration 5, after the figures
         store.db.executescript(UNDO_CHANGE_SEQ)  # migration 6
+        store.db.executescript(UNDO_ERASED_ADDRESSES)  # migration 7
         # The schema just before the figures were added (migration 4).
         store.db.execute("PRAGMA user_version = 3")
     with Store.open(path) as store:

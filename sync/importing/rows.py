@@ -7,7 +7,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from connector.errors import InputError
 from sync.i18n import _, kind_label
@@ -18,6 +18,9 @@ from sync.importing.rowmerge import CLEAR, CLEARED
 from sync.integrity import Lookup
 from sync.model import Organisation, Person
 
+if TYPE_CHECKING:
+    from sync.importing.erased import ErasedRows
+
 
 @dataclass(frozen=True)
 class CellProblem:
@@ -26,6 +29,8 @@ class CellProblem:
     line: int
     column: str
     message: str
+    #: Not a problem but a notice: the row is left out (``row``) or part of the cell (``cell``).
+    notice: Literal["", "row", "cell"] = ""
 
     def render(self, name: str) -> str:
         """``file:line: column: message``."""
@@ -138,11 +143,20 @@ def required_columns(kind: str) -> list[Column]:
     return [column for column in COLUMNS[kind] if column.field in needed]
 
 
+class Notice(ValueError):
+    """A cell that is not wrong but leaves something out of the import (an erased person)."""
+
+    def notice(self, line: int, column: str, field: str) -> CellProblem:
+        """What to tell about the cell ``column`` (of model field ``field``) on ``line``."""
+        raise NotImplementedError
+
+
 class Resolver:
     """Finds the uid a reference cell means, against the store (indexes built once per kind)."""
 
-    def __init__(self, lookup: Lookup) -> None:
+    def __init__(self, lookup: Lookup, erased: ErasedRows | None = None) -> None:
         self.lookup = lookup
+        self.erased = erased
         self._index: dict[str, dict[str, str]] = {}
 
     def uid(self, kind: str, text: str) -> str:
@@ -157,10 +171,14 @@ class Resolver:
                 )
             )
         if kind == "person":
+            if self.erased is not None and "@" in text:
+                self.erased.refuse(text)
             what = _("e-mail") if "@" in text else _("uid")
             raise ValueError(
                 _("there is no person with the {what} {text}").format(what=what, text=repr(text))
             )
+        if kind == "tandem" and self.erased is not None:
+            self.erased.refuse_tandem(text)
         raise ValueError(
             _("there is no {kind} {text}").format(kind=kind_label(kind), text=repr(text))
         )
@@ -195,17 +213,27 @@ def row_values(
         if text == CLEAR:
             values[column.field] = CLEARED
             continue
+        left_out: list[Notice] = []
         try:
-            values[column.field] = _value(column, text, resolver)
+            values[column.field] = _value(column, text, resolver, left_out)
+        except Notice as exc:
+            left_out.append(exc)
         except ValueError as exc:
             problems.append(CellProblem(row.line, header, str(exc)))
+        problems += [n.notice(row.line, header, column.field) for n in left_out]
     return values, problems
 
 
-def _value(column: Column, text: str, resolver: Resolver) -> Any:
+def _value(column: Column, text: str, resolver: Resolver, left_out: list[Notice]) -> Any:
     value = column.convert(text)
     if column.type == "ref":
         return resolver.uid(column.ref, value)
     if column.type == "refs":
-        return [resolver.uid(column.ref, part) for part in value]
+        uids = []
+        for part in value:
+            try:
+                uids.append(resolver.uid(column.ref, part))
+            except Notice as exc:
+                left_out.append(exc)
+        return uids
     return value
