@@ -188,7 +188,7 @@ class Engine(Guard, Pulling, ItemLoop):
         clean = not applied.failed and all(f is None for f in outcomes.values())
         mark = None
         if clean and seq is not None:
-            mark = mark_for(view, seq, self.today())
+            mark = mark_for(view, seq, self.today(), self.store.link_count(self.key(rule)))
         self.store.save_plan_mark(self.key(rule), mark)
         self._settle_journal(rule, applied.failed)
         # Only writes to the platform move its cursor; settling after store-only rounds

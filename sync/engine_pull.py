@@ -12,6 +12,7 @@ from sync.catalog import Catalog
 from sync.engine_core import EngineCore
 from sync.plan import DETACHED, Snapshot
 from sync.plan_skip import settled
+from sync.store_changes import PlanMark
 
 
 class Pulling(EngineCore):
@@ -22,6 +23,12 @@ class Pulling(EngineCore):
     ) -> tuple[Changes, Snapshot]:
         key = self.key(rule)
         cursor, options_hash = self.store.cursor(key)
+        links = self.cache.links(self.store, key)
+        if cursor is not None and _links_went_missing(self.store.plan_mark(key), len(links)):
+            # Links removed outside a pass (a store restored in part, rows deleted by hand):
+            # an incremental listing would not show their records again, and the entities
+            # would be created anew on top of them. The whole listing finds them by marker.
+            cursor = None
         if cursor is None or options_hash != content_hash(collection.options):
             changes = self._full_listing(target, collection, write=write)
         else:
@@ -30,7 +37,6 @@ class Pulling(EngineCore):
             except NotFound:
                 # The collection vanished from the platform: make it again, list it whole.
                 changes = self._full_listing(target, collection, write=write)
-        links = self.cache.links(self.store, key)
         records = {r.remote_id: r for r in changes.records}
         unlisted: list[str] = []
         if not changes.complete:
@@ -92,3 +98,9 @@ def _as_last_seen(record: RemoteRecord | None, etag: str | None, seen: Mapping[s
         and record.etag == etag
         and (record.fields == seen)
     )
+
+
+def _links_went_missing(mark: PlanMark | None, links: int) -> bool:
+    """Whether the rule has fewer links than its last complete plan left (the engine drops
+    links only in its rounds, which record the count after them)."""
+    return mark is not None and mark.links is not None and links < mark.links

@@ -76,9 +76,10 @@ def _view_hash(view: RuleView) -> str:
     return content_hash({"view": blob})
 
 
-def mark_for(view: RuleView, seq: int, today: date) -> PlanMark:
-    """The mark a complete plan of ``view`` on ``today`` from entities read at ``seq`` leaves."""
-    return PlanMark(seq, today.isoformat(), view_hash(view))
+def mark_for(view: RuleView, seq: int, today: date, links: int | None = None) -> PlanMark:
+    """The mark a complete plan of ``view`` on ``today`` from entities read at ``seq`` leaves,
+    with the rule's number of ``links`` after it."""
+    return PlanMark(seq, today.isoformat(), view_hash(view), links)
 
 
 def settled(

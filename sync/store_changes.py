@@ -21,6 +21,9 @@ class PlanMark:
     seq: int
     today: str
     view: str
+    #: How many links the rule had when the plan's round was done (None: not recorded). A
+    #: later pass finding fewer knows links went missing outside a pass.
+    links: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,16 @@ class ChangeTables(Tables):
         if row is None or row[0] is None:
             return None
         data = json.loads(row[0])
-        return PlanMark(int(data["seq"]), str(data["today"]), str(data["view"]))
+        links = data.get("links")
+        return PlanMark(
+            int(data["seq"]), str(data["today"]), str(data["view"]),
+            None if links is None else int(links),
+        )  # fmt: skip
+
+    def link_count(self, rule: str) -> int:
+        """How many links ``rule`` has."""
+        row = self.db.execute("SELECT count(*) FROM links WHERE rule = ?", (rule,)).fetchone()
+        return int(row[0])
 
     def save_plan_mark(self, rule: str, mark: PlanMark | None) -> None:
         """Remember (or, with None, forget) the mark of the rule's last complete plan."""

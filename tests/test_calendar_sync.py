@@ -66,8 +66,10 @@ def mapping(server: CalendarServer, on_delete: str, calendar: str) -> MappingFil
 class World:
     """A store with two Fahrplan events, an engine, and a second calendar client."""
 
-    def __init__(self, tmp: Path, server: CalendarServer, on_delete: str) -> None:
-        calendar = f"{CALENDAR}-{on_delete}"
+    def __init__(
+        self, tmp: Path, server: CalendarServer, on_delete: str, calendar: str | None = None
+    ) -> None:
+        calendar = calendar or f"{CALENDAR}-{on_delete}"
         self.store = Store.open(tmp / "store.db")
         self.store.put(cohort_10())
         for uid, title, day in (
@@ -150,3 +152,24 @@ def test_an_event_deleted_in_the_calendar_is_tombstoned_when_the_rule_says_so(
     assert world.sync().counts == {"tombstone": 1}
     assert world.store.get("ev-mid") is None and world.store.is_deleted("ev-mid")
     assert world.store.get("ev-start") is not None
+
+
+def test_links_deleted_outside_a_pass_are_found_again_by_their_markers(
+    tmp_path: Path, radicale: CalendarServer
+) -> None:
+    """Rows of the links table deleted by hand (or a store restored in part): the records are
+    still on the calendar under their markers. The next pass lists the calendar whole and
+    adopts them, instead of creating them anew (every create would answer 412 and fail)."""
+    world = World(tmp_path, radicale, "restore", calendar=f"{CALENDAR}-unlinked")
+    assert world.sync().counts == {"create": 2}
+    assert world.sync().counts == {}
+    world.store.db.execute("DELETE FROM links WHERE uid = 'ev-mid'")
+    world.store.db.commit()
+    again = world.sync()
+    assert again.error is None and not again.failures, again.summary()
+    assert again.counts == {"adopt": 1}
+    assert "ev-mid" in world.store.links("mim-10:fahrplan")
+    assert [r.marker for r in world.theirs.changes(world.collection, None).records].count(
+        "ev-mid"
+    ) == 1
+    assert world.sync().counts == {}
