@@ -2,7 +2,7 @@
 
 Records are redacted as they are made (a log-record factory), so every handler — the
 terminal, a file, a test's capture — sees the same safe text: e-mail addresses (also
-URL-encoded, as in Mailman's ``/3.1/addresses/…`` paths that urllib3 logs) become
+URL-encoded, as in Mailman's ``/3.1/addresses/…`` paths an HTTP library logs) become
 ``<address>`` and query strings (``?subscriber=…``, ``?search=…``) become ``?<query>``.
 The project's own log lines name records by uid, never by a person's name.
 """

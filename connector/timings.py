@@ -2,8 +2,8 @@
 
 When the variable names a file, each request :class:`connector.http.HttpClient` sends
 appends one JSON line to it: method, path with query, status, the seconds spent inside
-``requests`` (the round-trip as the client sees it: the server's time plus loopback and the
-HTTP library's own work) and when it started (``time.perf_counter``, seconds: comparable
+the HTTP client (the round-trip as the client sees it: the server's time plus loopback and the
+client's own work) and when it started (``time.perf_counter``, seconds: comparable
 within one process, so requests sent side by side can be told apart). Benchmarks use them as
 the floor "what the requests cost" and replay the recorded requests. Off by default; the
 file names the paths requested, which can hold list and member addresses, so point it at a
