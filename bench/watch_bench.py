@@ -3,7 +3,8 @@
 Starts Radicale on 127.0.0.1 with one calendar of N events (default 5,000) and runs the
 daemon's pass loop (:func:`sync.daemon.watch`, as ``sync --watch`` wires it through
 :func:`sync.runner.open_run`) in this process. Every HTTP request of the process is timed
-(``requests.Session.request`` wrapped); a pass's *client time* is its wall time minus the time
+(``connector.http_wire.Wire.send`` wrapped: every request any
+client of the connector sends); a pass's *client time* is its wall time minus the time
 spent inside those requests (Radicale's work and the wire), i.e. what the connector itself
 costs: store, plan, settle rounds, parsing. Scenarios, ``--repeat`` passes each (at least 7):
 
@@ -41,6 +42,7 @@ from cli_caldav_bench import CALENDAR, CONFIG, MAPPING, populate
 from connector import ical
 from connector.calendars import CalendarTarget
 from connector.errors import ConnectorError
+from connector.http_wire import Response, Wire
 from connector.testing.calendar_servers import CalendarServer, radicale_server
 from sync.catalog import Catalog
 from sync.config import load_config
@@ -52,26 +54,27 @@ EDITS = 10
 
 
 class HttpClock:
-    """Seconds and requests spent inside ``requests`` since the last :meth:`take`."""
+    """Seconds and requests spent sending the connector's requests since the last
+    :meth:`take`."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
         self.requests = 0
-        self._original: Callable[..., requests.Response] = requests.Session.request
+        self._original: Callable[..., Response] = Wire.send
 
     def install(self) -> None:
         original = self._original
         clock = self
 
-        def timed(session: requests.Session, *args: Any, **kwargs: Any) -> requests.Response:
+        def timed(wire: Wire, *args: Any, **kwargs: Any) -> Response:
             began = time.perf_counter()
             try:
-                return original(session, *args, **kwargs)
+                return original(wire, *args, **kwargs)
             finally:
                 clock.seconds += time.perf_counter() - began
                 clock.requests += 1
 
-        requests.Session.request = timed  # type: ignore[method-assign,assignment]
+        Wire.send = timed  # type: ignore[method-assign,assignment]
 
     def take(self) -> tuple[float, int]:
         taken = (self.seconds, self.requests)
