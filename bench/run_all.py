@@ -217,7 +217,7 @@ def _deck_figures(tmp: Path, repeat: str) -> list[str]:
         "The example cohort imported as `scripts/demo.sh` does, the shipped mapping restricted "
         f"to its Deck target and rules; a fresh Nextcloud (copied template) and store per run, "
         f"{row['runs']} runs. Floor: the sum of the command's own HTTP round-trips, recorded by "
-        "its client (`CONNECTOR_TIMINGS`): the server's time plus loopback and `requests`, "
+        "its client (`CONNECTOR_TIMINGS`): the server's time plus loopback and HTTP code, "
         "what a keep-alive replay of the same requests would cost (generous to the connector).",
         "",
         "| measure | time | requests |",
