@@ -131,17 +131,16 @@ class HttpClient:
         self.max_wait = max_wait
         self.requests = 0
         self._sleep = sleep
+        self._settings: dict[str, Any] = {
+            "auth": auth, "verify": verify, "timeout": timeout, "attempts": attempts,
+            "max_wait": max_wait, "headers": dict(headers or {}), "sleep": sleep,
+        }  # fmt: skip
 
     def sibling(self) -> HttpClient:
         """A client with the same base URL and settings on its own connections (a connection
         carries one request at a time): for one request sent alongside this client's. Add its
         ``requests`` back to this one's when it is done."""
-        sibling = HttpClient(
-            self.base_url, self.auth, verify=self.verify, timeout=self.timeout,
-            attempts=self.attempts, max_wait=self.max_wait, sleep=self._sleep,
-        )  # fmt: skip
-        sibling.headers = dict(self.headers)
-        return sibling
+        return HttpClient(self.base_url, **self._settings)
 
     def _wait(self, failure: _Retryable, attempt: int) -> float:
         """Seconds before the next attempt after ``attempt`` (1-based) failed: what the server

@@ -21,7 +21,7 @@ import ssl
 import zlib
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 #: Connection failures: no connection, a connection lost, no answer in time.
 WireError = (OSError, http.client.HTTPException)
@@ -257,8 +257,6 @@ def _decoded(headers: Headers, content: bytes) -> bytes:
 def _proxy_auth(user: str | None, password: str | None) -> dict[str, str] | None:
     if user is None:
         return None
-    from urllib.parse import unquote
-
     return {"Proxy-Authorization": basic_auth(unquote(user), unquote(password or ""))}
 
 
