@@ -547,6 +547,9 @@ def sync(
         finally:
             if progress is not None:
                 progress.stop()  # type: ignore[attr-defined]
+        from sync import opening
+
+        opening.save([p for p in (config.path, *config.mappings) if p is not None], config.store)
         outcome = pass_outcome(run.store, results)
         _print_pass(results, outcome, stats=stats, as_json=as_json)
     error = outcome.error()

@@ -203,6 +203,10 @@ def main() -> None:
     """Entry point of the ``connector`` command."""
     args = sys.argv[1:]
     if os.environ.get("CONNECTOR_HELP_CACHE", "") == "off" or not cacheable(args):
+        if "sync" in args:
+            from sync import opening
+
+            opening.start(args)  # a pass's first requests go out while the CLI loads
         _run_cli()
         return
     path = cache_dir() / key(args)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from connector import timings
+from connector import ahead, timings
 from connector.errors import CredentialsError, Fatal, RetryLater
 from connector.http_wire import ACCEPT_ENCODING, Response, Wire, WireError, basic_auth, encode
 from connector.i18n import _
@@ -191,12 +191,14 @@ class HttpClient:
         if body is None and method in _BODIED:
             sent_headers.setdefault("Content-Length", "0")
         attempts = self.attempts if method in IDEMPOTENT else 1
+        ahead.note(self, self.auth, self.verify, self.timeout, method, url, sent_headers, body)
 
         def once() -> Response:
             self.requests += 1
             started = time.perf_counter()
             try:
-                response = self.wire.send(method, url, sent_headers, body)
+                early = ahead.take(method, url, sent_headers, body, self.wire)
+                response = early or self.wire.send(method, url, sent_headers, body)
             except ssl.SSLError as exc:
                 raise Fatal(tls_problem(self.base_url, exc)) from None
             except WireError as exc:
@@ -208,7 +210,13 @@ class HttpClient:
                 timings.record(
                     method, url, response.status_code, time.perf_counter() - started, started
                 )
-            log.debug("%s %s -> %s", method, _redact(path), response.status_code)
+            log.debug(
+                "%s %s -> %s%s",
+                method,
+                _redact(path),
+                response.status_code,
+                " (sent ahead)" if early else "",
+            )
             asked = retry_after_seconds(response)
             if response.status_code in RETRY_STATUS and asked is not None and asked > self.max_wait:
                 # Waiting that long inside one request would stall the whole pass: give up now

@@ -232,6 +232,15 @@ class Wire:
             via.hostname or "", via.port or 8080, timeout=self.timeout
         )
 
+    def adopt(self, other: Wire) -> None:
+        """Take over ``other``'s kept-alive connections to origins this wire has none to."""
+        for key, connection in other._open.items():
+            if key in self._open:
+                connection.close()
+            else:
+                self._open[key] = connection
+        other._open.clear()
+
     def close(self) -> None:
         """Close every kept-alive connection."""
         for connection in self._open.values():

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
+from connector import ahead
 from connector.base import Changes, Collection, RemoteRecord, Target, content_hash
 from connector.errors import NotFound
 from mappings.schema import Rule
 from sync.catalog import Catalog
 from sync.engine_core import EngineCore
+from sync.opening import guard
 from sync.plan import DETACHED, Snapshot
 from sync.plan_skip import settled
 from sync.store_changes import PlanMark
@@ -23,21 +26,10 @@ class Pulling(EngineCore):
     ) -> tuple[Changes, Snapshot]:
         key = self.key(rule)
         cursor, options_hash = self.store.cursor(key)
-        links = self.cache.links(self.store, key)
-        if cursor is not None and _links_went_missing(self.store.plan_mark(key), len(links)):
-            # Links removed outside a pass (a store restored in part, rows deleted by hand):
-            # an incremental listing would not show their records again, and the entities
-            # would be created anew on top of them. The whole listing finds them by marker.
-            cursor = None
-        if cursor is None or options_hash != content_hash(collection.options):
-            changes = self._full_listing(target, collection, write=write)
-        else:
-            try:
-                changes = target.changes(collection, cursor)
-            except NotFound:
-                # The collection vanished from the platform: make it again, list it whole.
-                changes = self._full_listing(target, collection, write=write)
+        with self._opening(rule, key, cursor):
+            changes = self._changes(target, collection, key, cursor, options_hash, write=write)
         records = {r.remote_id: r for r in changes.records}
+        links = self.cache.links(self.store, key)
         unlisted: list[str] = []
         if not changes.complete:
             deleted = changes.deleted
@@ -79,6 +71,40 @@ class Pulling(EngineCore):
             skip,
         )
         return changes, snapshot
+
+    def _changes(
+        self,
+        target: Target,
+        collection: Collection,
+        key: str,
+        cursor: str | None,
+        options_hash: str | None,
+        *,
+        write: bool,
+    ) -> Changes:
+        links = self.cache.links(self.store, key)
+        if cursor is not None and _links_went_missing(self.store.plan_mark(key), len(links)):
+            # Links removed outside a pass (a store restored in part, rows deleted by hand):
+            # an incremental listing would not show their records again, and the entities
+            # would be created anew on top of them. The whole listing finds them by marker.
+            cursor = None
+        if cursor is None or options_hash != content_hash(collection.options):
+            return self._full_listing(target, collection, write=write)
+        try:
+            return target.changes(collection, cursor)
+        except NotFound:
+            # The collection vanished from the platform: make it again, list it whole.
+            return self._full_listing(target, collection, write=write)
+
+    def _opening(self, rule: Rule, key: str, cursor: str | None) -> AbstractContextManager[None]:
+        """Note the requests the collection's reading opens with (see :mod:`sync.opening`)."""
+        secret = self.mapping.targets[rule.target].secret
+        return ahead.recording(
+            key,
+            guard(cursor),
+            secret.env if secret is not None else None,
+            allowed=secret is None or secret.command is None,
+        )
 
     def _full_listing(self, target: Target, collection: Collection, *, write: bool) -> Changes:
         if write:

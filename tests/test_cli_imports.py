@@ -39,43 +39,6 @@ QUIET_PASS_DEFERS = ("icalendar", "connector.calendar_doctor", "connector.mailma
 
 NO_PASS_LOADS = ("requests", "urllib3", "charset_normalizer", "idna", "urllib.request")
 
-QUIET_MAPPING = """\
-name = "Ruhig"
-programme = "mim"
-cohort = "mim-10"
-
-[targets.kalender]
-kind = "caldav"
-url = "{url}"
-user = "{user}"
-audience = "participants"
-secret = {{ env = "QUIET_CALDAV_PASSWORD" }}
-
-[[rules]]
-name = "fahrplan"
-entity = "event"
-target = "kalender"
-
-[rules.calendar]
-calendar = "ruhig"
-display_name = "Fahrplan"
-
-[[rules.fields]]
-remote = "summary"
-canonical = "title"
-policy = "newest"
-
-[[rules.fields]]
-remote = "start"
-canonical = "start"
-policy = "newest"
-
-[[rules.fields]]
-remote = "end"
-canonical = "end"
-policy = "newest"
-"""
-
 _LOADED_AT_EXIT = """\
 import atexit, runpy, sys
 out = sys.argv[1]
@@ -88,36 +51,11 @@ runpy.run_module("cli", run_name="__main__")
 def test_a_quiet_calendar_pass_loads_no_icalendar(tmp_path: Path) -> None:
     """A ``connector sync`` of an unchanged calendar does not load what only changed events
     need."""
-    from datetime import datetime, timedelta
-
     from connector.testing.calendar_servers import radicale_server
-    from sync.model import BERLIN, Event
-    from sync.store import Store
-    from tests.factories import cohort_10
+    from tests.calendar_folder import write_folder
 
     with radicale_server(tmp_path / "radicale") as server:
-        (tmp_path / "connector.toml").write_text(
-            'store = "cohort.db"\nmappings = ["mapping.toml"]\n', encoding="utf-8"
-        )
-        (tmp_path / "mapping.toml").write_text(
-            QUIET_MAPPING.format(url=server.url, user=server.user), encoding="utf-8"
-        )
-        with Store.open(tmp_path / "cohort.db") as store:
-            store.put(cohort_10())
-            start = datetime(2026, 3, 2, 9, tzinfo=BERLIN)
-            for n in range(3):
-                day = start + timedelta(days=n)
-                store.put(
-                    Event(
-                        uid=f"ev-{n}",
-                        cohort="mim-10",
-                        event_kind="module",
-                        title=f"Modul {n}",
-                        start=day,
-                        end=day + timedelta(hours=2),
-                        audience={"mentees", "mentors"},
-                    )
-                )
+        write_folder(tmp_path, server, secret='{ env = "QUIET_CALDAV_PASSWORD" }', calendar="ruhig")
         env = {**os.environ, "QUIET_CALDAV_PASSWORD": server.password}
         args = ["--config", str(tmp_path / "connector.toml"), "sync"]
         passes = []
