@@ -48,8 +48,10 @@ def request_key(method: str, url: str, headers: Mapping[str, str], body: bytes |
 class _Ahead:
     """One collection's requests, sent in order on one thread over one connection."""
 
-    def __init__(self, key: str, requests: list[Request], verify: bool, timeout: float) -> None:
-        self.key = key
+    def __init__(
+        self, key: str, guard: str, requests: list[Request], verify: bool, timeout: float
+    ) -> None:
+        self.key, self.guard = key, guard
         self.requests = requests
         self.wire = Wire(verify=verify, timeout=timeout)
         self.answers: dict[Request, tuple[float, Response]] = {}
@@ -89,11 +91,12 @@ _sent: list[_Ahead] = []
 _lock = threading.Lock()
 
 
-def send(key: str, requests: list[Request], *, verify: bool, timeout: float) -> None:
-    """Start sending ``requests`` (reading ones only) for collection ``key`` on a thread."""
+def send(key: str, requests: list[Request], *, guard: str, verify: bool, timeout: float) -> None:
+    """Start sending ``requests`` (reading ones only) for collection ``key``, recorded when
+    its cursor was ``guard``, on a thread."""
     if not requests or any(request[0] not in READING for request in requests):
         return
-    ahead = _Ahead(key, requests, verify, timeout)
+    ahead = _Ahead(key, guard, requests, verify, timeout)
     with _lock:
         _sent.append(ahead)
     ahead.thread.start()
@@ -118,16 +121,16 @@ def take(
     return answer
 
 
-def unused() -> set[str]:
-    """Keys of collections whose first request was sent ahead and not asked for."""
+def missed() -> set[str]:
+    """Keys of collections whose first request was sent ahead and not asked for, although
+    the pass read them from the cursor it was recorded with: their requests depend on more
+    than the cursor. (Another pass that moved the cursor meanwhile is no such case.)"""
     with _lock:
-        return {a.key for a in _sent if a.requests[0] not in a.taken}
-
-
-def sent_keys() -> set[str]:
-    """Keys of collections whose requests were sent ahead in this process."""
-    with _lock:
-        return {a.key for a in _sent}
+        return {
+            a.key
+            for a in _sent
+            if a.requests[0] not in a.taken and a.guard in _read_from.get(a.key, ())
+        }
 
 
 # -- the record of a pass's opening requests ----------------------------------------------
@@ -135,6 +138,8 @@ def sent_keys() -> set[str]:
 _enabled = False
 _current: dict[str, Any] | None = None
 _recorded: dict[str, dict[str, Any]] = {}
+#: Per collection key, the cursors (their guards) it was read from in this process.
+_read_from: dict[str, set[str]] = {}
 
 
 def enable() -> None:
@@ -149,6 +154,7 @@ def reset() -> None:
     with _lock:
         _sent.clear()
     _recorded.clear()
+    _read_from.clear()
     _enabled, _current = False, None
 
 
@@ -170,6 +176,7 @@ def recording(key: str, guard: str, secret_env: str | None, *, allowed: bool) ->
         yield
         return
     _recorded.pop(key, None)
+    _read_from.setdefault(key, set()).add(guard)
     previous = _current
     _current = {"key": key, "guard": guard, "env": secret_env, "requests": [], "ok": allowed}
     try:

@@ -13,7 +13,8 @@ sent ahead only if all of this holds, else nothing is:
 - its password comes from an environment variable that is set, or it needs none. A secret
   ``command`` is never run ahead: it may ask for a passphrase, and would run twice;
 - the last time its requests went ahead, the pass used them. A collection whose first request
-  went unused (the requests depend on more than the cursor) is left out until the files change.
+  went unused although the pass read it from the same cursor (the requests depend on more
+  than the cursor) is left out until the files change.
 
 The record holds URLs, user names, request bodies (sync tokens) and the store's path, never a
 password; it lives in ``$XDG_CACHE_HOME/cohort-connector/ahead`` (``~/.cache/...``), readable
@@ -121,7 +122,9 @@ def _send(record: dict[str, Any]) -> None:
             request = ahead.request_key(method, url, {**sent, **headers}, content)
             channels.setdefault(int(channel), []).append(request)
         for requests in channels.values():
-            ahead.send(key, requests, verify=bool(verify), timeout=float(timeout))
+            ahead.send(
+                key, requests, guard=entry["guard"], verify=bool(verify), timeout=float(timeout)
+            )
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -167,7 +170,7 @@ def save(files: list[Path], store: Path) -> None:
         return
     path = record_path(_args)
     stamps = {str(Path(f).resolve()): _stamp(str(Path(f).resolve())) for f in files}
-    missed = ahead.unused()
+    missed = ahead.missed()
     try:
         before = json.loads(path.read_bytes())
         if before.get("files") == stamps:
