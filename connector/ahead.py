@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from connector.http_wire import Response, Wire
 
@@ -215,7 +216,7 @@ def note(
         entry["ok"] = False  # clients with other settings in one opening: not worth it
         return
     kept = {name: value for name, value in headers.items() if name.lower() != "authorization"}
-    if any(_SECRETIVE.search(name) for name in kept) or "@" in url.split("/")[2]:
+    if any(_SECRETIVE.search(name) for name in kept) or "@" in urlsplit(url).netloc:
         entry["ok"] = False  # a credential beside the password: it is not written down
         return
     channels: dict[int, int] = entry.setdefault("channels", {})
