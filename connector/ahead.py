@@ -32,6 +32,9 @@ READING = frozenset({"GET", "PROPFIND", "REPORT"})
 MAX_AGE = 20.0
 #: Requests of one collection's opening that are recorded (in the order sent).
 MAX_PER_KEY = 4
+#: Connections to one server that requests sent ahead use at once (a pass reads its
+#: collections one after the other; a mapping with many lists should not open dozens).
+PER_SERVER = 4
 
 #: Header names that may carry a credential (``Authorization`` is left out of a record; the
 #: password is read from its variable again when the request is sent ahead).
@@ -63,12 +66,13 @@ class _Ahead:
 
     def _run(self) -> None:
         try:
-            for request in self.requests:
-                method, url, pairs, body = request
-                answer = self.wire.send(method, url, dict(pairs), body)
-                with self.arrived:
-                    self.answers[request] = (time.monotonic(), answer)
-                    self.arrived.notify_all()
+            with _slots(self.requests[0][1]):
+                for request in self.requests:
+                    method, url, pairs, body = request
+                    answer = self.wire.send(method, url, dict(pairs), body)
+                    with self.arrived:
+                        self.answers[request] = (time.monotonic(), answer)
+                        self.arrived.notify_all()
         except BaseException:  # the pass sends it again itself, and reports what fails
             pass
         finally:
@@ -90,6 +94,14 @@ class _Ahead:
 
 _sent: list[_Ahead] = []
 _lock = threading.Lock()
+_servers: dict[str, threading.BoundedSemaphore] = {}
+
+
+def _slots(url: str) -> threading.BoundedSemaphore:
+    """The connections to ``url``'s server that requests sent ahead may use at once."""
+    origin = urlsplit(url).netloc
+    with _lock:
+        return _servers.setdefault(origin, threading.BoundedSemaphore(PER_SERVER))
 
 
 def send(key: str, requests: list[Request], *, guard: str, verify: bool, timeout: float) -> None:

@@ -318,3 +318,51 @@ def test_a_cursor_another_pass_moved_meanwhile_is_no_miss(
     out, count = folder.sync()
     assert AHEAD in out
     assert count == 1
+
+
+def test_requests_sent_ahead_open_few_connections_to_one_server() -> None:
+    # A mapping with many lists: their openings go ahead together, but over at most
+    # PER_SERVER connections to the server at once, and each answer reaches its request.
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from connector import ahead
+    from connector.http_wire import Wire
+
+    busy, most, guard_lock = [0], [0], threading.Lock()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            with guard_lock:
+                busy[0] += 1
+                most[0] = max(most[0], busy[0])
+            time.sleep(0.05)
+            with guard_lock:
+                busy[0] -= 1
+            body = self.path.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    ahead.reset()
+    try:
+        for n in range(12):
+            request = ahead.request_key("GET", f"{base}/list-{n}", {}, None)
+            ahead.send(f"list-{n}", [request], guard="-", verify=True, timeout=10.0)
+        wire = Wire()
+        answers = [ahead.take("GET", f"{base}/list-{n}", {}, None, wire) for n in range(12)]
+        assert [a.content if a else None for a in answers] == [
+            f"/list-{n}".encode() for n in range(12)
+        ]
+        assert 1 < most[0] <= 4 == ahead.PER_SERVER
+    finally:
+        ahead.reset()
+        server.shutdown()
