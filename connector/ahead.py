@@ -171,11 +171,6 @@ def reset() -> None:
     _enabled, _current = False, None
 
 
-def enabled() -> bool:
-    """Whether opening requests are being recorded."""
-    return _enabled
-
-
 @contextmanager
 def recording(key: str, guard: str, secret_env: str | None, *, allowed: bool) -> Iterator[None]:
     """While a collection's changes are read: note the requests it opens with.

@@ -77,7 +77,8 @@ def _terminal() -> str:
     return ",".join(parts)
 
 
-def _stamp(path: str) -> str:
+def stamp(path: str) -> str:
+    """A file's path, size and modification time (``path:-`` if it is missing)."""
     try:
         found = os.stat(path)
     except OSError:
@@ -90,7 +91,7 @@ def _code() -> bytes:
     modification time, as Python's own bytecode cache checks them) and of what is installed."""
     digest = sha256(sys.version.encode())
     folders = [str(_ROOT / package) for package in _SOURCES]
-    stamps = [_stamp(os.path.join(_ROOT, "cli.py"))]
+    stamps = [stamp(os.path.join(_ROOT, "cli.py"))]
     while folders:
         try:
             entries = list(os.scandir(folders.pop()))
@@ -101,7 +102,7 @@ def _code() -> bytes:
                 if entry.name != "__pycache__":
                     folders.append(entry.path)
             elif entry.name.endswith((".py", ".mo")):
-                stamps.append(_stamp(entry.path))
+                stamps.append(stamp(entry.path))
     digest.update("\0".join(sorted(stamps)).encode())
     # The installed distributions, versions included (``typer-0.x.dist-info``).
     for folder in sys.path:
@@ -122,10 +123,15 @@ def key(args: list[str]) -> str:
     return digest.hexdigest()[:32]
 
 
+def cache_root() -> Path:
+    """The connector's cache folder: ``$XDG_CACHE_HOME/cohort-connector`` (``~/.cache/...``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cohort-connector"
+
+
 def cache_dir() -> Path:
     """Where recorded help pages are kept."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cohort-connector" / "help"
+    return cache_root() / "help"
 
 
 class _Recorder:

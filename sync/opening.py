@@ -35,10 +35,12 @@ import json
 import logging
 import os
 import sqlite3
+from hashlib import sha256  # loaded by hmac anyway
 from pathlib import Path
 from typing import Any
 
 from connector import ahead
+from connector.entry import cache_root, stamp
 
 _VERSION = 1
 #: Records of command lines not run for this long are removed (a folder or config gone).
@@ -56,29 +58,16 @@ def _disabled() -> bool:
 
 def record_path(args: list[str]) -> Path:
     """The record of the command ``args`` run in this directory with these variables."""
-    from hashlib import sha256
-
     digest = sha256(os.getcwd().encode())
     digest.update("\0".join(args).encode())
     for name in sorted(n for n in os.environ if n.startswith("CONNECTOR_") and n != _SWITCH):
         digest.update(f"\0{name}={os.environ[name]}".encode())
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cohort-connector" / "ahead" / digest.hexdigest()[:32]
+    return cache_root() / "ahead" / digest.hexdigest()[:32]
 
 
 def guard(cursor: str | None) -> str:
     """What the stored cursor must still be for a collection's requests to go ahead."""
-    from hashlib import sha256
-
     return "-" if cursor is None else sha256(cursor.encode()).hexdigest()[:32]
-
-
-def _stamp(path: str) -> list[int] | None:
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return [found.st_size, found.st_mtime_ns]
 
 
 def start(args: list[str]) -> None:
@@ -100,7 +89,7 @@ def start(args: list[str]) -> None:
 def _send(record: dict[str, Any]) -> None:
     if record.get("version") != _VERSION:
         return
-    if any(_stamp(path) != stamp for path, stamp in record["files"].items()):
+    if any(stamp(path) != recorded for path, recorded in record["files"].items()):
         return
     cursors = _cursors(record["store"])
     missed = set(record["missed"])
@@ -144,8 +133,6 @@ def _password(env: str | None) -> str | None:
 
 def _seal(password: str, key: str, entry: dict[str, Any]) -> str:
     """The MAC of what a collection's entry sends, keyed by its password."""
-    from hashlib import sha256
-
     what = [key, entry["client"], entry["env"], entry["requests"]]
     text = json.dumps(what, sort_keys=True, separators=(",", ":"))
     secret = f"cohort-connector sends ahead\0{password}".encode()
@@ -169,7 +156,7 @@ def save(files: list[Path], store: Path) -> None:
     if _args is None:
         return
     path = record_path(_args)
-    stamps = {str(Path(f).resolve()): _stamp(str(Path(f).resolve())) for f in files}
+    stamps = {str(Path(f).resolve()): stamp(str(Path(f).resolve())) for f in files}
     missed = ahead.missed()
     try:
         before = json.loads(path.read_bytes())
