@@ -366,3 +366,48 @@ def test_requests_sent_ahead_open_few_connections_to_one_server() -> None:
     finally:
         ahead.reset()
         server.shutdown()
+
+
+def test_watch_records_and_sends_nothing_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `sync --watch` is one long process: it has no start-up to hide, and its passes are
+    # not recorded.
+    from connector import ahead
+    from sync import opening
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    try:
+        opening.start(["--config", "connector.toml", "sync", "--watch"])
+        assert opening._args is None and not ahead._enabled
+        opening.start(["--config", "connector.toml", "sync"])
+        assert opening._args is not None and ahead._enabled
+    finally:
+        ahead.reset()
+        monkeypatch.setattr(opening, "_args", None)
+
+
+def test_records_unused_for_a_month_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from connector import ahead
+    from sync import opening
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = tmp_path / "cohort-connector" / "ahead"
+    folder.mkdir(parents=True)
+    old, recent = folder / "old", folder / "recent"
+    for path in (old, recent):
+        path.write_text("{}")
+    month_ago = time.time() - 31 * 24 * 3600
+    os.utime(old, (month_ago, month_ago))
+    monkeypatch.setattr(opening, "_args", ["sync"])
+    try:
+        opening.save([], tmp_path / "cohort.db")
+    finally:
+        ahead.reset()
+    assert not old.exists()
+    assert recent.exists()
+    assert opening.record_path(["sync"]).exists()
