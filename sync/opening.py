@@ -74,6 +74,9 @@ def start(args: list[str]) -> None:
     """Send ahead what the last run of ``args`` opened with, if it still applies; record this
     run's opening. Never fails: anything amiss means nothing is sent ahead."""
     global _args
+    # A new command: nothing of an earlier one in this process (tests run many) carries over.
+    _args = None
+    ahead.reset()
     if _disabled() or "sync" not in args or "--watch" in args:
         return
     _args = list(args)

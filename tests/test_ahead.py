@@ -281,7 +281,8 @@ def in_this_process(folder: Folder, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.delenv("CONNECTOR_AHEAD", raising=False)
     yield
     ahead.reset()
-    monkeypatch.setattr(opening, "_args", None)
+    # A plain assignment: monkeypatch.setattr would put the test's command back at undo.
+    opening._args = None
 
 
 def test_a_cursor_another_pass_moved_meanwhile_is_no_miss(
