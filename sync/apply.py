@@ -22,6 +22,7 @@ from sync.apply_commit import Committer
 from sync.apply_commit import Consequences as Consequences
 from sync.apply_commit import Tally as Tally
 from sync.apply_commit import new_uid as new_uid
+from sync.i18n import _, a_kind
 from sync.model import Person, describe_validation_error, entity_type
 from sync.plan import DETACHED, Action, Held, Item, held_base
 from sync.store import UNREAD, Link
@@ -42,7 +43,7 @@ class Applier(Committer):
         self.tally.problems.extend(f"{self._where(item)}: {p}" for p in item.problems)
         if item.counted:
             self.tally.add(item.action)
-        for _ in item.conflicts:
+        for _conflict in item.conflicts:
             self.tally.add("conflict")
 
     # -- actions ------------------------------------------------------------------------
@@ -139,7 +140,9 @@ class Applier(Committer):
                 self.store.save_link(old)
             self.store.journal_end(entry)
         self.tally.problems.append(
-            f"{self._where(item)}: changed on {self.view.target} meanwhile; merged next pass"
+            _("{record}: changed on {target} meanwhile; merged next pass").format(
+                record=self._where(item), target=self.view.target
+            )
         )
         item.remote, item.canonical, item.conflicts, item.closes = {}, {}, [], []
 
@@ -218,12 +221,12 @@ class Applier(Committer):
             entity = entity_type(kind).model_validate({"uid": uid, **item.canonical})
         except ValidationError as exc:
             details = "; ".join(f"{f}: {m}" for f, m in describe_validation_error(exc))
-            raise RecordRejected(f"cannot become a {kind}: {details}") from None
+            raise RecordRejected(_rejected(kind, details)) from None
         refused = self.check(entity, self.catalog) if self.check else []
         if isinstance(entity, Person):
             refused += erased_refusal(self.store, entity.email)
         if refused:
-            raise RecordRejected(f"cannot become a {kind}: {'; '.join(refused)}")
+            raise RecordRejected(_rejected(kind, "; ".join(refused)))
         item.uid, item.canonical = uid, {}
         for key in item.unsettled:
             try:
@@ -248,6 +251,11 @@ class Applier(Committer):
         except PreconditionFailed:
             return  # changed meanwhile: the next pass merges it and marks it then
         self._save_link(item, marked)
+
+
+def _rejected(kind: str, why: str) -> str:
+    """Why a platform's new record does not become an entity of ``kind``."""
+    return _("cannot become {kind}: {why}").format(kind=a_kind(kind), why=why)
 
 
 #: What carries out each action: every :class:`Action` has its method here.

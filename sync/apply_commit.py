@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from connector.base import Collection, RemoteRecord, Target, content_hash
 from mappings.paths import holder
 from sync.catalog import Catalog
+from sync.i18n import _
 from sync.model import Entity, describe_validation_error
 from sync.plan import Item, RuleView
 from sync.revisions import write_checked
@@ -151,17 +152,21 @@ class Committer:
             updated = owner.touched(**changes)
         except ValidationError as exc:
             details = "; ".join(f"{f}: {m}" for f, m in describe_validation_error(exc))
-            item.problems.append(f"{what} refused: {details}")
+            item.problems.append(_("{change} refused: {why}").format(change=what, why=details))
             return set(changes)
         refused = self.check(updated, self.catalog) if self.check else []
         if refused:
-            item.problems.append(f"{what} refused: {'; '.join(refused)}")
+            item.problems.append(
+                _("{change} refused: {why}").format(change=what, why="; ".join(refused))
+            )
             return set(changes)
         clashes = self._put(updated) & set(changes)
         if clashes:
             item.problems.append(
-                f"{', '.join(sorted(clashes))}: changed in the store meanwhile (by an import "
-                "or a command); the platform's value is merged again next pass"
+                _(
+                    "{fields}: changed in the store meanwhile (by an import or a command); the "
+                    "platform's value is merged again next pass"
+                ).format(fields=", ".join(sorted(clashes)))
             )
         return clashes
 

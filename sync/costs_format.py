@@ -36,8 +36,12 @@ def costs_lines(report: CostReport) -> list[str]:
         ).format(total=amount(report.total_cost), heads=heads)
     else:
         assert report.fee is not None
-        head = _("mentee") if report.role == "mentee" else _("participant")
-        rule = _("rule: {fee} EUR per {head}").format(fee=amount(report.fee), head=head)
+        per = (
+            _("rule: {fee} EUR per mentee")
+            if report.role == "mentee"
+            else _("rule: {fee} EUR per participant")
+        )
+        rule = per.format(fee=amount(report.fee))
     rows = [
         (
             line.short_name,

@@ -10,6 +10,8 @@ This module is a leaf of the layering: it imports nothing of the project but ``c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from connector.i18n import DOMAIN, LOCALE_DIR, N_, _, install, is_german, ngettext, translation
 
 __all__ = [
@@ -17,11 +19,15 @@ __all__ = [
     "KIND_LABELS",
     "LOCALE_DIR",
     "N_",
+    "ROLE_LABELS",
     "_",
+    "a_kind",
     "install",
     "is_german",
     "kind_label",
     "ngettext",
+    "role_label",
+    "roles_label",
     "translation",
 ]
 
@@ -41,3 +47,30 @@ KIND_LABELS = {
 def kind_label(kind: str) -> str:
     """The entity kind ``kind`` as a person reads it, in the user's language."""
     return _(KIND_LABELS.get(kind, kind))
+
+
+def a_kind(kind: str) -> str:
+    """The kind with its indefinite article: "an event" (German: "vom Typ Termin")."""
+    article = _("an {kind}") if kind[:1] in tuple("aeiou") else _("a {kind}")
+    return article.format(kind=kind_label(kind))
+
+
+#: How each role is named in messages (English: the role's own value).
+ROLE_LABELS = {
+    "mentee": N_("mentee"),
+    "mentor": N_("mentor"),
+    "council": N_("council"),
+    "trainer": N_("trainer"),
+    "staff": N_("staff"),
+    "participant": N_("participant"),
+}
+
+
+def role_label(role: str) -> str:
+    """The role ``role`` as a person reads it, in the user's language."""
+    return _(ROLE_LABELS.get(role, role))
+
+
+def roles_label(roles: Iterable[str]) -> str:
+    """Roles as a sorted, comma-separated list in the user's language ("none" if empty)."""
+    return ", ".join(role_label(r) for r in sorted(roles)) or _("none")

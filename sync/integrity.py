@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol
 
+from sync.i18n import _, a_kind, kind_label, role_label, roles_label
 from sync.model import (
     REFERENCES,
     Application,
@@ -99,16 +100,19 @@ class Overlay:
 # -- references ---------------------------------------------------------------------------
 
 
-def _a(noun: str) -> str:
-    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
-
-
 def _reference(lookup: Lookup, field: str, uid: str, kind: str) -> Problem | None:
     target = lookup.get(uid)
     if target is None:
-        return Problem(field, f"there is no {kind} {uid!r}")
+        return Problem(
+            field, _("there is no {kind} {uid!r}").format(kind=kind_label(kind), uid=uid)
+        )
     if target.kind != kind:
-        return Problem(field, f"{uid!r} is {_a(target.kind)}, not {_a(kind)}")
+        return Problem(
+            field,
+            _("{uid!r} is {actual}, not {expected}").format(
+                uid=uid, actual=a_kind(target.kind), expected=a_kind(kind)
+            ),
+        )
     return None
 
 
@@ -144,14 +148,17 @@ def _cohort_rules(cohort: Cohort, lookup: Lookup) -> list[Problem]:
             problems.append(problem)
         elif isinstance(member, Person) and Role.COUNCIL not in member.roles_in({cohort.uid}):
             problems.append(
-                Problem("council", f"{member.name} is on the council but has no role council")
+                Problem(
+                    "council",
+                    _("{name} is on the council but has no role council").format(name=member.name),
+                )
             )
     return problems
 
 
 def _person_rules(person: Person) -> list[Problem]:
     if person.council_seat and Role.COUNCIL not in person.roles:
-        return [Problem("council_seat", "a council seat (PE/GB) needs the role council")]
+        return [Problem("council_seat", _("a council seat (PE/GB) needs the role council"))]
     return []
 
 
@@ -164,8 +171,9 @@ def _application_rules(application: Application, lookup: Lookup) -> list[Problem
         return [
             Problem(
                 "applicant",
-                f"{applicant.name} belongs to {_org_name(lookup, org)}, "
-                f"which does not take part in {cohort.title}",
+                _("{name} belongs to {organisation}, which does not take part in {cohort}").format(
+                    name=applicant.name, organisation=_org_name(lookup, org), cohort=cohort.title
+                ),
             )
         ]
     return []
@@ -175,9 +183,14 @@ def _needs_role(person: Person, role: Role, field: str, cohort: str) -> Problem 
     held = person.roles_in({cohort})
     if role in held:
         return None
-    roles = ", ".join(sorted(held)) or "none"
-    why = " (is the application selected?)" if role is Role.MENTEE else ""
-    return Problem(field, f"{person.name} is not a {role} (roles: {roles}){why}")
+    message = (
+        _("{name} is not a {role} (roles: {roles}) (is the application selected?)")
+        if role is Role.MENTEE
+        else _("{name} is not a {role} (roles: {roles})")
+    )
+    return Problem(
+        field, message.format(name=person.name, role=role_label(role), roles=roles_label(held))
+    )
 
 
 def _tandem_rules(tandem: Tandem, lookup: Lookup) -> list[Problem]:
@@ -199,15 +212,23 @@ def _cross_mentoring(
         who = mentee if mentee.organisation is None else mentor
         return Problem(
             "mentor",
-            f"tandem {tandem.uid}: {who.name} has no organisation; cross-mentoring needs "
-            "partners from known, different organisations",
+            _(
+                "tandem {uid}: {name} has no organisation; cross-mentoring needs partners from "
+                "known, different organisations"
+            ).format(uid=tandem.uid, name=who.name),
         )
     if mentee.organisation == mentor.organisation:
         return Problem(
             "mentor",
-            f"tandem {tandem.uid}: mentee {mentee.name} and mentor {mentor.name} both belong "
-            f"to {_org_name(lookup, mentee.organisation)}; cross-mentoring needs partners from "
-            "different organisations",
+            _(
+                "tandem {uid}: mentee {mentee} and mentor {mentor} both belong to "
+                "{organisation}; cross-mentoring needs partners from different organisations"
+            ).format(
+                uid=tandem.uid,
+                mentee=mentee.name,
+                mentor=mentor.name,
+                organisation=_org_name(lookup, mentee.organisation),
+            ),
         )
     return None
 
@@ -220,7 +241,12 @@ def _second_tandem(tandem: Tandem, mentee: Person, lookup: Lookup) -> list[Probl
             and (other.cohort, other.mentee) == (tandem.cohort, tandem.mentee)
         ):
             return [
-                Problem("mentee", f"{mentee.name} already has tandem {other.uid} in this cohort")
+                Problem(
+                    "mentee",
+                    _("{name} already has tandem {uid} in this cohort").format(
+                        name=mentee.name, uid=other.uid
+                    ),
+                )
             ]
     return []
 
@@ -228,11 +254,18 @@ def _second_tandem(tandem: Tandem, mentee: Person, lookup: Lookup) -> list[Probl
 def _event_rules(event: Event, lookup: Lookup) -> list[Problem]:
     if event.tandem is None:
         if event.event_kind is EventKind.TANDEM_MEETING:
-            return [Problem("tandem", "a tandem meeting needs its tandem")]
+            return [Problem("tandem", _("a tandem meeting needs its tandem"))]
         return []
     tandem = lookup.get(event.tandem)
     if isinstance(tandem, Tandem) and tandem.cohort != event.cohort:
-        return [Problem("tandem", f"tandem {tandem.uid} belongs to cohort {tandem.cohort}")]
+        return [
+            Problem(
+                "tandem",
+                _("tandem {uid} belongs to cohort {cohort}").format(
+                    uid=tandem.uid, cohort=tandem.cohort
+                ),
+            )
+        ]
     return []
 
 
@@ -242,7 +275,12 @@ def _task_rules(task: Task, lookup: Lookup) -> list[Problem]:
         Role.COUNCIL,
         Role.STAFF,
     }:
-        return [Problem("assignee", f"{assignee.name} is neither on the council nor staff")]
+        return [
+            Problem(
+                "assignee",
+                _("{name} is neither on the council nor staff").format(name=assignee.name),
+            )
+        ]
     return []
 
 
@@ -283,7 +321,12 @@ def check_partners(person: Person, lookup: Lookup) -> list[Problem]:
             continue
         role = Role.MENTEE if person.uid == tandem.mentee else Role.MENTOR
         if wrong := _needs_role(person, role, "roles", tandem.cohort):
-            problems.append(Problem(wrong.field, f"tandem {tandem.uid}: {wrong.message}"))
+            problems.append(
+                Problem(
+                    wrong.field,
+                    _("tandem {uid}: {problem}").format(uid=tandem.uid, problem=wrong.message),
+                )
+            )
         if crossed := _cross_mentoring(tandem, mentee, mentor, lookup):
             problems.append(Problem("organisation", crossed.message))
     return problems

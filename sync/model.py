@@ -76,8 +76,10 @@ def utcnow() -> datetime:
 def _check_uid(value: str) -> str:
     if not _UID.match(value):
         raise ValueError(
-            "must be lower-case letters, digits, '.', '_' or '-' (at most 128 characters), "
-            f"got {value!r}"
+            _(
+                "must be lower-case letters, digits, '.', '_' or '-' (at most 128 characters), "
+                "got {value!r}"
+            ).format(value=value)
         )
     return value
 
@@ -185,7 +187,7 @@ class Cohort(Entity):
     @model_validator(mode="after")
     def _period_in_order(self) -> Cohort:
         if self.period_end < self.period_start:
-            raise ValueError("period_end lies before period_start")
+            raise ValueError(_("period_end lies before period_start"))
         return self
 
     def revealed(self, today: date) -> bool:
@@ -233,12 +235,12 @@ class Person(Entity):
         if not isinstance(data, dict) or not {"roles", "cohorts"} & data.keys():
             return data
         if "memberships" in data:
-            raise ValueError("give memberships, or roles and cohorts, not both")
+            raise ValueError(_("give memberships, or roles and cohorts, not both"))
         data = dict(data)
         roles, cohorts = data.pop("roles", None) or (), data.pop("cohorts", None) or ()
         cohorts = [cohorts] if isinstance(cohorts, str) else list(cohorts)
         if roles and not cohorts:
-            raise ValueError("roles belong to a cohort: name the cohorts too")
+            raise ValueError(_("roles belong to a cohort: name the cohorts too"))
         data["memberships"] = {cohort: set(roles) for cohort in cohorts}
         return data
 
@@ -298,7 +300,7 @@ class Tandem(Entity):
     @model_validator(mode="after")
     def _two_people(self) -> Tandem:
         if self.mentee == self.mentor:
-            raise ValueError("mentee and mentor must be two different people")
+            raise ValueError(_("mentee and mentor must be two different people"))
         return self
 
 
@@ -329,7 +331,7 @@ class Event(Entity):
     @model_validator(mode="after")
     def _end_after_start(self) -> Event:
         if self.end < self.start:
-            raise ValueError("the event ends before it starts")
+            raise ValueError(_("the event ends before it starts"))
         return self
 
 

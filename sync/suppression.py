@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from sync.i18n import _
 from sync.store import Store
 
 #: The domain of the address an erased person's tombstone carries (``<uid>@erased.invalid``).
@@ -152,8 +153,15 @@ def erased_refusal(store: Store, address: str) -> list[str]:
     erased = ErasedAddresses(store).find(address)
     if erased is None:
         return []
-    receipt = "" if erased.receipt is None else f" (receipt {erased.receipt})"
-    return [
-        f"its address was erased with connector forget on {erased.erased_on}{receipt}; not "
-        "created again (connector import people FILE --readmit ADDRESS if they applied again)"
-    ]
+    message = (
+        _(
+            "its address was erased with connector forget on {date}; not created again "
+            "(connector import people FILE --readmit ADDRESS if they applied again)"
+        )
+        if erased.receipt is None
+        else _(
+            "its address was erased with connector forget on {date} (receipt {receipt}); not "
+            "created again (connector import people FILE --readmit ADDRESS if they applied again)"
+        )
+    )
+    return [message.format(date=erased.erased_on, receipt=erased.receipt)]

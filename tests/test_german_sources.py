@@ -24,6 +24,8 @@ INTERNAL = {
     "SimulatedCrash",
     "StopIteration",
 }
+#: What makes a problem of a message: the rules', the mapping loader's and the import's.
+MAKERS = {"Problem", "CellProblem", "problem", "Notice"}
 #: Lists a message is collected in, by the name of the variable or attribute.
 COLLECTORS = re.compile(r"problems|flags|refused|reasons|warnings|notes", re.IGNORECASE)
 #: Words of three letters or more outside the placeholders: a text, not a separator.
@@ -81,8 +83,8 @@ def _messages(tree: ast.AST) -> list[tuple[int, str]]:
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
             if _name(node.exc.func) not in INTERNAL and node.exc.args:
                 add(node.exc.args[0])
-        elif isinstance(node, ast.Call) and _name(node.func) == "Problem" and node.args:
-            add(node.args[-1])
+        elif isinstance(node, ast.Call) and _name(node.func) in MAKERS and node.args:
+            add(node.args[-1])  # the message; the arguments before name the line and field
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -117,9 +119,10 @@ def test_the_check_finds_an_unwrapped_message() -> None:
         "    raise InputError(_('{x} is not known').format(x=x))\n"
         "    raise Fatal('cannot ' + x)\n"
         "    raise AssertionError('unreachable code')\n"
+        "    self.problem(2, 'uid', f'the store has {x}')\n"
         "    return Problem('field', 'a rule is broken')\n"
     )
-    assert [line for line, _text in _messages(ast.parse(code))] == [2, 5, 7]
+    assert [line for line, _text in _messages(ast.parse(code))] == [2, 5, 7, 8]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,109 @@
+"""The programme's rules speak German under a German locale: an import's broken rule, a
+model check and a sync pass refusing to bring back an erased person."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sync.erasure import erase
+from sync.erasure_plan import begin
+from sync.importer import import_file
+from sync.store import Store
+from tests.factories import IMPORT_ORDER
+from tests.test_german import GERMAN, assert_german, german
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "muensterland-10"
+MENTEE = "mareike.boeckenholt@buende.example"
+MENTOR = "hanna.vorspohl@steinfurt.example"
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("regeln") / "cohort.db"
+    with Store.open(path) as store:
+        for kind in IMPORT_ORDER:
+            import_file(store, kind, EXAMPLE / f"{kind}.csv")
+    return path
+
+
+def _import(example: Path, kind: str, text: str, tmp_path: Path) -> str:
+    csv = tmp_path / f"{kind}.csv"
+    csv.write_text(text, encoding="utf-8")
+    done = german("--store", str(example), "import", kind, str(csv))
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    return done.stdout + done.stderr
+
+
+def test_a_tandem_of_swapped_partners_is_refused_in_german(example: Path, tmp_path: Path) -> None:
+    out = _import(
+        example,
+        "tandems",
+        "Durchgang,Mentee,Mentor,Gematcht am\n"
+        f"mim-10,{MENTOR},{MENTEE},12.12.2025\n",
+        tmp_path,
+    )
+    assert "Hanna Vorspohl ist nicht Mentee (Rollen: Mentor:in)" in out, out
+    assert "Mareike Böckenholt ist nicht Mentor:in (Rollen: Mentee)" in out, out
+    assert_german(out, "import tandems")
+
+
+def test_a_second_tandem_of_a_mentee_is_refused_in_german(
+    example: Path, tmp_path: Path
+) -> None:
+    out = _import(
+        example,
+        "tandems",
+        "uid,Durchgang,Mentee,Mentor,Gematcht am\n"
+        f"mim-10-t77,mim-10,{MENTEE},volker.dirkmann@rheine.example,12.12.2025\n",
+        tmp_path,
+    )
+    assert "Mareike Böckenholt hat in diesem Durchgang schon das Tandem mim-10-t01" in out, out
+    assert_german(out, "import tandems")
+
+
+def test_an_event_ending_before_it_starts_is_refused_in_german(
+    example: Path, tmp_path: Path
+) -> None:
+    out = _import(
+        example,
+        "events",
+        "Durchgang,Art,Titel,Beginn,Ende\nmim-10,Abstimmung,Test,12.03.2025 10:00,11.03.2025 12:00\n",
+        tmp_path,
+    )
+    assert "Ende: der Termin endet, bevor er beginnt" in out, out
+    assert_german(out, "import events")
+
+
+def test_sync_does_not_bring_back_an_erased_person_and_says_so_in_german(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector.memory import MemoryTarget
+    from tests.test_engine import REVEAL, cohort_with_anna, list_mapping, sync
+
+    for name, value in GERMAN.items():
+        monkeypatch.setenv(name, value)
+    MemoryTarget.reset()
+    fields = [{"remote": "email", "canonical": "email", "direction": "both"}]
+    mapping = list_mapping(
+        "mentees-10@lists.example",
+        fields,
+        create_from_remote=True,
+        defaults={"given_name": "Neu", "family_name": "Eingetragen"},
+    )
+    try:
+        with Store.open(tmp_path / "store.db") as store:
+            cohort_with_anna(store)
+            erase(store, begin(store, "anna@x.example"), [], lambda: [])
+            lists = MemoryTarget("memory://lists")
+            lists.add("mentees-10@lists.example", {"email": "anna@x.example"})
+            [result] = sync(store, mapping, REVEAL)
+    finally:
+        MemoryTarget.reset()
+    [problem] = result.problems
+    assert "kann kein Eintrag vom Typ Person werden: ihre Adresse wurde am" in problem, problem
+    assert "mit connector forget gelöscht (Beleg 1); nicht erneut angelegt" in problem, problem
+    assert_german(problem, "sync")
