@@ -42,8 +42,7 @@ def test_a_tandem_of_swapped_partners_is_refused_in_german(example: Path, tmp_pa
     out = _import(
         example,
         "tandems",
-        "Durchgang,Mentee,Mentor,Gematcht am\n"
-        f"mim-10,{MENTOR},{MENTEE},12.12.2025\n",
+        f"Durchgang,Mentee,Mentor,Gematcht am\nmim-10,{MENTOR},{MENTEE},12.12.2025\n",
         tmp_path,
     )
     assert "Hanna Vorspohl ist nicht Mentee (Rollen: Mentor:in)" in out, out
@@ -51,9 +50,7 @@ def test_a_tandem_of_swapped_partners_is_refused_in_german(example: Path, tmp_pa
     assert_german(out, "import tandems")
 
 
-def test_a_second_tandem_of_a_mentee_is_refused_in_german(
-    example: Path, tmp_path: Path
-) -> None:
+def test_a_second_tandem_of_a_mentee_is_refused_in_german(example: Path, tmp_path: Path) -> None:
     out = _import(
         example,
         "tandems",
@@ -71,7 +68,8 @@ def test_an_event_ending_before_it_starts_is_refused_in_german(
     out = _import(
         example,
         "events",
-        "Durchgang,Art,Titel,Beginn,Ende\nmim-10,Abstimmung,Test,12.03.2025 10:00,11.03.2025 12:00\n",
+        "Durchgang,Art,Titel,Beginn,Ende\n"
+        "mim-10,Abstimmung,Test,12.03.2025 10:00,11.03.2025 12:00\n",
         tmp_path,
     )
     assert "Ende: der Termin endet, bevor er beginnt" in out, out
