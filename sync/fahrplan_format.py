@@ -7,7 +7,7 @@ from pathlib import Path
 from mappings.fahrplan import SHIPPED
 from sync.config import Config
 from sync.fahrplan import FahrplanReport
-from sync.i18n import _
+from sync.i18n import N_, _, kind_label, ngettext
 
 
 def template_folders(config: Config) -> list[Path]:
@@ -32,8 +32,8 @@ def fahrplan_lines(report: FahrplanReport) -> list[str]:
     kinds: dict[str, int] = {}
     for outcome in report.outcomes:
         kinds[outcome.kind] = kinds.get(outcome.kind, 0) + 1
-    what = ", ".join(f"{n} {k}{'s' if n != 1 and k != 'cohort' else ''}" for k, n in kinds.items())
-    done = ", ".join(f"{n} {action}" for action, n in counts.items())
+    what = ", ".join(_count_of(kind, n) for kind, n in kinds.items())
+    done = ", ".join(_(ACTIONS.get(action, action)).format(n=n) for action, n in counts.items())
     verb = "" if report.written else _(" (dry run: nothing written)")
     lines = [
         _("{cohort} from {template}: {what}; {done}").format(
@@ -43,6 +43,36 @@ def fahrplan_lines(report: FahrplanReport) -> list[str]:
     ]
     for outcome in report.outcomes:
         if outcome.action in ("updated", "kept", "removed"):
-            why = f" ({outcome.why})" if outcome.why else ""
-            lines.append(f"  {outcome.action:<8} {outcome.kind:<6} {outcome.uid}{why}")
+            why = f" ({_(outcome.why)})" if outcome.why else ""
+            action = _(ACTION_WORDS.get(outcome.action, outcome.action))
+            lines.append(f"  {action:<8} {kind_label(outcome.kind):<6} {outcome.uid}{why}")
     return lines
+
+
+#: What a run did to its items, counted ("36 created").
+ACTIONS = {
+    "created": N_("{n} created"),
+    "updated": N_("{n} updated"),
+    "unchanged": N_("{n} unchanged"),
+    "kept": N_("{n} kept"),
+    "removed": N_("{n} removed"),
+}
+#: The same, as the first word of an item's line.
+ACTION_WORDS = {
+    "created": N_("created"),
+    "updated": N_("updated"),
+    "unchanged": N_("unchanged"),
+    "kept": N_("kept"),
+    "removed": N_("removed"),
+}
+
+
+def _count_of(kind: str, n: int) -> str:
+    """``n`` items of ``kind``: "1 cohort", "16 events", "19 tasks"."""
+    if kind == "cohort":
+        return _("{n} cohort").format(n=n)
+    if kind == "event":
+        return ngettext("{n} event", "{n} events", n).format(n=n)
+    if kind == "task":
+        return ngettext("{n} task", "{n} tasks", n).format(n=n)
+    return f"{n} {kind_label(kind)}"

@@ -157,7 +157,7 @@ def plan_lines(
                 n=len(unlinked)
             )
         )
-    lines += [f"  note: {n}" for n in result.notes]
+    lines += ["  " + _("note: {text}").format(text=n) for n in result.notes]
     return lines
 
 

@@ -105,3 +105,14 @@ def test_sync_does_not_bring_back_an_erased_person_and_says_so_in_german(
     assert "kann kein Eintrag vom Typ Person werden: ihre Adresse wurde am" in problem, problem
     assert "mit connector forget gelöscht (Beleg 1); nicht erneut angelegt" in problem, problem
     assert_german(problem, "sync")
+
+
+def test_a_cohort_from_its_fahrplan_is_reported_in_german(example: Path) -> None:
+    args = ("--store", str(example), "cohort", "new", "--programme", "mim", "--number", "12")
+    done = german(*args, "--start", "2027-09-01")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 Durchgang, 16 Termine, 19 Aufgaben; 36 angelegt" in done.stdout, done.stdout
+    moved = german(*args, "--start", "2027-09-08", "--dry-run")
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert "  geändert Termin mim-12-start-workshop" in moved.stdout, moved.stdout
+    assert_german(done.stdout + moved.stdout, "cohort new")

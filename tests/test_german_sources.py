@@ -27,7 +27,7 @@ INTERNAL = {
 #: What makes a problem of a message: the rules', the mapping loader's and the import's.
 MAKERS = {"Problem", "CellProblem", "problem", "Notice"}
 #: Lists a message is collected in, by the name of the variable or attribute.
-COLLECTORS = re.compile(r"problems|flags|refused|reasons|warnings|notes", re.IGNORECASE)
+COLLECTORS = re.compile(r"problems|flags|refused|reasons|warnings|notes|lines", re.IGNORECASE)
 #: Words of three letters or more outside the placeholders: a text, not a separator.
 _WORD = re.compile(r"[A-Za-zÄÖÜäöüß]{3,}")
 #: Command-line options are the same in every language.
