@@ -127,3 +127,32 @@ def test_the_check_finds_an_unwrapped_message() -> None:
 
 if __name__ == "__main__":
     print("\n".join(_unwrapped()))
+
+
+def _lookups(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, msgid) of every ``_()``, ``N_()`` and ``ngettext()`` of a literal, f-strings'
+    expressions included (the extractor does not look inside f-strings)."""
+    found = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and _name(node.func) in ("_", "N_", "ngettext")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.append((node.lineno, node.args[0].value))
+    return found
+
+
+def test_every_lookup_has_german_in_the_catalog() -> None:
+    from tests.test_german import _catalog
+
+    german = {ids[0] for ids, strings in _catalog() if all(strings)}
+    missing = [
+        f"{path.relative_to(ROOT)}:{line}: {msgid!r}"
+        for path in _files()
+        for line, msgid in _lookups(ast.parse(path.read_text(encoding="utf-8")))
+        if msgid not in german
+    ]
+    assert not missing, "looked up but not in the German catalog:\n" + "\n".join(missing)
