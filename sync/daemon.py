@@ -50,8 +50,10 @@ def store_lock(store_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise LockHeld(f"{store_path} is being synced by {holder}") from None
+            holder = handle.read().strip() or _("another process")
+            raise LockHeld(
+                _("{store} is being synced by {holder}").format(store=store_path, holder=holder)
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")

@@ -141,7 +141,7 @@ class _Batch:
             for loc, message in describe_validation_error(exc):
                 field = "" if loc == "(record)" else loc.split(".")[0]
                 if field not in (skip or set()):
-                    text = "a value is required" if message == "Field required" else message
+                    text = _("a value is required") if message == "Field required" else message
                     self.problem(line, field, text)
             return None
 
@@ -345,7 +345,11 @@ def _import_file(
 ) -> ImportReport:
     entity_kind = KINDS.get(kind, kind)
     if entity_kind not in KINDS.values():
-        raise InputError(f"unknown import kind {kind!r}; choose one of: {', '.join(KINDS)}")
+        raise InputError(
+            _("unknown import kind {kind!r}; choose one of: {kinds}").format(
+                kind=kind, kinds=", ".join(KINDS)
+            )
+        )
     table = read_table(path)
     if not table.rows:
         raise InputError(

@@ -8,6 +8,7 @@ from typing import Any
 from connector.base import RemoteRecord
 from mappings.fields import Unmappable
 from mappings.paths import Embargoed
+from sync.i18n import _
 from sync.model import Entity
 from sync.plan_items import Action, Item, held_base
 from sync.plan_merge import MergePlanner
@@ -99,8 +100,10 @@ class MatchPlanner(MergePlanner):
             self.items.append(self._import(record))
             return True
         self.notes.append(
-            f"record {record.remote_id} carries the marker of {marker}, which is "
-            f"{self._whose(marker, entity)}: a copy, not ours to delete; left alone"
+            _(
+                "record {record} carries the marker of {marker}, which is "
+                "{whose}: a copy, not ours to delete; left alone"
+            ).format(record=record.remote_id, marker=marker, whose=self._whose(marker, entity))
         )
         return False
 
