@@ -114,7 +114,13 @@ def pairing_problems(lookup: Lookup, cohort: str, mentee: str, mentor: str) -> l
     probe = Tandem(uid=_PROBE, cohort=cohort, mentee=mentee, mentor=mentor, matched_on=date.today())
     overlay = Overlay(lookup)
     overlay.put(probe)
-    return [p.message.replace(f"tandem {_PROBE}: ", "") for p in check(probe, overlay)]
+    return [_without_tandem(p.message, _PROBE) for p in check(probe, overlay)]
+
+
+def _without_tandem(message: str, uid: str) -> str:
+    """``message`` without its leading "tandem UID: ", in whichever language it is written."""
+    head, found, rest = message.partition(f" {uid}: ")
+    return rest if found and " " not in head else message
 
 
 def candidates(
@@ -183,8 +189,10 @@ class TandemProblem:
     message: str
 
     def __str__(self) -> str:
-        message = self.message.removeprefix(f"tandem {self.tandem}: ")
-        return f"tandem {self.tandem}: {self.field}: {message}"
+        message = _without_tandem(self.message, self.tandem)
+        return _("tandem {uid}: {field}: {message}").format(
+            uid=self.tandem, field=self.field, message=message
+        )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from sync.matching import Candidates, CohortCheck
 def candidate_lines(found: Candidates) -> list[str]:
     """The mentee's goals, then one line per candidate with its flags."""
     goals = found.goals
-    position = _("position:")
+    position, goals_label, topics_label = _("position:"), _("goals:"), _("topics:")
     lines = [
         _("Candidates for {name} ({organisation}) in {cohort}").format(
             name=found.mentee_name, organisation=found.organisation, cohort=found.cohort
@@ -17,8 +17,8 @@ def candidate_lines(found: Candidates) -> list[str]:
         f"  {position:<10} {goals.position or '-'}"
         + (f", {goals.department}" if goals.department else "")
         + (f" ({goals.leadership_role})" if goals.leadership_role else ""),
-        f"  {_('goals:'):<10} {goals.goals or '-'}",
-        f"  {_('topics:'):<10} {', '.join(goals.topics) or '-'}",
+        f"  {goals_label:<10} {goals.goals or '-'}",
+        f"  {topics_label:<10} {', '.join(goals.topics) or '-'}",
     ]
     lines += [f"  ! {flag}" for flag in found.mentee_flags]
     lines.append("")
