@@ -191,8 +191,10 @@ def watch(
         now = clock()
         resting: dict[str, ConnectorError] = {
             target: TargetResting(
-                f"{target} was unavailable in {b.failures} pass(es) in a row; "
-                f"next try in {b.resume_at - now:.0f} s",
+                _(
+                    "{target} was unavailable in {failures} pass(es) in a row; "
+                    "next try in {seconds:.0f} s"
+                ).format(target=target, failures=b.failures, seconds=b.resume_at - now),
                 b.resume_at - now,
             )
             for target, b in backoff.items()

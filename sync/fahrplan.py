@@ -19,7 +19,7 @@ from typing import Any
 
 from connector.errors import InputError
 from mappings.fahrplan import EventItem, FahrplanTemplate
-from sync.i18n import _, kind_label
+from sync.i18n import N_, _, kind_label
 from sync.integrity import Overlay, check
 from sync.model import BERLIN, Cohort, Entity, Event, Task, utcnow
 from sync.programme_tables import ensure_tables
@@ -238,11 +238,11 @@ def _decide(store: Store, item: Item, record: tuple[str, dict[str, Any]] | None)
     if existing is None:
         return outcome
     if store.is_deleted(entity.uid):
-        outcome.action, outcome.why = "kept", "deleted by the council"
+        outcome.action, outcome.why = "kept", N_("deleted by the council")
     elif record is None or existing.kind != entity.kind:
-        outcome.action, outcome.why = "kept", "not made by this template"
+        outcome.action, outcome.why = "kept", N_("not made by this template")
     elif produced(existing) != record[1]:
-        outcome.action, outcome.why = "kept", "changed by the council"
+        outcome.action, outcome.why = "kept", N_("changed by the council")
     elif produced(existing) == produced(entity):
         outcome.action = "unchanged"
     else:
@@ -309,7 +309,7 @@ def apply_template(
             report.outcomes.append(Outcome(key, item_uid, current.kind, "removed"))
             removals.append((key, item_uid))
         else:
-            why = "changed by the council; no longer in the template"
+            why = N_("changed by the council; no longer in the template")
             report.outcomes.append(Outcome(key, item_uid, current.kind, "kept", why))
     _check(store, [entity for _, entity in writes])
     if dry_run:

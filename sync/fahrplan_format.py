@@ -43,6 +43,6 @@ def fahrplan_lines(report: FahrplanReport) -> list[str]:
     ]
     for outcome in report.outcomes:
         if outcome.action in ("updated", "kept", "removed"):
-            why = f" ({outcome.why})" if outcome.why else ""
+            why = f" ({_(outcome.why)})" if outcome.why else ""
             lines.append(f"  {outcome.action:<8} {outcome.kind:<6} {outcome.uid}{why}")
     return lines

@@ -110,7 +110,7 @@ def _tandems(lookup: Lookup, cohort: str) -> list[Tandem]:
 def pairing_problems(lookup: Lookup, cohort: str, mentee: str, mentor: str) -> list[str]:
     """What a tandem of ``mentee`` and ``mentor`` in ``cohort`` would break, as messages."""
     if mentee == mentor:
-        return ["mentee and mentor are the same person"]
+        return [_("mentee and mentor are the same person")]
     probe = Tandem(uid=_PROBE, cohort=cohort, mentee=mentee, mentor=mentor, matched_on=date.today())
     overlay = Overlay(lookup)
     overlay.put(probe)

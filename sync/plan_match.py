@@ -124,10 +124,12 @@ class MatchPlanner(MergePlanner):
     def _whose(self, marker: str, entity: Entity | None) -> str:
         link = self.snap.links.get(marker)
         if link is not None:
-            return f"linked to record {link.remote_id}"
+            return _("linked to record {record}").format(record=link.remote_id)
         if entity is None:
-            return "deleted"
-        return "taken by another record" if self.in_scope(entity) else "not in this rule's scope"
+            return _("deleted")
+        if self.in_scope(entity):
+            return _("taken by another record")
+        return _("not in this rule's scope")
 
     def _by_key(self, record: RemoteRecord, scope: set[str], taken: set[str]) -> str | None:
         key = self.view.rule.key
