@@ -210,18 +210,13 @@ class _Batch:
         if not uid:
             return by_key
         if by_key is not None and by_key.uid != uid:
-            words = _KEY.get(self.kind, ("uid", "uid"))[1]
-            message = _("the store has this {words} under uid {uid!r}").format(
-                words=_(words), uid=by_key.uid
-            )
-            self.problem(line, "uid", message)
+            words = _(_KEY.get(self.kind, ("uid", "uid"))[1])
+            message = _("the store has this {words} under uid {uid!r}")
+            self.problem(line, "uid", message.format(words=words, uid=by_key.uid))
         hit = self.by_uid.get(uid)
         if hit is None and (other := self.store.get(uid, include_deleted=True)) is not None:
-            gone = self.store.is_deleted(uid)
-            if gone:
-                message = _("{uid!r} belongs to a deleted record; uids are never reused")
-            else:
-                message = _("{uid!r} belongs to a {kind}")
+            deleted = _("{uid!r} belongs to a deleted record; uids are never reused")
+            message = deleted if self.store.is_deleted(uid) else _("{uid!r} belongs to a {kind}")
             self.problem(line, "uid", message.format(uid=uid, kind=kind_label(other.kind)))
         return hit
 
@@ -351,11 +346,9 @@ def _import_file(
 ) -> ImportReport:
     entity_kind = KINDS.get(kind, kind)
     if entity_kind not in KINDS.values():
-        raise InputError(
-            _("unknown import kind {kind!r}; choose one of: {kinds}").format(
-                kind=kind, kinds=", ".join(KINDS)
-            )
-        )
+        known = ", ".join(KINDS)
+        message = _("unknown import kind {kind!r}; choose one of: {kinds}")
+        raise InputError(message.format(kind=kind, kinds=known))
     table = read_table(path)
     if not table.rows:
         raise InputError(
