@@ -116,3 +116,22 @@ def test_clearing_a_required_cell_is_refused_in_german(tmp_path: Path) -> None:
     assert done.returncode == 3
     assert f"{orgs}:2: Art: ein Wert ist nötig; '-' kann ihn nicht leeren" in done.stderr
     assert_german(done.stderr.replace(str(orgs), "F"), "connector import organisations (clear)")
+
+
+def test_a_failing_secret_command_is_named_in_german(tmp_path: Path) -> None:
+    mapping = HTTP_MAPPING.replace("http://", "https://").replace(
+        'secret = { env = "DECK_APP_PASSWORD" }', 'secret = { command = "false" }'
+    )
+    (tmp_path / "beirat.toml").write_text(mapping, encoding="utf-8")
+    config = tmp_path / "connector.toml"
+    config.write_text('store = "cohort.db"\nmappings = ["beirat.toml"]\n', encoding="utf-8")
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text("Kurzname;Name;Art\nGreven;Stadt Greven;Stadt\n", encoding="utf-8")
+    assert german("--config", str(config), "import", "organisations", str(orgs)).returncode == 0
+    done = german("--config", str(config), "plan")
+    assert done.returncode == 3
+    assert done.stderr.startswith(
+        "Fehler: der Geheimnis-Befehl 'false' für https://cloud.example.org schlug fehl mit "
+        "Rückgabewert 1"
+    ), done.stderr
+    assert_german(done.stderr, "connector plan (secret command)")
