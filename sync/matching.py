@@ -154,11 +154,12 @@ def candidates(
     for mentor in members(lookup, found.uid, Role.MENTOR):
         if mentor.uid == mentee.uid:
             continue
-        # Problems of the mentee alone are shown once, above the list, not on every mentor.
+        # Problems of the mentee alone are shown once, above the list, not on every mentor;
+        # a problem of this pairing names the mentor (in every language, unlike its wording).
         flags = [
             f
             for f in pairing_problems(lookup, found.uid, mentee.uid, mentor.uid)
-            if not f.startswith(mentee.name)
+            if mentor.name in f
         ]
         if mentor.uid in paired:
             flags.append(_("already paired in this cohort"))
