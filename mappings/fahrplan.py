@@ -215,7 +215,8 @@ def find_template(programme: str, folders: list[Path]) -> Path:
                 declared = None
             if declared == programme:
                 return path
-            seen.append(f"{path} ({declared or _('unreadable')})")
+            shown = declared or _("unreadable")  # outside the f-string: the extractor sees it
+            seen.append(f"{path} ({shown})")
     raise MappingError(
         _("no Fahrplan template for programme {programme}").format(programme=repr(programme)),
         problems=[_("looked at {file}").format(file=entry) for entry in seen],

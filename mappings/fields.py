@@ -17,6 +17,7 @@ from connector.base import FieldType, cut
 from mappings.paths import Lookup, holder, read, referenced_kind, target_kind
 from mappings.schema import FieldSpec
 from mappings.templates import render_template
+from sync.i18n import _, kind_label
 from sync.model import BERLIN, Entity, entity_type
 
 
@@ -145,7 +146,9 @@ class Codec:
         assert self.spec.canonical is not None
         if self.remote_type == "set" and not self.canonical_is_set:
             if len(remote_value) > 1:
-                raise Unmappable(f"{', '.join(remote_value)}: only one may be set")
+                raise Unmappable(
+                    _("{values}: only one may be set").format(values=", ".join(remote_value))
+                )
             remote_value = remote_value[0] if remote_value else None
         if isinstance(remote_value, list):
             return [self._in(item, lookup) for item in remote_value]
@@ -157,7 +160,11 @@ class Codec:
         if self.spec.values is not None:
             reverse = {remote: canonical for canonical, remote in self.spec.values.items()}
             if value not in reverse:
-                raise Unmappable(f"{value!r} is not one of {', '.join(sorted(reverse))}")
+                raise Unmappable(
+                    _("{value!r} is not one of {choices}").format(
+                        value=value, choices=", ".join(sorted(reverse))
+                    )
+                )
             return reverse[value]
         if self.spec.lookup is not None:
             assert self.spec.canonical is not None
@@ -166,7 +173,11 @@ class Codec:
             for candidate in lookup.all(ref):
                 if str(getattr(candidate, self.spec.lookup)) == value:
                     return candidate.uid
-            raise Unmappable(f"no {ref} with {self.spec.lookup} {value!r}")
+            raise Unmappable(
+                _("no {kind} with {field} {value!r}").format(
+                    kind=kind_label(ref), field=self.spec.lookup, value=value
+                )
+            )
         return self._typed(value)
 
     def _typed(self, value: Any) -> Any:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import re
 
+from sync.i18n import _
+
 Loc = tuple[str | int, ...]
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SCALAR = re.compile(r"[^,\]}\n#]*")
@@ -118,7 +120,7 @@ class LineIndex:
             else:
                 match = _BARE_KEY.match(self.text, self._pos)
                 if match is None:
-                    raise ValueError(f"no key at line {self._line}")
+                    raise ValueError(_("no key at line {line}").format(line=self._line))
                 parts.append(match.group(0))
                 self._advance(len(match.group(0)))
             self._skip(newlines=False)
@@ -169,7 +171,7 @@ class LineIndex:
         self._advance(len(delimiter))
         while not self.text.startswith(delimiter, self._pos):
             if self._pos >= len(self.text):
-                raise ValueError("unterminated string")
+                raise ValueError(_("unterminated string"))
             self._advance(2 if quote == '"' and self._peek() == "\\" else 1)
         self._advance(len(delimiter))
         while len(delimiter) == 3 and self._peek() == quote:

@@ -179,7 +179,8 @@ def _describe(annotation: Any) -> str:
         int: N_("a whole number"),
         str: N_("text in quotes"),
     }
-    return _(names.get(annotation, N_("a value")))
+    anything = N_("a value")  # on its own: the extractor misses a lookup inside a lookup
+    return _(names.get(annotation, anything))
 
 
 def _is_tables(annotation: Any) -> bool:
@@ -345,8 +346,10 @@ def resolve_secret(target: TargetSpec) -> str:
         value = os.environ.get(target.secret.env, "")
         if not value:
             raise MappingError(
-                f"the secret for {target.url} comes from the environment variable "
-                f"{target.secret.env}, which is not set"
+                _(
+                    "the secret for {url} comes from the environment variable "
+                    "{variable}, which is not set"
+                ).format(url=target.url, variable=target.secret.env)
             )
         return value
     assert target.secret.command is not None
@@ -357,24 +360,38 @@ def _run_secret_command(command: str, url: str) -> str:
     try:
         argv = shlex.split(command)
     except ValueError as exc:
-        raise MappingError(f"the secret command for {url} cannot be split: {exc}") from None
+        raise MappingError(
+            _("the secret command for {url} cannot be split: {reason}").format(url=url, reason=exc)
+        ) from None
     program = argv[0] if argv else "(empty)"
     try:
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=SECRET_TIMEOUT, check=False
         )
     except (OSError, IndexError) as exc:
-        reason = getattr(exc, "strerror", None) or "cannot be started"
-        raise MappingError(f"the secret command {program!r} for {url}: {reason}") from None
+        reason = getattr(exc, "strerror", None) or _("cannot be started")
+        raise MappingError(
+            _("the secret command {program!r} for {url}: {reason}").format(
+                program=program, url=url, reason=reason
+            )
+        ) from None
     except subprocess.TimeoutExpired:
         raise MappingError(
-            f"the secret command {program!r} for {url} did not finish within {SECRET_TIMEOUT:.0f} s"
+            _(
+                "the secret command {program!r} for {url} did not finish within {seconds:.0f} s"
+            ).format(program=program, url=url, seconds=SECRET_TIMEOUT)
         ) from None
     if done.returncode != 0:
         raise MappingError(
-            f"the secret command {program!r} for {url} failed with exit code {done.returncode}"
+            _("the secret command {program!r} for {url} failed with exit code {code}").format(
+                program=program, url=url, code=done.returncode
+            )
         )
     secret = done.stdout.strip()
     if not secret:
-        raise MappingError(f"the secret command {program!r} for {url} printed nothing")
+        raise MappingError(
+            _("the secret command {program!r} for {url} printed nothing").format(
+                program=program, url=url
+            )
+        )
     return secret

@@ -66,14 +66,18 @@ def target_warnings(mapping: MappingFile) -> list[str]:
     for name, target in mapping.targets.items():
         if not target.verify_tls:
             warnings.append(
-                f"target {name!r}: TLS certificates are not verified (verify_tls = false); "
-                "use this only for a test server"
+                _(
+                    "target {name!r}: TLS certificates are not verified (verify_tls = false); "
+                    "use this only for a test server"
+                ).format(name=name)
             )
         url = urlparse(target.url)
         if url.scheme == "http" and not _loopback(url.hostname or ""):
             warnings.append(
-                f"target {name!r}: {target.url} is plain http to another host; "
-                "passwords and personal data would travel unencrypted; use https"
+                _(
+                    "target {name!r}: {url} is plain http to another host; "
+                    "passwords and personal data would travel unencrypted; use https"
+                ).format(name=name, url=target.url)
             )
     return warnings
 

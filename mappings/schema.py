@@ -109,7 +109,8 @@ class TargetSpec(Strict):
                 message = _("must start with http:// or https://, got {url}")
             else:
                 message = _("must start with one of {starts}, got {url}")
-            raise ValueError("url: " + message.format(starts=starts, url=repr(self.url)))
+            message = message.format(starts=starts, url=repr(self.url))
+            raise ValueError(_("{key}: {message}").format(key="url", message=message))
         return self
 
 
@@ -135,12 +136,13 @@ class FieldSpec(Strict):
             raise ValueError(_("give exactly one of `canonical` or `template`"))
         if self.template is not None and self.direction != "out":
             message = _('a `template` field can only go out; set direction = "out"')
-            raise ValueError("direction: " + message)
+            raise ValueError(_("{key}: {message}").format(key="direction", message=message))
         if self.values is not None and self.lookup is not None:
-            raise ValueError("lookup: " + _("give at most one of `values` or `lookup`"))
+            message = _("give at most one of `values` or `lookup`")
+            raise ValueError(_("{key}: {message}").format(key="lookup", message=message))
         if self.values is not None and len(set(self.values.values())) != len(self.values):
             message = _("each canonical value must map to a different remote value")
-            raise ValueError("values: " + message)
+            raise ValueError(_("{key}: {message}").format(key="values", message=message))
         return self
 
 
@@ -188,7 +190,9 @@ class Rule(Strict):
         for index, spec in enumerate(self.fields):
             if spec.remote in seen and spec.remote not in SET_FIELDS:
                 message = _("remote field {name} is mapped twice").format(name=repr(spec.remote))
-                raise ValueError(f"fields[{index}].remote: {message}")
+                raise ValueError(
+                    _("{key}: {message}").format(key=f"fields[{index}].remote", message=message)
+                )
             seen.add(spec.remote)
         return self
 
@@ -198,7 +202,7 @@ class Rule(Strict):
         for platform in registry.platforms().values():
             if platform.table is not None and self.table_of(platform) is not None:
                 return platform
-        raise LookupError(f"rule {self.name!r} has no collection table")
+        raise LookupError(_("rule {name!r} has no collection table").format(name=self.name))
 
     def table_of(self, platform: Platform) -> BaseModel | None:
         """This rule's ``[rules.TABLE]`` of ``platform``, if it has that one."""
@@ -243,26 +247,40 @@ class MappingFile(Strict):
         homes: dict[tuple[str, str], str] = {}
         for index, rule in enumerate(self.rules):
             if rule.name in names:
-                raise ValueError(f"rules[{index}].name: duplicate rule name {rule.name!r}")
+                raise ValueError(
+                    _("rules[{index}].name: duplicate rule name {name!r}").format(
+                        index=index, name=rule.name
+                    )
+                )
             home = (rule.target, collection_name(rule))
             if home in homes:
                 raise ValueError(
-                    f"rules[{index}]: {home[1]!r} on target {rule.target!r} already belongs to "
-                    f"rule {homes[home]!r}; each board, calendar or list belongs to one rule"
+                    _(
+                        "rules[{index}]: {collection!r} on target {target!r} already belongs to "
+                        "rule {rule!r}; each board, calendar or list belongs to one rule"
+                    ).format(index=index, collection=home[1], target=rule.target, rule=homes[home])
                 )
             homes[home] = rule.name
             names.add(rule.name)
             target = self.targets.get(rule.target)
             if target is None:
                 raise ValueError(
-                    f"rules[{index}].target: unknown target {rule.target!r}; "
-                    f"known: {', '.join(sorted(self.targets))}"
+                    _("rules[{index}].target: unknown target {target!r}; known: {known}").format(
+                        index=index, target=rule.target, known=", ".join(sorted(self.targets))
+                    )
                 )
             serves_any = registry.platform(target.kind).serves_any_table
             if not serves_any and target.kind != rule.collection_kind:
                 raise ValueError(
-                    f"rules[{index}]: target {rule.target!r} is {target.kind}, but the rule "
-                    f"describes a {rule.collection_kind} collection"
+                    _(
+                        "rules[{index}]: target {target!r} is {kind}, but the rule "
+                        "describes a {collection} collection"
+                    ).format(
+                        index=index,
+                        target=rule.target,
+                        kind=target.kind,
+                        collection=rule.collection_kind,
+                    )
                 )
         return self
 

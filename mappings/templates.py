@@ -18,6 +18,7 @@ from typing import Any
 
 from mappings.formats import MAX_WIDTH, check_format
 from mappings.paths import Lookup, check_path, read, target_kind
+from sync.i18n import _
 from sync.model import BERLIN, COMPUTED, Entity, entity_type
 
 __all__ = ["MAX_WIDTH", "check_template", "placeholders", "render_template"]
@@ -34,7 +35,9 @@ def placeholders(template: str) -> list[tuple[str, str | None]]:
             continue
         if token in ("{", "}"):
             raise ValueError(
-                f"stray {token!r} at character {match.start() + 1}; write {token * 2} for a brace"
+                _("stray {token!r} at character {position}; write {double} for a brace").format(
+                    token=token, position=match.start() + 1, double=token * 2
+                )
             )
         found.append((match.group(1).strip(), match.group(2)))
     return found

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import requests
 
 from connector.errors import ConfigError
+from sync.i18n import _
 
 #: The environment AppAPI's deploy daemon (or the admin, with manual install) sets.
 ENVIRONMENT = ("APP_ID", "APP_VERSION", "APP_SECRET", "APP_HOST", "APP_PORT", "NEXTCLOUD_URL")
@@ -47,11 +48,17 @@ class AppSettings:
         env = os.environ if env is None else env
         missing = [name for name in ENVIRONMENT if not env.get(name)]
         if missing:
-            raise ConfigError(f"the app needs these environment variables: {', '.join(missing)}")
+            raise ConfigError(
+                _("the app needs these environment variables: {names}").format(
+                    names=", ".join(missing)
+                )
+            )
         try:
             port = int(env["APP_PORT"])
         except ValueError:
-            raise ConfigError(f"APP_PORT: {env['APP_PORT']!r} is not a port number") from None
+            raise ConfigError(
+                _("APP_PORT: {value!r} is not a port number").format(value=env["APP_PORT"])
+            ) from None
         return cls(
             env["APP_ID"],
             env["APP_VERSION"],
@@ -69,16 +76,16 @@ def signed_user(settings: AppSettings, headers: Mapping[str, str]) -> str:
     header is missing or the app id or secret is not this app's.
     """
     if not headers.get("aa-version") or not headers.get("ex-app-version"):
-        raise Unsigned("AppAPI headers missing")
+        raise Unsigned(_("AppAPI headers missing"))
     if headers.get("ex-app-id") != settings.app_id:
-        raise Unsigned("not this app's id")
+        raise Unsigned(_("not this app's id"))
     try:
         decoded = base64.b64decode(headers.get("authorization-app-api", ""), validate=True)
         user, secret = decoded.decode("utf-8").split(":", 1)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Unsigned("no readable AUTHORIZATION-APP-API") from None
+        raise Unsigned(_("no readable AUTHORIZATION-APP-API")) from None
     if not hmac.compare_digest(secret.encode(), settings.secret.encode()):
-        raise Unsigned("wrong secret")
+        raise Unsigned(_("wrong secret"))
     return user
 
 
@@ -114,7 +121,11 @@ class Nextcloud:
             timeout=TIMEOUT,
         )
         if answer.status_code >= 300:
-            raise ConfigError(f"Nextcloud answered {answer.status_code} to {method} {path}")
+            raise ConfigError(
+                _("Nextcloud answered {status} to {method} {path}").format(
+                    status=answer.status_code, method=method, path=path
+                )
+            )
         return answer.json()["ocs"]["data"]
 
     def groups_of(self, user: str) -> list[str]:

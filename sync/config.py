@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connector.errors import ConfigError
 from mappings.lines import MAX_NESTING, LineIndex, bracket_overflow, deepest_key
+from sync.i18n import _
 from sync.model import describe_validation_error
 
 CONFIG_NAME = "connector.toml"
@@ -82,8 +83,10 @@ def _nesting(path: Path, text: str, data: object | None) -> None:
         line = LineIndex(text).line(deep) if deep is not None else None
     if line is not None:
         raise ConfigError(
-            f"{path}:{line}: nested more than {MAX_NESTING} levels deep; "
-            "connector.toml needs only a table or two"
+            _(
+                "{path}:{line}: nested more than {levels} levels deep; "
+                "connector.toml needs only a table or two"
+            ).format(path=path, line=line, levels=MAX_NESTING)
         )
 
 
@@ -94,16 +97,20 @@ def _parse(path: Path) -> _File:
         data = tomllib.loads(text)
         _nesting(path, text, data)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raise ConfigError(_("{path}: no such config file").format(path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+        raise ConfigError(
+            _("{path}: cannot read the config file: {reason}").format(path=path, reason=exc)
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(
+            _("{path}: not valid TOML: {reason}").format(path=path, reason=exc)
+        ) from None
     try:
         return _File.model_validate(data)
     except ValidationError as exc:
         problems = [f"{path}: {key}: {msg}" for key, msg in describe_validation_error(exc)]
-        raise ConfigError(f"{path}: invalid configuration", problems) from None
+        raise ConfigError(_("{path}: invalid configuration").format(path=path), problems) from None
 
 
 def load_config(path: str | Path) -> Config:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from connector.errors import InputError
+from sync.i18n import _
 from sync.integrity import Lookup
 from sync.model import Cohort, Organisation, Programme, ProgrammeKind, Role
 from sync.roster import members
@@ -38,10 +39,12 @@ def split_by_largest_remainder(total: Decimal, heads: dict[str, int]) -> dict[st
     ``total`` has fractions of a cent, is negative, or there are no heads at all.
     """
     if total < 0 or total != total.quantize(CENT):
-        raise ValueError(f"the total must be a non-negative amount in cents, got {total}")
+        raise ValueError(
+            _("the total must be a non-negative amount in cents, got {total}").format(total=total)
+        )
     people = sum(heads.values())
     if people <= 0:
-        raise ValueError("there is nobody to split the cost between")
+        raise ValueError(_("there is nobody to split the cost between"))
     cents = int(total / CENT)
     exact = {key: Decimal(cents) * count / people for key, count in heads.items()}
     floors = {key: int(value.to_integral_value(ROUND_DOWN)) for key, value in exact.items()}
@@ -89,7 +92,9 @@ def cohort_costs(lookup: Lookup, cohort_uid: str, total_cost: Decimal | None = N
     """The cost report of ``cohort_uid``; ``total_cost`` overrides the cohort's own total."""
     cohort = lookup.get(cohort_uid)
     if not isinstance(cohort, Cohort):
-        raise InputError(f"there is no cohort {cohort_uid!r} (see `connector status`)")
+        raise InputError(
+            _("there is no cohort {cohort!r} (see `connector status`)").format(cohort=cohort_uid)
+        )
     role = _counted_role(lookup, cohort)
     orgs = [o for o in map(lookup.get, cohort.organisations) if isinstance(o, Organisation)]
     heads = {o.short_name: 0 for o in orgs}
@@ -101,10 +106,19 @@ def cohort_costs(lookup: Lookup, cohort_uid: str, total_cost: Decimal | None = N
         else:
             outside.append(person.uid)
     if outside:
+        if role is Role.PARTICIPANT:
+            message = _(
+                "{cohort}: {count} participant(s) belong to no organisation of the cohort; "
+                "their costs cannot be assigned"
+            )
+        else:
+            message = _(
+                "{cohort}: {count} mentee(s) belong to no organisation of the cohort; "
+                "their costs cannot be assigned"
+            )
         raise InputError(
-            f"{cohort.uid}: {len(outside)} {role}(s) belong to no organisation of the cohort; "
-            "their costs cannot be assigned",
-            problems=[f"person {uid}" for uid in outside],
+            message.format(cohort=cohort.uid, count=len(outside)),
+            problems=[_("person {uid}").format(uid=uid) for uid in outside],
         )
     total_cost = total_cost if total_cost is not None else cohort.total_cost
     names = {o.short_name: o.name for o in orgs}
@@ -113,7 +127,11 @@ def cohort_costs(lookup: Lookup, cohort_uid: str, total_cost: Decimal | None = N
         try:
             shares = split_by_largest_remainder(total_cost, heads)
         except ValueError as exc:
-            raise InputError(f"{cohort.uid}: cannot split {total_cost} EUR: {exc}") from None
+            raise InputError(
+                _("{cohort}: cannot split {total} EUR: {reason}").format(
+                    cohort=cohort.uid, total=total_cost, reason=exc
+                )
+            ) from None
         rule, fee = SPLIT, None
     else:
         fee = cohort.fee_per_mentee

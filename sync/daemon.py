@@ -50,8 +50,10 @@ def store_lock(store_path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise LockHeld(f"{store_path} is being synced by {holder}") from None
+            holder = handle.read().strip() or _("another process")
+            raise LockHeld(
+                _("{store} is being synced by {holder}").format(store=store_path, holder=holder)
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
@@ -189,8 +191,10 @@ def watch(
         now = clock()
         resting: dict[str, ConnectorError] = {
             target: TargetResting(
-                f"{target} was unavailable in {b.failures} pass(es) in a row; "
-                f"next try in {b.resume_at - now:.0f} s",
+                _(
+                    "{target} was unavailable in {failures} pass(es) in a row; "
+                    "next try in {seconds:.0f} s"
+                ).format(target=target, failures=b.failures, seconds=b.resume_at - now),
                 b.resume_at - now,
             )
             for target, b in backoff.items()

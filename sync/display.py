@@ -27,7 +27,7 @@ def set_zone(name: str) -> None:
         _zone = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f"timezone: {name!r} is not a known time zone (e.g. Europe/Berlin)"
+            _("timezone: {name!r} is not a known time zone (e.g. Europe/Berlin)").format(name=name)
         ) from None
 
 

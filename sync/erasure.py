@@ -34,6 +34,7 @@ from connector.errors import RetryLater
 from sync.engine import Engine
 from sync.erasure_plan import ErasurePlan, save
 from sync.erasure_steps import erased_addresses, mailman_step, store_step, targets_step
+from sync.i18n import _
 from sync.model import utcnow
 from sync.store import Store
 from sync.suppression import receipted
@@ -73,8 +74,10 @@ def erase(
             errors = sync_pass()
             if errors:
                 raise RetryLater(
-                    "the erasure is stored but a platform could not be updated; run "
-                    "`connector forget` again to finish: " + "; ".join(errors)
+                    _(
+                        "the erasure is stored but a platform could not be updated; run "
+                        "`connector forget` again to finish: {errors}"
+                    ).format(errors="; ".join(errors))
                 )
         elif step == "mailman":
             mailman_step(store, engines, plan)

@@ -19,6 +19,7 @@ from typing import Any
 
 from connector.errors import InputError
 from mappings.fahrplan import EventItem, FahrplanTemplate
+from sync.i18n import N_, _, kind_label
 from sync.integrity import Overlay, check
 from sync.model import BERLIN, Cohort, Entity, Event, Task, utcnow
 from sync.programme_tables import ensure_tables
@@ -150,7 +151,7 @@ def plan_items(template: FahrplanTemplate, cohort: str, number: int, start: date
             events[(event.key, group)] = made
             items.append(Item(event.key + (f"-{slug(group)}" if group else ""), made))
     for task in template.tasks:
-        for _, group in _groups(template, task.per_group):
+        for _slug, group in _groups(template, task.per_group):
             milestone = events.get((task.milestone, group)) or next(
                 e for (key, _g), e in events.items() if key == task.milestone
             )
@@ -237,11 +238,11 @@ def _decide(store: Store, item: Item, record: tuple[str, dict[str, Any]] | None)
     if existing is None:
         return outcome
     if store.is_deleted(entity.uid):
-        outcome.action, outcome.why = "kept", "deleted by the council"
+        outcome.action, outcome.why = "kept", N_("deleted by the council")
     elif record is None or existing.kind != entity.kind:
-        outcome.action, outcome.why = "kept", "not made by this template"
+        outcome.action, outcome.why = "kept", N_("not made by this template")
     elif produced(existing) != record[1]:
-        outcome.action, outcome.why = "kept", "changed by the council"
+        outcome.action, outcome.why = "kept", N_("changed by the council")
     elif produced(existing) == produced(entity):
         outcome.action = "unchanged"
     else:
@@ -263,18 +264,26 @@ def apply_template(
     uid = f"{template.programme}-{number}"
     existing = store.get(uid)
     if existing is not None and not isinstance(existing, Cohort):
-        raise InputError(f"{uid!r} is {existing.kind}, not a cohort")
+        raise InputError(
+            _("{uid!r} is {kind}, not a cohort").format(uid=uid, kind=kind_label(existing.kind))
+        )
     records = _records(store, uid)
     if existing is not None and COHORT_KEY not in records:
         raise InputError(
-            f"cohort {uid} exists and was not made from a Fahrplan template; "
-            "its plan belongs to the council (import or edit its events and tasks instead)"
+            _(
+                "cohort {uid} exists and was not made from a Fahrplan template; "
+                "its plan belongs to the council (import or edit its events and tasks instead)"
+            ).format(uid=uid)
         )
     try:
         items = plan_items(template, uid, number, start)
         cohort = _cohort(store, template, uid, number, start, items)
     except ValueError as exc:  # pydantic's ValidationError included
-        raise InputError(f"{template_name}: the template gives invalid items: {exc}") from None
+        raise InputError(
+            _("{template}: the template gives invalid items: {reason}").format(
+                template=template_name, reason=exc
+            )
+        ) from None
     planned = [Item(COHORT_KEY, cohort), *items]
     report = FahrplanReport(uid, template_name, written=not dry_run)
     writes: list[tuple[Item, Entity]] = []
@@ -300,7 +309,7 @@ def apply_template(
             report.outcomes.append(Outcome(key, item_uid, current.kind, "removed"))
             removals.append((key, item_uid))
         else:
-            why = "changed by the council; no longer in the template"
+            why = N_("changed by the council; no longer in the template")
             report.outcomes.append(Outcome(key, item_uid, current.kind, "kept", why))
     _check(store, [entity for _, entity in writes])
     if dry_run:
@@ -326,4 +335,4 @@ def _check(store: Store, entities: list[Entity]) -> None:
         f"{e.kind} {e.uid}: {p.field}: {p.message}" for e in entities for p in check(e, overlay)
     ]
     if problems:
-        raise InputError("the cohort cannot be created as the template says", problems=problems)
+        raise InputError(_("the cohort cannot be created as the template says"), problems=problems)

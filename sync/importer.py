@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from connector.errors import InputError
 from sync import integrity, suppression
-from sync.i18n import N_, _, ngettext
+from sync.i18n import N_, _, kind_label, ngettext
 from sync.importing import cells, rowmerge
 from sync.importing.columns import COLUMNS, Column
 from sync.importing.csvread import Row, Table, read_table
@@ -141,7 +141,7 @@ class _Batch:
             for loc, message in describe_validation_error(exc):
                 field = "" if loc == "(record)" else loc.split(".")[0]
                 if field not in (skip or set()):
-                    text = "a value is required" if message == "Field required" else message
+                    text = _("a value is required") if message == "Field required" else message
                     self.problem(line, field, text)
             return None
 
@@ -156,7 +156,7 @@ class _Batch:
         broken = {self.columns[p.column].field for p in problems if p.column in self.columns}
         uid = values.get("uid")
         if uid is CLEARED:
-            self.problem(row.line, "uid", "a uid cannot be cleared")
+            self.problem(row.line, "uid", _("a uid cannot be cleared"))
             return
         key = row_key(self.kind, values)
         if self.kind == "person" and not uid and (key is None or key not in self.by_key):
@@ -210,13 +210,14 @@ class _Batch:
         if not uid:
             return by_key
         if by_key is not None and by_key.uid != uid:
-            words = _KEY.get(self.kind, ("uid", "uid"))[1]
-            self.problem(line, "uid", f"the store has this {words} under uid {by_key.uid!r}")
+            words = _(_KEY.get(self.kind, ("uid", "uid"))[1])
+            message = _("the store has this {words} under uid {uid!r}")
+            self.problem(line, "uid", message.format(words=words, uid=by_key.uid))
         hit = self.by_uid.get(uid)
         if hit is None and (other := self.store.get(uid, include_deleted=True)) is not None:
-            gone = self.store.is_deleted(uid)
-            why = "a deleted record; uids are never reused" if gone else f"a {other.kind}"
-            self.problem(line, "uid", f"{uid!r} belongs to {why}")
+            deleted = _("{uid!r} belongs to a deleted record; uids are never reused")
+            message = deleted if self.store.is_deleted(uid) else _("{uid!r} belongs to a {kind}")
+            self.problem(line, "uid", message.format(uid=uid, kind=kind_label(other.kind)))
         return hit
 
     def _new_uid(self) -> str:
@@ -345,7 +346,9 @@ def _import_file(
 ) -> ImportReport:
     entity_kind = KINDS.get(kind, kind)
     if entity_kind not in KINDS.values():
-        raise InputError(f"unknown import kind {kind!r}; choose one of: {', '.join(KINDS)}")
+        known = ", ".join(KINDS)
+        message = _("unknown import kind {kind!r}; choose one of: {kinds}")
+        raise InputError(message.format(kind=kind, kinds=known))
     table = read_table(path)
     if not table.rows:
         raise InputError(

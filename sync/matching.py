@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from connector.errors import InputError
+from sync.i18n import _
 from sync.integrity import Lookup, Overlay, check
 from sync.model import Application, Cohort, Organisation, Person, Role, Tandem
 from sync.roster import has_role, members
@@ -66,7 +67,7 @@ def find_person(lookup: Lookup, ref: str) -> Person:
     for person in lookup.entities("person"):
         if isinstance(person, Person) and person.email.lower() == wanted:
             return person
-    raise InputError(f"there is no person with uid or e-mail {ref!r}")
+    raise InputError(_("there is no person with uid or e-mail {ref!r}").format(ref=ref))
 
 
 def _short(lookup: Lookup, uid: str | None) -> str:
@@ -84,13 +85,14 @@ def _cohort_of(lookup: Lookup, mentee: Person, cohort: str | None) -> Cohort:
         options = sorted(mentee.cohorts | applied)
         if len(options) != 1:
             raise InputError(
-                f"{mentee.uid} belongs to {len(options)} cohorts ({', '.join(options) or 'none'});"
-                " name one with --cohort"
+                _("{uid} belongs to {count} cohorts ({cohorts}); name one with --cohort").format(
+                    uid=mentee.uid, count=len(options), cohorts=", ".join(options) or _("none")
+                )
             )
         cohort = options[0]
     found = lookup.get(cohort)
     if not isinstance(found, Cohort):
-        raise InputError(f"there is no cohort {cohort!r}")
+        raise InputError(_("there is no cohort {cohort!r}").format(cohort=cohort))
     return found
 
 
@@ -108,11 +110,17 @@ def _tandems(lookup: Lookup, cohort: str) -> list[Tandem]:
 def pairing_problems(lookup: Lookup, cohort: str, mentee: str, mentor: str) -> list[str]:
     """What a tandem of ``mentee`` and ``mentor`` in ``cohort`` would break, as messages."""
     if mentee == mentor:
-        return ["mentee and mentor are the same person"]
+        return [_("mentee and mentor are the same person")]
     probe = Tandem(uid=_PROBE, cohort=cohort, mentee=mentee, mentor=mentor, matched_on=date.today())
     overlay = Overlay(lookup)
     overlay.put(probe)
-    return [p.message.replace(f"tandem {_PROBE}: ", "") for p in check(probe, overlay)]
+    return [_without_tandem(p.message, _PROBE) for p in check(probe, overlay)]
+
+
+def _without_tandem(message: str, uid: str) -> str:
+    """``message`` without its leading "tandem UID: ", in whichever language it is written."""
+    head, found, rest = message.partition(f" {uid}: ")
+    return rest if found and " " not in head else message
 
 
 def candidates(
@@ -128,24 +136,33 @@ def candidates(
     paired = {t.mentor for t in tandems}
     mentee_flags: list[str] = []
     if not has_role(mentee, Role.MENTEE, found.uid):
-        mentee_flags.append(f"{mentee.name} is not a mentee of {found.uid} (not selected?)")
+        mentee_flags.append(
+            _("{name} is not a mentee of {cohort} (not selected?)").format(
+                name=mentee.name, cohort=found.uid
+            )
+        )
     mine = [t.uid for t in tandems if t.mentee == mentee.uid]
     if mine:
-        mentee_flags.append(f"{mentee.name} already has tandem {', '.join(mine)}")
+        mentee_flags.append(
+            _("{name} already has tandem {tandems}").format(
+                name=mentee.name, tandems=", ".join(mine)
+            )
+        )
     if mentee.organisation is None:
-        mentee_flags.append(f"{mentee.name} has no organisation")
+        mentee_flags.append(_("{name} has no organisation").format(name=mentee.name))
     listed = []
     for mentor in members(lookup, found.uid, Role.MENTOR):
         if mentor.uid == mentee.uid:
             continue
-        # Problems of the mentee alone are shown once, above the list, not on every mentor.
+        # Problems of the mentee alone are shown once, above the list, not on every mentor;
+        # a problem of this pairing names the mentor (in every language, unlike its wording).
         flags = [
             f
             for f in pairing_problems(lookup, found.uid, mentee.uid, mentor.uid)
-            if not f.startswith(mentee.name)
+            if mentor.name in f
         ]
         if mentor.uid in paired:
-            flags.append("already paired in this cohort")
+            flags.append(_("already paired in this cohort"))
         if flags and not everyone:
             continue
         org = _short(lookup, mentor.organisation)
@@ -173,8 +190,10 @@ class TandemProblem:
     message: str
 
     def __str__(self) -> str:
-        message = self.message.removeprefix(f"tandem {self.tandem}: ")
-        return f"tandem {self.tandem}: {self.field}: {message}"
+        message = _without_tandem(self.message, self.tandem)
+        return _("tandem {uid}: {field}: {message}").format(
+            uid=self.tandem, field=self.field, message=message
+        )
 
 
 @dataclass(frozen=True)
@@ -190,7 +209,9 @@ class CohortCheck:
 def check_cohort(lookup: Lookup, cohort: str) -> CohortCheck:
     """Check every tandem of ``cohort`` with the import's rules."""
     if not isinstance(lookup.get(cohort), Cohort):
-        raise InputError(f"there is no cohort {cohort!r} (see `connector status`)")
+        raise InputError(
+            _("there is no cohort {cohort!r} (see `connector status`)").format(cohort=cohort)
+        )
     tandems = _tandems(lookup, cohort)
     problems = [
         TandemProblem(t.uid, p.field, p.message)

@@ -13,6 +13,7 @@ from datetime import date
 from connector.base import RemoteRecord
 from mappings.paths import Lookup
 from sync.catalog import Catalog
+from sync.i18n import _
 from sync.model import Entity
 from sync.plan_items import DETACHED as DETACHED
 from sync.plan_items import Action as Action
@@ -34,8 +35,10 @@ def plan_rule(view: RuleView, snap: Snapshot, lookup: Lookup, today: date) -> Ru
     plan.out_of_scope = planner.out_of_scope
     if planner.out_of_scope:
         plan.notes.append(
-            f"{planner.out_of_scope} record(s) carry the marker of an entity outside this "
-            "rule's scope (a changed cohort or filter?): left alone"
+            _(
+                "{count} record(s) carry the marker of an entity outside this "
+                "rule's scope (a changed cohort or filter?): left alone"
+            ).format(count=planner.out_of_scope)
         )
     return plan
 

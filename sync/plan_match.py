@@ -8,6 +8,7 @@ from typing import Any
 from connector.base import RemoteRecord
 from mappings.fields import Unmappable
 from mappings.paths import Embargoed
+from sync.i18n import _
 from sync.model import Entity
 from sync.plan_items import Action, Item, held_base
 from sync.plan_merge import MergePlanner
@@ -99,8 +100,10 @@ class MatchPlanner(MergePlanner):
             self.items.append(self._import(record))
             return True
         self.notes.append(
-            f"record {record.remote_id} carries the marker of {marker}, which is "
-            f"{self._whose(marker, entity)}: a copy, not ours to delete; left alone"
+            _(
+                "record {record} carries the marker of {marker}, which is "
+                "{whose}: a copy, not ours to delete; left alone"
+            ).format(record=record.remote_id, marker=marker, whose=self._whose(marker, entity))
         )
         return False
 
@@ -121,10 +124,12 @@ class MatchPlanner(MergePlanner):
     def _whose(self, marker: str, entity: Entity | None) -> str:
         link = self.snap.links.get(marker)
         if link is not None:
-            return f"linked to record {link.remote_id}"
+            return _("linked to record {record}").format(record=link.remote_id)
         if entity is None:
-            return "deleted"
-        return "taken by another record" if self.in_scope(entity) else "not in this rule's scope"
+            return _("deleted")
+        if self.in_scope(entity):
+            return _("taken by another record")
+        return _("not in this rule's scope")
 
     def _by_key(self, record: RemoteRecord, scope: set[str], taken: set[str]) -> str | None:
         key = self.view.rule.key

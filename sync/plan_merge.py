@@ -9,6 +9,7 @@ from typing import Any
 from connector.base import RemoteRecord
 from mappings.fields import Codec, Unmappable
 from mappings.paths import Embargoed, Lookup
+from sync.i18n import _
 from sync.merge import MISSING, merge_field
 from sync.model import Audience, Entity
 from sync.plan_items import Action, Held, Item, RuleView, Snapshot
@@ -173,8 +174,10 @@ class MergePlanner:
                     codec.parse(value, None, self.lookup)
             except Unmappable as exc:
                 item.problems.append(
-                    f"conflict #{conflict.id}: the chosen value cannot be used ({exc}); "
-                    f"resolve it again: connector conflicts resolve {conflict.id} --take ..."
+                    _(
+                        "conflict #{id}: the chosen value cannot be used ({reason}); "
+                        "resolve it again: connector conflicts resolve {id} --take ..."
+                    ).format(id=conflict.id, reason=exc)
                 )
                 return
         entity = self.lookup.get(item.uid or "")

@@ -76,7 +76,7 @@ def find_rule(run: Run, name: str) -> tuple[Engine, Rule]:
             if name in (rule.name, engine.key(rule)):
                 return engine, rule
     known = ", ".join(engine.key(r) for engine in run.engines for r in engine.mapping.rules)
-    raise InputError(f"no rule {name!r}; known: {known}")
+    raise InputError(_("no rule {name!r}; known: {known}").format(name=name, known=known))
 
 
 def remote_records(run: Run, name: str) -> tuple[Engine, Rule, list[RemoteRecord]]:
@@ -103,12 +103,18 @@ def find_list(run: Run, name: str) -> tuple[Announcing, Collection]:
             if name in (rule.name, address):
                 target = engine.targets[rule.target]
                 if not isinstance(target, Announcing):
+                    platform = rule.platform.target_class().__name__.removesuffix("Target")
                     raise ConfigError(
-                        f"rule {rule.name}: target {rule.target} is not "
-                        f"{rule.platform.target_class().__name__.removesuffix('Target')}"
+                        _("rule {rule}: target {target} is not {platform}").format(
+                            rule=rule.name, target=rule.target, platform=platform
+                        )
                     )
                 return target, engine.collection(rule, Catalog.load(run.store))
-    raise InputError(f"no mapped list {name!r}; known: {', '.join(known) or 'none'}")
+    raise InputError(
+        _("no mapped list {name!r}; known: {known}").format(
+            name=name, known=", ".join(known) or _("none")
+        )
+    )
 
 
 def check_resolution(config: Config, conflict: Conflict, value: Any) -> None:
@@ -121,8 +127,9 @@ def check_resolution(config: Config, conflict: Conflict, value: Any) -> None:
                 allowed = set(spec.values.values()) if spec.values else None
                 if key == conflict.field and allowed is not None and value not in allowed:
                     raise InputError(
-                        f"{value!r} is not a value of {conflict.field}; "
-                        f"choose one of: {', '.join(sorted(allowed))}"
+                        _("{value!r} is not a value of {field}; choose one of: {allowed}").format(
+                            value=value, field=conflict.field, allowed=", ".join(sorted(allowed))
+                        )
                     )
 
 
@@ -130,7 +137,9 @@ def load_mappings(config: Config) -> list[MappingFile]:
     """The configuration's mapping files, validated; ConfigError when there are none."""
     if not config.mappings:
         where = config.path or "connector.toml"
-        raise ConfigError(f"{where}: no mapping files configured (key `mappings`)")
+        raise ConfigError(
+            _("{where}: no mapping files configured (key `mappings`)").format(where=where)
+        )
     return [load_mapping(path) for path in config.mappings]
 
 

@@ -78,11 +78,15 @@ class Store(EntityTable, LinkTables, ConflictTables, ChangeTables):
         try:
             version = self.schema_version()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a store file ({exc})") from exc
+            raise StoreError(
+                _("{path}: not a store file ({reason})").format(path=self.path, reason=exc)
+            ) from exc
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"{self.path}: written by a newer cohort-connector (schema {version}, "
-                f"this one knows up to {SCHEMA_VERSION}); upgrade the tool"
+                _(
+                    "{path}: written by a newer cohort-connector (schema {version}, "
+                    "this one knows up to {known}); upgrade the tool"
+                ).format(path=self.path, version=version, known=SCHEMA_VERSION)
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             # executescript commits on its own, so the script carries its own transaction:

@@ -60,7 +60,7 @@ def parse_datetime(text: str) -> datetime | date:
         return datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
-            f"{text!r} is not a date and time (write it as 31.12.2025 09:00)"
+            _("{text!r} is not a date and time (write it as 31.12.2025 09:00)").format(text=text)
         ) from None
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
+from sync.i18n import _
 from sync.importing import cells
 from sync.model import (
     ApplicationStatus,
@@ -76,7 +77,11 @@ class Column:
     def _choose(self, text: str) -> str:
         if (value := self.known.get(cells.normalise(text))) is not None:
             return value
-        raise ValueError(f"{text!r} is not one of: {', '.join(self.choices)}")
+        raise ValueError(
+            _("{text!r} is not one of: {choices}").format(
+                text=text, choices=", ".join(self.choices)
+            )
+        )
 
 
 def _with(enum: type[StrEnum], german: dict[str, str]) -> dict[str, str]:

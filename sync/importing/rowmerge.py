@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sync.i18n import N_, _
 from sync.model import Entity, Person, entity_type
 
 #: The cell that clears a field.
@@ -30,7 +31,7 @@ CLEARED: Any = _Cleared()
 #: Person cells that are not plain model fields.
 _PERSON_CELLS = {"roles", "cohorts", "opt_outs"}
 
-OPT_IN_HINT = "an import never lifts an opt-out; `connector person opt-in PERSON LIST` does"
+OPT_IN_HINT = N_("an import never lifts an opt-out; `connector person opt-in PERSON LIST` does")
 
 
 def record_data(
@@ -50,7 +51,8 @@ def record_data(
         if value is not CLEARED:
             data[name] = value
         elif name == "uid" or fields[name].is_required():
-            problems.append((name, f"a value is required; {CLEAR!r} cannot clear it"))
+            message = _("a value is required; {clear!r} cannot clear it").format(clear=CLEAR)
+            problems.append((name, message))
         else:
             data[name] = fields[name].get_default(call_default_factory=True)
     if kind == "person":
@@ -63,14 +65,15 @@ def _person(data: dict[str, Any], stored: Person | None, values: dict[str, Any])
     problems: list[tuple[str, str]] = []
     opt_outs = values.get("opt_outs")
     if opt_outs is CLEARED:
-        problems.append(("opt_outs", OPT_IN_HINT))
+        problems += [("opt_outs", _(OPT_IN_HINT))]
     elif opt_outs is not None:
         data["opt_outs"] = (stored.opt_outs if stored else set()) | set(opt_outs)
     roles, cohorts = values.get("roles"), values.get("cohorts")
     memberships = {c: set(r) for c, r in stored.memberships.items()} if stored else {}
     if cohorts is None or (cohorts is CLEARED and roles not in (None, CLEARED)):
         if roles is not None:
-            problems.append(("roles", "roles belong to a cohort; name it (Durchgang) in this row"))
+            message = _("roles belong to a cohort; name it (Durchgang) in this row")
+            problems += [("roles", message)]
     elif cohorts is CLEARED:
         memberships = {}
     else:
