@@ -116,3 +116,19 @@ def test_a_cohort_from_its_fahrplan_is_reported_in_german(example: Path) -> None
     assert moved.returncode == 0, moved.stdout + moved.stderr
     assert "  geändert Termin mim-12-start-workshop" in moved.stdout, moved.stdout
     assert_german(done.stdout + moved.stdout, "cohort new")
+
+
+def test_json_keeps_keys_and_codes_in_english_and_messages_in_german(example: Path) -> None:
+    # README: "--json keeps its keys and its codes in English; a message in it is in the
+    # user's language".
+    import json
+
+    done = german("--store", str(example), "match", "candidates", MENTEE, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads(done.stdout)
+    assert {"cohort", "mentee", "mentee_flags", "candidates"} <= set(data)
+    assert data["mentee_flags"] == ["Mareike Böckenholt hat schon das Tandem mim-10-t01"]
+    args = ("cohort", "new", "--programme", "mim", "--number", "13", "--start", "2027-09-01")
+    made = json.loads(german("--store", str(example), *args, "--dry-run", "--json").stdout)
+    assert {o["action"] for o in made["outcomes"]} == {"created"}
+    assert {o["kind"] for o in made["outcomes"]} == {"cohort", "event", "task"}
