@@ -1085,7 +1085,8 @@ def report_error(error: ConnectorError) -> None:
     for problem in getattr(error, "problems", []):
         typer.echo(problem, err=True)
     if error.hint:
-        typer.echo(_("hint: {hint}").format(hint=error.hint), err=True)
+        # A hint given as a class attribute is marked with N_() and looked up here.
+        typer.echo(_("hint: {hint}").format(hint=_(error.hint)), err=True)
 
 
 def main() -> None:

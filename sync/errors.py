@@ -7,6 +7,7 @@ handler prints them and exits with their code.
 from __future__ import annotations
 
 from connector.errors import ConnectorError
+from sync.i18n import N_
 
 
 class StoreError(ConnectorError):
@@ -18,7 +19,7 @@ class StoreError(ConnectorError):
 class LockHeld(StoreError):
     """Another sync process holds the store's lock."""
 
-    hint = "Another `connector sync` is running on this store; wait for it or stop it."
+    hint = N_("Another `connector sync` is running on this store; wait for it or stop it.")
 
 
 class GuardTripped(ConnectorError):

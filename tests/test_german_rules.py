@@ -132,3 +132,16 @@ def test_json_keeps_keys_and_codes_in_english_and_messages_in_german(example: Pa
     made = json.loads(german("--store", str(example), *args, "--dry-run", "--json").stdout)
     assert {o["action"] for o in made["outcomes"]} == {"created"}
     assert {o["kind"] for o in made["outcomes"]} == {"cohort", "event", "task"}
+
+
+def test_a_second_sync_is_refused_in_german_while_the_lock_is_held(tmp_path: Path) -> None:
+    from sync.daemon import store_lock
+
+    assert german("init", str(tmp_path / "w")).returncode == 0
+    config = {"CONNECTOR_CONFIG": str(tmp_path / "w" / "connector.toml")}
+    with store_lock(tmp_path / "w" / "cohort.db"):
+        refused = german("sync", env=config)
+    out = refused.stdout + refused.stderr
+    assert refused.returncode == 4, out
+    assert "Ein anderer `connector sync` gleicht diesen Datenbestand gerade ab" in out, out
+    assert_german(out, "sync while locked")
