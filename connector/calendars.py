@@ -36,6 +36,7 @@ from connector.errors import (
     RetryLater,
 )
 from connector.http_wire import Response
+from connector.i18n import _
 from connector.webdav import (
     APPLE,
     DATA,
@@ -95,7 +96,9 @@ class CalendarTarget(Target):
     def open(self, collection: Collection) -> None:
         """Find the calendar under the home, or MKCALENDAR it; other calendars stay as they are."""
         if collection.name.startswith(APP_GENERATED) or "/" in collection.name:
-            raise ConfigError(f"{collection.name!r} cannot be a calendar of the connector")
+            raise ConfigError(
+                _("{name!r} cannot be a calendar of the connector").format(name=collection.name)
+            )
         path = self.home() + quote(collection.name, safe=SAFE) + "/"
         existing = {e.path.rstrip("/"): e for e in self.list_calendars()}
         entry = existing.get(path.rstrip("/"))
@@ -128,7 +131,7 @@ class CalendarTarget(Target):
         etag = response.headers.get("ETag")
         record = self._record(collection, remote_id, etag, response.content)
         if record is None:
-            raise NotFound(f"{remote_id} holds no readable VEVENT")
+            raise NotFound(_("{id} holds no readable VEVENT").format(id=remote_id))
         self._keep([(remote_id, etag, response.content)])
         return record
 
@@ -137,7 +140,7 @@ class CalendarTarget(Target):
         try:
             body = ical.build(f"{uid}@{self.uid_domain}", fields, self._tz(collection))
         except ValueError as exc:
-            raise RecordRejected(f"event {uid}: {exc}") from None
+            raise RecordRejected(_event(uid, exc)) from None
         path = self._calendar(collection) + quote(uid, safe=SAFE) + ".ics"
         response = self.dav.put(path, body, {"If-None-Match": "*"}, f"event {uid}")
         return self._stored(collection, path, response, body)
@@ -158,7 +161,7 @@ class CalendarTarget(Target):
         try:
             body = ical.apply_changes(seen[1], changes, self._tz(collection))
         except ValueError as exc:
-            raise RecordRejected(f"event {remote_id}: {exc}") from None
+            raise RecordRejected(_event(remote_id, exc)) from None
         if body is None:
             record = self._record(collection, remote_id, etag, seen[1])
             if record is not None:
@@ -180,7 +183,7 @@ class CalendarTarget(Target):
         try:
             body = ical.apply_changes(current.content, changes, self._tz(collection))
         except ValueError as exc:
-            raise RecordRejected(f"event {remote_id}: {exc}") from None
+            raise RecordRejected(_event(remote_id, exc)) from None
         if body is None and (etag is None or etag == current_etag):
             return self._stored(collection, remote_id, current, current.content)
         condition = etag or current_etag
@@ -266,7 +269,8 @@ class CalendarTarget(Target):
         components = children(entry.props.get(f"{{{C}}}supported-calendar-component-set"))
         names = {c.get("name", "").upper() for c in components}
         if components and "VEVENT" not in names:
-            raise Fatal(f"calendar {path} does not accept events (only {sorted(names)})")
+            why = _("calendar {path} does not accept events (only {components})")
+            raise Fatal(why.format(path=path, components=sorted(names)))
         stale = {
             tag: value for tag, value in self._wanted(collection).items()
             if (entry.text(tag) or "").strip().lower() != value.strip().lower()
@@ -284,7 +288,7 @@ class CalendarTarget(Target):
         present: dict[str, tuple[str | None, str | bytes | None]] = {}
         deleted: set[str] = set()
         next_token = token
-        for _ in range(_MAX_PAGES):
+        for _page in range(_MAX_PAGES):
             entries, next_token, truncated = self.dav.sync_page(calendar, next_token, bool(token))
             for entry in entries:
                 if entry.status == 404:
@@ -296,7 +300,8 @@ class CalendarTarget(Target):
             if not truncated:
                 break
         else:
-            raise RetryLater(f"{calendar}: sync still truncated after {_MAX_PAGES} pages")
+            why = _("{calendar}: sync still truncated after {pages} pages")
+            raise RetryLater(why.format(calendar=calendar, pages=_MAX_PAGES))
         records, gone = self._records(collection, calendar, present)
         if self.bodies and (deleted or gone):
             self.bodies.drop(deleted | gone)
@@ -383,4 +388,10 @@ class CalendarTarget(Target):
         try:
             return ical.zone(collection.options.get("timezone"))
         except ValueError as exc:
-            raise ConfigError(f"calendar {collection.name}: {exc}") from None
+            why = _("calendar {name}: {error}")
+            raise ConfigError(why.format(name=collection.name, error=exc)) from None
+
+
+def _event(uid: str, error: ValueError) -> str:
+    """An event the calendar cannot hold, and why (``ical``'s reason)."""
+    return _("event {uid}: {error}").format(uid=uid, error=error)

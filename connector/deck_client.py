@@ -118,8 +118,10 @@ class DeckClient:
             )
         except CredentialsError:
             raise CredentialsError(
-                f"Nextcloud at {self.http.base_url} refused user {self.user} (401): "
-                f"check the Deck app password for user {self.user}"
+                _(
+                    "Nextcloud at {url} refused user {user} (401): "
+                    "check the Deck app password for user {user}"
+                ).format(url=self.http.base_url, user=self.user)
             ) from None
         finally:
             self._count(self.http.requests - before)

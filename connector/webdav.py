@@ -24,6 +24,7 @@ from connector.errors import (
 )
 from connector.http import HttpClient
 from connector.http_wire import Response
+from connector.i18n import _
 
 D, C, APPLE = "DAV:", "urn:ietf:params:xml:ns:caldav", "http://apple.com/ns/ical/"
 XMLNS = f'xmlns:d="{D}" xmlns:c="{C}" xmlns:x1="{APPLE}"'
@@ -106,7 +107,9 @@ def parse_multistatus(body: bytes | str) -> tuple[list[DavResponse], str | None]
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:
-        raise Fatal(f"unreadable WebDAV answer ({exc}); is this a CalDAV URL?") from None
+        raise Fatal(
+            _("unreadable WebDAV answer ({error}); is this a CalDAV URL?").format(error=exc)
+        ) from None
     entries = []
     for response in root.findall(f"{{{D}}}response"):
         entry = DavResponse(
@@ -161,7 +164,11 @@ class DavClient:
                     f"{{{C}}}calendar-home-set"
                 )
             if home is None:
-                raise Fatal(f"{self.http.base_url} names no CalDAV calendar home; check the URL")
+                raise Fatal(
+                    _("{url} names no CalDAV calendar home; check the URL").format(
+                        url=self.http.base_url
+                    )
+                )
             self._home = home.rstrip("/") + "/"
         return self._home
 
@@ -180,7 +187,7 @@ class DavClient:
         itself = [e for e in entries if e.path.rstrip("/") == path.rstrip("/")]
         # Xandikos answers a missing collection with 207 and a 404 inside.
         if (depth == "0" and not entries) or any(e.status == 404 for e in itself):
-            raise NotFound(f"collection {path} not found")
+            raise NotFound(_("collection {path} not found").format(path=path))
         return entries
 
     def send(
@@ -200,7 +207,9 @@ class DavClient:
                 method, self._origin + path, data=body, headers=dict(headers or {})
             )
         except CredentialsError as exc:
-            raise CredentialsError(f"{exc}: check the user and app password") from None
+            raise CredentialsError(
+                _("{error}: check the user and app password").format(error=exc)
+            ) from None
         finally:
             self._counted(self.http.requests - before)
 
