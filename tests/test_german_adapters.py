@@ -1,0 +1,266 @@
+"""The adapters speak German too: what Deck, CalDAV and Mailman refuse is said in the user's
+language under a German locale.
+
+Each scenario runs the real ``connector`` command against the server the adapter's own
+tests use (the Deck double, a real Radicale, a real Mailman 3 core) on a path that ends in
+one of the adapter's messages, and asserts its German text and that no English is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from connector.testing.calendar_servers import CalendarServer, radicale_server
+from connector.testing.deck_server import DeckServer
+from connector.testing.mailman_server import MailmanInstance, mailman_server
+from sync.model import BERLIN, Event
+from sync.store import Store
+from tests.test_cli_sync import CONFIG, ON_THE_DAY, populate
+from tests.test_german import assert_german, german
+
+SECRET = "GERMAN_ADAPTERS_SECRET"
+CALENDAR_MAPPING = """\
+name = "Fahrplan-Test"
+programme = "mim"
+cohort = "mim-10"
+
+[targets.kalender]
+kind = "caldav"
+url = "{url}"
+user = "{user}"
+secret = {{ env = "{secret}" }}
+audience = "participants"
+
+[[rules]]
+name = "fahrplan"
+entity = "event"
+target = "kalender"
+
+[rules.calendar]
+calendar = "{calendar}"
+display_name = "Fahrplan"
+
+[[rules.fields]]
+remote = "summary"
+canonical = "title"
+direction = "out"
+{times}"""
+#: Start and end as a mapping should take them, and swapped (a slip in the mapping file).
+TIMES = (("start", "start"), ("end", "end"))
+SWAPPED = (("start", "end"), ("end", "start"))
+
+
+def _folder(tmp_path: Path, mapping: str) -> Path:
+    """A working folder: ``connector.toml``, the mapping and a store with cohort mim-10."""
+    (tmp_path / "connector.toml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "mapping.toml").write_text(mapping, encoding="utf-8")
+    populate(tmp_path / "cohort.db")
+    return tmp_path
+
+
+def _config(folder: Path) -> list[str]:
+    return ["--config", str(folder / "connector.toml")]
+
+
+# -- Deck ---------------------------------------------------------------------------------
+
+
+def test_a_board_shared_with_a_group_nextcloud_does_not_know_is_refused_in_german(
+    tmp_path: Path,
+) -> None:
+    """As tests/test_deck_sync.py: the mapping shares the board with a group the Nextcloud
+    lacks, so the board is not made and the user is told what to fix (exit 3)."""
+    mapping = f"""\
+name = "Deck-Test"
+programme = "mim"
+cohort = "mim-10"
+
+[targets.nextcloud]
+kind = "deck"
+url = "{{url}}"
+user = "admin"
+secret = {{{{ env = "{SECRET}" }}}}
+audience = "council"
+
+[[rules]]
+name = "aufgaben"
+entity = "task"
+target = "nextcloud"
+
+[rules.deck]
+board = "Aufgaben"
+stacks = ["Offen", "Erledigt"]
+acl = [{{{{ group = "gibt-es-nicht", edit = true }}}}]
+
+[[rules.fields]]
+remote = "title"
+canonical = "title"
+"""
+    with DeckServer(users={"admin": "richtig"}, groups={"beirat": ["admin"]}) as deck:
+        url = deck.url
+        folder = _folder(tmp_path, mapping.format(url=url))
+        done = german(*_config(folder), "sync", "--today", ON_THE_DAY, env={SECRET: "richtig"})
+        boards = requests.get(
+            url + "/index.php/apps/deck/api/v1.0/boards",
+            auth=("admin", "richtig"),
+            headers={"OCS-APIRequest": "true"},
+            timeout=10,
+        ).json()
+    shown = done.stdout + done.stderr
+    assert done.returncode == 3, shown
+    assert (
+        f"Deck-Board 'Aufgaben' soll mit Gruppe 'gibt-es-nicht' geteilt werden, doch Nextcloud "
+        f"unter {url} kennt diesen Freigabeempfänger nicht: legen Sie ihn dort an"
+    ) in shown
+    assert "korrigieren Sie deck.acl der Regel in der Zuordnungsdatei" in shown
+    assert "Traceback" not in shown and "Aufgaben" not in [b["title"] for b in boards]
+    assert_german(shown, "connector sync (Deck, unknown group)")
+
+
+# -- CalDAV -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalendarServer]:
+    with radicale_server(tmp_path_factory.mktemp("radicale")) as server:
+        yield server
+
+
+def _calendar_folder(
+    tmp_path: Path, server: CalendarServer, calendar: str, times: tuple[tuple[str, str], ...]
+) -> Path:
+    fields = "".join(
+        f'\n[[rules.fields]]\nremote = "{remote}"\ncanonical = "{canonical}"\ndirection = "out"\n'
+        for remote, canonical in times
+    )
+    mapping = CALENDAR_MAPPING.format(
+        url=server.url, user=server.user, secret=SECRET, calendar=calendar, times=fields
+    )
+    folder = _folder(tmp_path, mapping)
+    with Store.open(folder / "cohort.db") as store:
+        store.put(
+            Event(
+                uid="ev-start",
+                cohort="mim-10",
+                event_kind="start_workshop",
+                title="Startworkshop",
+                start=datetime(2026, 1, 22, 9, tzinfo=BERLIN),
+                end=datetime(2026, 1, 22, 16, tzinfo=BERLIN),
+                location="stiwl, Münster",
+                audience={"mentees", "mentors"},
+            )
+        )
+    return folder
+
+
+def test_events_whose_times_the_mapping_swaps_are_refused_in_german(
+    tmp_path: Path, radicale: CalendarServer
+) -> None:
+    """The iCalendar check's reason (end before start) reaches the user in German, inside
+    the calendar's context (which event), and no event is written (exit 8)."""
+    folder = _calendar_folder(tmp_path, radicale, "mim-10-vertauscht", SWAPPED)
+    done = german(*_config(folder), "sync", "--today", ON_THE_DAY, env={SECRET: radicale.password})
+    shown = done.stdout + done.stderr
+    assert done.returncode == 8, shown
+    assert "Termin " in shown and "der Termin endet (2026-" in shown, shown
+    assert "), bevor er beginnt (2026-" in shown, shown
+    assert "Traceback" not in shown
+    assert_german(shown, "connector sync (CalDAV, swapped times)")
+
+
+def test_a_calendar_that_holds_no_events_is_refused_in_german(
+    tmp_path: Path, radicale: CalendarServer
+) -> None:
+    """The mapping names a task list (a CalDAV collection for VTODO only), not a calendar:
+    the connector refuses to use it and says so in German (exit 8)."""
+    calendar = "mim-10-aufgaben"
+    home = radicale.url.rstrip("/") + f"/{radicale.user}/"
+    made = requests.request(
+        "MKCALENDAR",
+        home + calendar + "/",
+        data=(
+            '<?xml version="1.0"?><c:mkcalendar xmlns:d="DAV:" '
+            'xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>'
+            '<c:supported-calendar-component-set><c:comp name="VTODO"/>'
+            "</c:supported-calendar-component-set></d:prop></d:set></c:mkcalendar>"
+        ),
+        auth=(radicale.user, radicale.password),
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+    folder = _calendar_folder(tmp_path, radicale, calendar, TIMES)
+    done = german(*_config(folder), "sync", "--today", ON_THE_DAY, env={SECRET: radicale.password})
+    shown = done.stdout + done.stderr
+    assert done.returncode == 8, shown
+    assert f"Kalender /{radicale.user}/{calendar}/ nimmt keine Termine an (nur ['VTODO'])" in (
+        shown
+    ), shown
+    assert "Traceback" not in shown
+    assert_german(shown, "connector sync (CalDAV, a task list)")
+
+
+# -- Mailman ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mailman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailmanInstance]:
+    with mailman_server(tmp_path_factory.mktemp("mailman")) as instance:
+        yield instance
+
+
+def test_an_announce_with_a_bad_sender_and_no_body_is_refused_in_german(
+    tmp_path: Path, mailman: MailmanInstance
+) -> None:
+    """As tests/test_mailman.py: a circular needs a body and a plain sender address; both
+    problems are named, in German, and nothing is posted (exit 3)."""
+    address = "mentees-10@mentoring.example.org"
+    mapping = f"""\
+name = "Listen-Test"
+programme = "mim"
+cohort = "mim-10"
+
+[targets.listen]
+kind = "mailman"
+url = "{mailman.url}"
+user = "{mailman.user}"
+secret = {{ env = "{SECRET}" }}
+audience = "participants"
+
+[[rules]]
+name = "mentees"
+entity = "person"
+target = "listen"
+audience = "mentees"
+filter = {{ roles = ["mentee"], consent_lists = true }}
+key = "email"
+
+[rules.list]
+address = "{address}"
+display_name = "Mentees Durchgang 10"
+
+[[rules.fields]]
+remote = "email"
+canonical = "email"
+direction = "out"
+"""
+    folder = _folder(tmp_path, mapping)
+    body = tmp_path / "leer.txt"
+    body.write_text(" \n", encoding="utf-8")
+    sender = "Beirat <beirat-10@mentoring.example.org>"
+    done = german(
+        *_config(folder), "announce", address, "--subject", "Startworkshop",
+        "--body-file", str(body), "--sender", sender, "--send",
+        env={SECRET: mailman.password},
+    )  # fmt: skip
+    shown = done.stdout + done.stderr
+    assert done.returncode == 3, shown
+    assert done.stderr.startswith(
+        "Fehler: Rundschreiben nicht möglich: der Text ist leer; "
+        f"der Absender {sender!r} ist keine einfache E-Mail-Adresse"
+    ), shown
+    assert_german(shown, "connector announce (bad sender, no body)")
