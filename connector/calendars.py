@@ -127,7 +127,7 @@ class CalendarTarget(Target):
     def get(self, collection: Collection, remote_id: str) -> RemoteRecord:
         """The event at ``remote_id``; ``NotFound`` if it is gone."""
         response = self.dav.send("GET", remote_id)
-        self.dav.check(response, f"event {remote_id}")
+        self.dav.check(response, _event(remote_id))
         etag = response.headers.get("ETag")
         record = self._record(collection, remote_id, etag, response.content)
         if record is None:
@@ -142,7 +142,7 @@ class CalendarTarget(Target):
         except ValueError as exc:
             raise RecordRejected(_event(uid, exc)) from None
         path = self._calendar(collection) + quote(uid, safe=SAFE) + ".ics"
-        response = self.dav.put(path, body, {"If-None-Match": "*"}, f"event {uid}")
+        response = self.dav.put(path, body, {"If-None-Match": "*"}, _event(uid))
         return self._stored(collection, path, response, body)
 
     def update(
@@ -167,7 +167,7 @@ class CalendarTarget(Target):
             if record is not None:
                 return record
             return self._read_and_update(collection, remote_id, changes, etag)
-        response = self.dav.put(remote_id, body, {"If-Match": etag}, f"event {remote_id}")
+        response = self.dav.put(remote_id, body, {"If-Match": etag}, _event(remote_id))
         return self._stored(collection, remote_id, response, body)
 
     def _read_and_update(
@@ -178,7 +178,7 @@ class CalendarTarget(Target):
         etag: str | None,
     ) -> RemoteRecord:
         current = self.dav.send("GET", remote_id)
-        self.dav.check(current, f"event {remote_id}")
+        self.dav.check(current, _event(remote_id))
         current_etag = current.headers.get("ETag")
         try:
             body = ical.apply_changes(current.content, changes, self._tz(collection))
@@ -188,14 +188,14 @@ class CalendarTarget(Target):
             return self._stored(collection, remote_id, current, current.content)
         condition = etag or current_etag
         headers = {"If-Match": condition} if condition else {}
-        response = self.dav.put(remote_id, body or current.content, headers, f"event {remote_id}")
+        response = self.dav.put(remote_id, body or current.content, headers, _event(remote_id))
         return self._stored(collection, remote_id, response, body or current.content)
 
     def delete(self, collection: Collection, remote_id: str, etag: str | None) -> None:
         """DELETE (with ``If-Match`` when ``etag`` is given); an event already gone is fine."""
         response = self.dav.send("DELETE", remote_id, headers={"If-Match": etag} if etag else {})
         if response.status_code not in (404, 410):
-            self.dav.check(response, f"event {remote_id}")
+            self.dav.check(response, _event(remote_id))
         if self.bodies:
             self.bodies.drop([remote_id])
 
@@ -263,7 +263,7 @@ class CalendarTarget(Target):
         body = f"<c:mkcalendar {XMLNS}><d:set><d:prop>{props}</d:prop></d:set></c:mkcalendar>"
         response = self.dav.send("MKCALENDAR", path, body=xml(body))
         if response.status_code != 405:  # 405: someone created it meanwhile
-            self.dav.check(response, f"calendar {path}")
+            self.dav.check(response, _("calendar {path}").format(path=path))
 
     def _adopt(self, path: str, entry: DavResponse, collection: Collection) -> None:
         components = children(entry.props.get(f"{{{C}}}supported-calendar-component-set"))
@@ -392,6 +392,8 @@ class CalendarTarget(Target):
             raise ConfigError(why.format(name=collection.name, error=exc)) from None
 
 
-def _event(uid: str, error: ValueError) -> str:
-    """An event the calendar cannot hold, and why (``ical``'s reason)."""
+def _event(uid: str, error: ValueError | None = None) -> str:
+    """How messages name an event (and ``ical``'s reason why the calendar cannot hold it)."""
+    if error is None:
+        return _("event {uid}").format(uid=uid)
     return _("event {uid}: {error}").format(uid=uid, error=error)

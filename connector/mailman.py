@@ -24,6 +24,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, ClassVar
 
+from connector import mailman_doctor
 from connector.base import (
     Changes,
     Collection,
@@ -31,10 +32,8 @@ from connector.base import (
     RemoteField,
     RemoteRecord,
     Target,
-    finding_from,
 )
 from connector.errors import (
-    ConnectorError,
     Fatal,
     InputError,
     NotFound,
@@ -142,45 +141,8 @@ class MailmanTarget(Target):
         self.http.requests = value
 
     def diagnose(self, collections: Sequence[Collection]) -> list[Finding]:
-        """Mailman's REST API answers with these credentials; each list's mail domain exists
-        (a list on a domain the mail server does not route never delivers); each list exists
-        or will be created. Writes nothing."""
-        where = f"Mailman {self.http.base_url}"
-        try:
-            versions = self.api.get_json("/system/versions") or {}
-        except ConnectorError as exc:
-            return [finding_from(where, exc)]
-        version = versions.get("mailman_version", "Mailman")
-        findings = [Finding(where, f"reachable; REST user {self.http.user} accepted ({version})")]
-        domains: dict[str, bool] = {}
-        for collection in collections:
-            subject = f"list {collection.name}"
-            try:
-                fqdn, host = list_address(collection)[:2]
-                if host not in domains:
-                    domains[host] = self.api.get_json(f"/domains/{quote(host)}") is not None
-                    if not domains[host]:
-                        findings.append(
-                            Finding(
-                                f"domain {host}",
-                                "does not exist on Mailman",
-                                3,
-                                f"create the domain {host} (Postorius: Domains, or "
-                                "POST /3.1/domains) and let the mail server deliver its mail "
-                                "to Mailman",
-                            )
-                        )
-                found = self.api.get_list(fqdn)
-            except ConnectorError as exc:
-                findings.append(finding_from(subject, exc))
-                continue
-            if found is None:
-                findings.append(Finding(subject, "does not exist yet; the first sync creates it"))
-            else:
-                members = found.get("member_count")
-                count = f" ({members} members)" if members is not None else ""
-                findings.append(Finding(subject, f"exists{count}"))
-        return findings
+        """``connector doctor``'s checks (see :mod:`connector.mailman_doctor`); writes nothing."""
+        return mailman_doctor.diagnose(self, collections)
 
     def open(self, collection: Collection) -> None:
         """Create the list (and its domain) if missing, with the mapping's settings; an

@@ -24,6 +24,7 @@ from tests.test_cli_sync import CONFIG, ON_THE_DAY, populate
 from tests.test_german import assert_german, german
 
 SECRET = "GERMAN_ADAPTERS_SECRET"
+LIST_SECRET = "GERMAN_ADAPTERS_LIST_SECRET"
 CALENDAR_MAPPING = """\
 name = "Fahrplan-Test"
 programme = "mim"
@@ -50,6 +51,32 @@ remote = "summary"
 canonical = "title"
 direction = "out"
 {times}"""
+DECK_MAPPING = f"""\
+name = "Deck-Test"
+programme = "mim"
+cohort = "mim-10"
+
+[targets.nextcloud]
+kind = "deck"
+url = "{{url}}"
+user = "admin"
+secret = {{{{ env = "{SECRET}" }}}}
+audience = "council"
+
+[[rules]]
+name = "aufgaben"
+entity = "task"
+target = "nextcloud"
+
+[rules.deck]
+board = "Aufgaben"
+stacks = ["Offen", "Erledigt"]
+acl = [{{{{ group = "{{group}}", edit = true }}}}]
+
+[[rules.fields]]
+remote = "title"
+canonical = "title"
+"""
 #: Start and end as a mapping should take them, and swapped (a slip in the mapping file).
 TIMES = (("start", "start"), ("end", "end"))
 SWAPPED = (("start", "end"), ("end", "start"))
@@ -75,35 +102,9 @@ def test_a_board_shared_with_a_group_nextcloud_does_not_know_is_refused_in_germa
 ) -> None:
     """As tests/test_deck_sync.py: the mapping shares the board with a group the Nextcloud
     lacks, so the board is not made and the user is told what to fix (exit 3)."""
-    mapping = f"""\
-name = "Deck-Test"
-programme = "mim"
-cohort = "mim-10"
-
-[targets.nextcloud]
-kind = "deck"
-url = "{{url}}"
-user = "admin"
-secret = {{{{ env = "{SECRET}" }}}}
-audience = "council"
-
-[[rules]]
-name = "aufgaben"
-entity = "task"
-target = "nextcloud"
-
-[rules.deck]
-board = "Aufgaben"
-stacks = ["Offen", "Erledigt"]
-acl = [{{{{ group = "gibt-es-nicht", edit = true }}}}]
-
-[[rules.fields]]
-remote = "title"
-canonical = "title"
-"""
     with DeckServer(users={"admin": "richtig"}, groups={"beirat": ["admin"]}) as deck:
         url = deck.url
-        folder = _folder(tmp_path, mapping.format(url=url))
+        folder = _folder(tmp_path, DECK_MAPPING.format(url=url, group="gibt-es-nicht"))
         done = german(*_config(folder), "sync", "--today", ON_THE_DAY, env={SECRET: "richtig"})
         boards = requests.get(
             url + "/index.php/apps/deck/api/v1.0/boards",
@@ -120,6 +121,27 @@ canonical = "title"
     assert "korrigieren Sie deck.acl der Regel in der Zuordnungsdatei" in shown
     assert "Traceback" not in shown and "Aufgaben" not in [b["title"] for b in boards]
     assert_german(shown, "connector sync (Deck, unknown group)")
+
+
+def test_connector_doctor_says_in_german_that_the_deck_password_is_wrong(
+    tmp_path: Path,
+) -> None:
+    """As tests/test_doctor.py: a refused app password is one finding whose message says
+    what to do, so no second, generic fix follows it (exit 5)."""
+    with DeckServer(users={"admin": "richtig"}, groups={"beirat": ["admin"]}) as deck:
+        url = deck.url
+        folder = _folder(tmp_path, DECK_MAPPING.format(url=url, group="beirat"))
+        done = german(*_config(folder), "doctor", env={SECRET: "falsch"})
+    shown = done.stdout + done.stderr
+    assert done.returncode == 5, shown
+    fix = [line for line in shown.splitlines() if "nextcloud: " in line]
+    assert len(fix) == 1, shown
+    assert fix[0].endswith(
+        f"Nextcloud unter {url} hat Benutzer admin abgelehnt (401): prüfen Sie das "
+        "Deck-App-Passwort für Benutzer admin"
+    ), shown
+    assert "Traceback" not in shown
+    assert_german(shown, "connector doctor (Deck, wrong password)")
 
 
 # -- CalDAV -------------------------------------------------------------------------------
@@ -213,22 +235,14 @@ def mailman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailmanInstanc
         yield instance
 
 
-def test_an_announce_with_a_bad_sender_and_no_body_is_refused_in_german(
-    tmp_path: Path, mailman: MailmanInstance
-) -> None:
-    """As tests/test_mailman.py: a circular needs a body and a plain sender address; both
-    problems are named, in German, and nothing is posted (exit 3)."""
-    address = "mentees-10@mentoring.example.org"
-    mapping = f"""\
-name = "Listen-Test"
-programme = "mim"
-cohort = "mim-10"
-
+def _list(mailman: MailmanInstance, address: str) -> str:
+    """A Mailman target and a rule putting the mentees on the list ``address``."""
+    return f"""
 [targets.listen]
 kind = "mailman"
 url = "{mailman.url}"
 user = "{mailman.user}"
-secret = {{ env = "{SECRET}" }}
+secret = {{ env = "{LIST_SECRET}" }}
 audience = "participants"
 
 [[rules]]
@@ -248,6 +262,17 @@ remote = "email"
 canonical = "email"
 direction = "out"
 """
+
+
+def test_an_announce_with_a_bad_sender_and_no_body_is_refused_in_german(
+    tmp_path: Path, mailman: MailmanInstance
+) -> None:
+    """As tests/test_mailman.py: a circular needs a body and a plain sender address; both
+    problems are named, in German, and nothing is posted (exit 3)."""
+    address = "mentees-10@mentoring.example.org"
+    mapping = 'name = "Listen-Test"\nprogramme = "mim"\ncohort = "mim-10"\n' + _list(
+        mailman, address
+    )
     folder = _folder(tmp_path, mapping)
     body = tmp_path / "leer.txt"
     body.write_text(" \n", encoding="utf-8")
@@ -255,7 +280,7 @@ direction = "out"
     done = german(
         *_config(folder), "announce", address, "--subject", "Startworkshop",
         "--body-file", str(body), "--sender", sender, "--send",
-        env={SECRET: mailman.password},
+        env={LIST_SECRET: mailman.password},
     )  # fmt: skip
     shown = done.stdout + done.stderr
     assert done.returncode == 3, shown
@@ -264,3 +289,28 @@ direction = "out"
         f"der Absender {sender!r} ist keine einfache E-Mail-Adresse"
     ), shown
     assert_german(shown, "connector announce (bad sender, no body)")
+
+
+def test_connector_doctor_speaks_german_about_calendars_and_lists(
+    tmp_path: Path, radicale: CalendarServer, mailman: MailmanInstance
+) -> None:
+    """As tests/test_doctor.py: a calendar the first sync will create, and a list on a mail
+    domain Mailman lacks (the problem to fix, exit 3), all said in German."""
+    domain = "fehlt.example.org"
+    folder = _calendar_folder(tmp_path, radicale, "mim-10-doktor", TIMES)
+    mapping = (folder / "mapping.toml").read_text(encoding="utf-8")
+    mapping += _list(mailman, f"mentees-10@{domain}")
+    (folder / "mapping.toml").write_text(mapping, encoding="utf-8")
+    env = {SECRET: radicale.password, LIST_SECRET: mailman.password}
+    done = german(*_config(folder), "doctor", env=env)
+    shown = done.stdout + done.stderr
+    assert done.returncode == 3, shown
+    assert f"erreichbar; Benutzer {radicale.user} angemeldet, Kalenderverzeichnis /" in shown
+    assert "Kalender 'mim-10-doktor': gibt es noch nicht; der erste Abgleich legt es an" in shown
+    assert f"erreichbar; REST-Benutzer {mailman.user} angenommen" in shown
+    assert (
+        f"Domain {domain}: gibt es auf Mailman nicht; legen Sie die Domain {domain} an"
+    ) in shown, shown
+    assert f"Liste mentees-10@{domain}: gibt es noch nicht" in shown, shown
+    assert "Traceback" not in shown
+    assert_german(shown, "connector doctor (CalDAV, Mailman)")
