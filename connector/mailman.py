@@ -171,9 +171,9 @@ class MailmanTarget(Target):
         records = [_record(e, disabled.get(str(e["member_id"]), "enabled")) for e in entries]
         seen = {record.remote_id: record.etag for record in records}
         gone = set(_load_cursor(cursor)) - set(seen)
+        kept = _("{email}: delivery disabled ({status}); kept on the list")
         notes = [
-            f"{r.fields['email']}: delivery disabled ({r.fields['delivery_status']}); "
-            "kept on the list"
+            kept.format(email=r.fields["email"], status=r.fields["delivery_status"])
             for r in records
             if r.fields["delivery_status"] != "enabled"
         ]

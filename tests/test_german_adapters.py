@@ -22,6 +22,7 @@ from sync.model import BERLIN, Event
 from sync.store import Store
 from tests.test_cli_sync import CONFIG, ON_THE_DAY, populate
 from tests.test_german import assert_german, german
+from tests.test_tls import https  # noqa: F401 (the HTTPS server with a self-signed certificate)
 
 SECRET = "GERMAN_ADAPTERS_SECRET"
 LIST_SECRET = "GERMAN_ADAPTERS_LIST_SECRET"
@@ -142,6 +143,28 @@ def test_connector_doctor_says_in_german_that_the_deck_password_is_wrong(
     ), shown
     assert "Traceback" not in shown
     assert_german(shown, "connector doctor (Deck, wrong password)")
+
+
+def test_an_untrusted_certificate_is_explained_in_german(
+    tmp_path: Path,
+    https: tuple[str, Path],  # noqa: F811
+) -> None:
+    """As tests/test_tls.py: a self-signed certificate is named as the reason, with what to
+    do; the message says it, so no generic fix follows (exit 8)."""
+    base, _cert = https
+    folder = _folder(tmp_path, DECK_MAPPING.format(url=base, group="beirat"))
+    done = german(*_config(folder), "doctor", env={SECRET: "richtig"})
+    shown = done.stdout + done.stderr
+    assert done.returncode == 8, shown
+    [fix] = [line for line in shown.splitlines() if "nextcloud: " in line]
+    assert fix.endswith(
+        f"TLS: das Zertifikat von {base} lässt sich nicht prüfen: es ist selbst signiert oder "
+        "von einer Stelle ausgestellt, der dieser Rechner nicht vertraut; installieren Sie die "
+        "ausstellende Stelle (oder lassen Sie REQUESTS_CA_BUNDLE darauf zeigen) oder setzen "
+        "Sie, nur für einen Testserver, verify_tls = false an der Plattform"
+    ), shown
+    assert "Traceback" not in shown
+    assert_german(shown, "connector doctor (TLS)")
 
 
 # -- CalDAV -------------------------------------------------------------------------------
