@@ -9,7 +9,6 @@ one of the adapter's messages, and asserts its German text and that no English i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,69 +17,23 @@ import requests
 from connector.testing.calendar_servers import CalendarServer, radicale_server
 from connector.testing.deck_server import DeckServer
 from connector.testing.mailman_server import MailmanInstance, mailman_server
-from sync.model import BERLIN, Event
-from sync.store import Store
+from tests.calendar_folder import write_folder
 from tests.test_cli_sync import CONFIG, ON_THE_DAY, populate
+from tests.test_exit_codes import DECK_MAPPING
 from tests.test_german import assert_german, german
 from tests.test_tls import https  # noqa: F401 (the HTTPS server with a self-signed certificate)
 
 SECRET = "GERMAN_ADAPTERS_SECRET"
 LIST_SECRET = "GERMAN_ADAPTERS_LIST_SECRET"
-CALENDAR_MAPPING = """\
-name = "Fahrplan-Test"
-programme = "mim"
-cohort = "mim-10"
+DECK_PASSWORD = "EXIT_TEST_DECK_PASSWORD"  # where DECK_MAPPING takes its secret from
 
-[targets.kalender]
-kind = "caldav"
-url = "{url}"
-user = "{user}"
-secret = {{ env = "{secret}" }}
-audience = "participants"
 
-[[rules]]
-name = "fahrplan"
-entity = "event"
-target = "kalender"
-
-[rules.calendar]
-calendar = "{calendar}"
-display_name = "Fahrplan"
-
-[[rules.fields]]
-remote = "summary"
-canonical = "title"
-direction = "out"
-{times}"""
-DECK_MAPPING = f"""\
-name = "Deck-Test"
-programme = "mim"
-cohort = "mim-10"
-
-[targets.nextcloud]
-kind = "deck"
-url = "{{url}}"
-user = "admin"
-secret = {{{{ env = "{SECRET}" }}}}
-audience = "council"
-
-[[rules]]
-name = "aufgaben"
-entity = "task"
-target = "nextcloud"
-
-[rules.deck]
-board = "Aufgaben"
-stacks = ["Offen", "Erledigt"]
-acl = [{{{{ group = "{{group}}", edit = true }}}}]
-
-[[rules.fields]]
-remote = "title"
-canonical = "title"
-"""
-#: Start and end as a mapping should take them, and swapped (a slip in the mapping file).
-TIMES = (("start", "start"), ("end", "end"))
-SWAPPED = (("start", "end"), ("end", "start"))
+def _deck_mapping(url: str, group: str) -> str:
+    """The exit-code tests' Deck mapping, its board shared with ``group``."""
+    stacks = 'stacks = ["Offen", "Erledigt"]\n'
+    assert stacks in DECK_MAPPING
+    acl = f'acl = [{{ group = "{group}", edit = true }}]\n'
+    return DECK_MAPPING.format(url=url).replace(stacks, stacks + acl)
 
 
 def _folder(tmp_path: Path, mapping: str) -> Path:
@@ -105,8 +58,10 @@ def test_a_board_shared_with_a_group_nextcloud_does_not_know_is_refused_in_germa
     lacks, so the board is not made and the user is told what to fix (exit 3)."""
     with DeckServer(users={"admin": "richtig"}, groups={"beirat": ["admin"]}) as deck:
         url = deck.url
-        folder = _folder(tmp_path, DECK_MAPPING.format(url=url, group="gibt-es-nicht"))
-        done = german(*_config(folder), "sync", "--today", ON_THE_DAY, env={SECRET: "richtig"})
+        folder = _folder(tmp_path, _deck_mapping(url, "gibt-es-nicht"))
+        done = german(
+            *_config(folder), "sync", "--today", ON_THE_DAY, env={DECK_PASSWORD: "richtig"}
+        )
         boards = requests.get(
             url + "/index.php/apps/deck/api/v1.0/boards",
             auth=("admin", "richtig"),
@@ -131,8 +86,8 @@ def test_connector_doctor_says_in_german_that_the_deck_password_is_wrong(
     what to do, so no second, generic fix follows it (exit 5)."""
     with DeckServer(users={"admin": "richtig"}, groups={"beirat": ["admin"]}) as deck:
         url = deck.url
-        folder = _folder(tmp_path, DECK_MAPPING.format(url=url, group="beirat"))
-        done = german(*_config(folder), "doctor", env={SECRET: "falsch"})
+        folder = _folder(tmp_path, _deck_mapping(url, "beirat"))
+        done = german(*_config(folder), "doctor", env={DECK_PASSWORD: "falsch"})
     shown = done.stdout + done.stderr
     assert done.returncode == 5, shown
     fix = [line for line in shown.splitlines() if "nextcloud: " in line]
@@ -152,8 +107,8 @@ def test_an_untrusted_certificate_is_explained_in_german(
     """As tests/test_tls.py: a self-signed certificate is named as the reason, with what to
     do; the message says it, so no generic fix follows (exit 8)."""
     base, _cert = https
-    folder = _folder(tmp_path, DECK_MAPPING.format(url=base, group="beirat"))
-    done = german(*_config(folder), "doctor", env={SECRET: "richtig"})
+    folder = _folder(tmp_path, _deck_mapping(base, "beirat"))
+    done = german(*_config(folder), "doctor", env={DECK_PASSWORD: "richtig"})
     shown = done.stdout + done.stderr
     assert done.returncode == 8, shown
     [fix] = [line for line in shown.splitlines() if "nextcloud: " in line]
@@ -176,39 +131,24 @@ def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CalendarServe
         yield server
 
 
-def _calendar_folder(
-    tmp_path: Path, server: CalendarServer, calendar: str, times: tuple[tuple[str, str], ...]
-) -> Path:
-    fields = "".join(
-        f'\n[[rules.fields]]\nremote = "{remote}"\ncanonical = "{canonical}"\ndirection = "out"\n'
-        for remote, canonical in times
-    )
-    mapping = CALENDAR_MAPPING.format(
-        url=server.url, user=server.user, secret=SECRET, calendar=calendar, times=fields
-    )
-    folder = _folder(tmp_path, mapping)
-    with Store.open(folder / "cohort.db") as store:
-        store.put(
-            Event(
-                uid="ev-start",
-                cohort="mim-10",
-                event_kind="start_workshop",
-                title="Startworkshop",
-                start=datetime(2026, 1, 22, 9, tzinfo=BERLIN),
-                end=datetime(2026, 1, 22, 16, tzinfo=BERLIN),
-                location="stiwl, Münster",
-                audience={"mentees", "mentors"},
-            )
-        )
-    return folder
+def _calendar_folder(tmp_path: Path, server: CalendarServer, calendar: str) -> Path:
+    """tests/calendar_folder.py's folder: three events for one calendar on ``server``."""
+    write_folder(tmp_path, server, secret=f'{{ env = "{SECRET}" }}', calendar=calendar)
+    return tmp_path
 
 
 def test_events_whose_times_the_mapping_swaps_are_refused_in_german(
     tmp_path: Path, radicale: CalendarServer
 ) -> None:
     """The iCalendar check's reason (end before start) reaches the user in German, inside
-    the calendar's context (which event), and no event is written (exit 8)."""
-    folder = _calendar_folder(tmp_path, radicale, "mim-10-vertauscht", SWAPPED)
+    the calendar's context (which event; exit 8)."""
+    folder = _calendar_folder(tmp_path, radicale, "mim-10-vertauscht")
+    mapping = (folder / "mapping.toml").read_text(encoding="utf-8")
+    for remote, wrong in (("start", "end"), ("end", "start")):  # a slip in the mapping file
+        right = f'remote = "{remote}"\ncanonical = "{remote}"'
+        assert right in mapping
+        mapping = mapping.replace(right, f'remote = "{remote}"\ncanonical = "{wrong}"')
+    (folder / "mapping.toml").write_text(mapping, encoding="utf-8")
     done = german(*_config(folder), "sync", "--today", ON_THE_DAY, env={SECRET: radicale.password})
     shown = done.stdout + done.stderr
     assert done.returncode == 8, shown
@@ -238,7 +178,7 @@ def test_a_calendar_that_holds_no_events_is_refused_in_german(
         timeout=10,
     )
     assert made.status_code == 201, made.text
-    folder = _calendar_folder(tmp_path, radicale, calendar, TIMES)
+    folder = _calendar_folder(tmp_path, radicale, calendar)
     done = german(*_config(folder), "sync", "--today", ON_THE_DAY, env={SECRET: radicale.password})
     shown = done.stdout + done.stderr
     assert done.returncode == 8, shown
@@ -291,7 +231,7 @@ def test_an_announce_with_a_bad_sender_and_no_body_is_refused_in_german(
     tmp_path: Path, mailman: MailmanInstance
 ) -> None:
     """As tests/test_mailman.py: a circular needs a body and a plain sender address; both
-    problems are named, in German, and nothing is posted (exit 3)."""
+    problems are named, in German (exit 3)."""
     address = "mentees-10@mentoring.example.org"
     mapping = 'name = "Listen-Test"\nprogramme = "mim"\ncohort = "mim-10"\n' + _list(
         mailman, address
@@ -320,7 +260,7 @@ def test_connector_doctor_speaks_german_about_calendars_and_lists(
     """As tests/test_doctor.py: a calendar the first sync will create, and a list on a mail
     domain Mailman lacks (the problem to fix, exit 3), all said in German."""
     domain = "fehlt.example.org"
-    folder = _calendar_folder(tmp_path, radicale, "mim-10-doktor", TIMES)
+    folder = _calendar_folder(tmp_path, radicale, "mim-10-doktor")
     mapping = (folder / "mapping.toml").read_text(encoding="utf-8")
     mapping += _list(mailman, f"mentees-10@{domain}")
     (folder / "mapping.toml").write_text(mapping, encoding="utf-8")
