@@ -29,6 +29,7 @@ from connector.errors import (
     RetryLater,
     TargetError,
 )
+from connector.i18n import N_, _
 
 #: ``email`` is text that compares case-insensitively (``Anna.B@x.example`` = ``anna.b@...``).
 FieldType = Literal["text", "email", "int", "bool", "date", "datetime", "set"]
@@ -243,13 +244,13 @@ class Finding:
 def finding_from(subject: str, error: ConnectorError) -> Finding:
     """The finding for an error a check ran into (its exit code, its words)."""
     fixes = {
-        CredentialsError: "fix the user or the secret of this target",
-        RetryLater: "check the URL, that the server runs and that this machine reaches it",
-        ConfigError: "fix the mapping or the secret's source",
-        NotFound: "check the URL and the user's rights",
+        CredentialsError: N_("fix the user or the secret of this target"),
+        RetryLater: N_("check the URL, that the server runs and that this machine reaches it"),
+        ConfigError: N_("fix the mapping or the secret's source"),
+        NotFound: N_("check the URL and the user's rights"),
     }
-    fix = next((text for kind, text in fixes.items() if isinstance(error, kind)), "")
-    if str(error).startswith("TLS:") or "check " in str(error):
+    fix = next((_(text) for kind, text in fixes.items() if isinstance(error, kind)), "")
+    if str(error).startswith("TLS:") or error.advises:
         fix = ""  # the message already says what to do
     code = error.exit_code if isinstance(error, TargetError | CredentialsError | ConfigError) else 8
     return Finding(subject, str(error), code, fix)

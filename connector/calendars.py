@@ -36,6 +36,7 @@ from connector.errors import (
     RetryLater,
 )
 from connector.http_wire import Response
+from connector.i18n import _
 from connector.webdav import (
     APPLE,
     DATA,
@@ -95,7 +96,9 @@ class CalendarTarget(Target):
     def open(self, collection: Collection) -> None:
         """Find the calendar under the home, or MKCALENDAR it; other calendars stay as they are."""
         if collection.name.startswith(APP_GENERATED) or "/" in collection.name:
-            raise ConfigError(f"{collection.name!r} cannot be a calendar of the connector")
+            raise ConfigError(
+                _("{name!r} cannot be a calendar of the connector").format(name=collection.name)
+            )
         path = self.home() + quote(collection.name, safe=SAFE) + "/"
         existing = {e.path.rstrip("/"): e for e in self.list_calendars()}
         entry = existing.get(path.rstrip("/"))
@@ -124,11 +127,11 @@ class CalendarTarget(Target):
     def get(self, collection: Collection, remote_id: str) -> RemoteRecord:
         """The event at ``remote_id``; ``NotFound`` if it is gone."""
         response = self.dav.send("GET", remote_id)
-        self.dav.check(response, f"event {remote_id}")
+        self.dav.check(response, _event(remote_id))
         etag = response.headers.get("ETag")
         record = self._record(collection, remote_id, etag, response.content)
         if record is None:
-            raise NotFound(f"{remote_id} holds no readable VEVENT")
+            raise NotFound(_("{id} holds no readable VEVENT").format(id=remote_id))
         self._keep([(remote_id, etag, response.content)])
         return record
 
@@ -137,9 +140,9 @@ class CalendarTarget(Target):
         try:
             body = ical.build(f"{uid}@{self.uid_domain}", fields, self._tz(collection))
         except ValueError as exc:
-            raise RecordRejected(f"event {uid}: {exc}") from None
+            raise RecordRejected(_event(uid, exc)) from None
         path = self._calendar(collection) + quote(uid, safe=SAFE) + ".ics"
-        response = self.dav.put(path, body, {"If-None-Match": "*"}, f"event {uid}")
+        response = self.dav.put(path, body, {"If-None-Match": "*"}, _event(uid))
         return self._stored(collection, path, response, body)
 
     def update(
@@ -158,13 +161,13 @@ class CalendarTarget(Target):
         try:
             body = ical.apply_changes(seen[1], changes, self._tz(collection))
         except ValueError as exc:
-            raise RecordRejected(f"event {remote_id}: {exc}") from None
+            raise RecordRejected(_event(remote_id, exc)) from None
         if body is None:
             record = self._record(collection, remote_id, etag, seen[1])
             if record is not None:
                 return record
             return self._read_and_update(collection, remote_id, changes, etag)
-        response = self.dav.put(remote_id, body, {"If-Match": etag}, f"event {remote_id}")
+        response = self.dav.put(remote_id, body, {"If-Match": etag}, _event(remote_id))
         return self._stored(collection, remote_id, response, body)
 
     def _read_and_update(
@@ -175,24 +178,24 @@ class CalendarTarget(Target):
         etag: str | None,
     ) -> RemoteRecord:
         current = self.dav.send("GET", remote_id)
-        self.dav.check(current, f"event {remote_id}")
+        self.dav.check(current, _event(remote_id))
         current_etag = current.headers.get("ETag")
         try:
             body = ical.apply_changes(current.content, changes, self._tz(collection))
         except ValueError as exc:
-            raise RecordRejected(f"event {remote_id}: {exc}") from None
+            raise RecordRejected(_event(remote_id, exc)) from None
         if body is None and (etag is None or etag == current_etag):
             return self._stored(collection, remote_id, current, current.content)
         condition = etag or current_etag
         headers = {"If-Match": condition} if condition else {}
-        response = self.dav.put(remote_id, body or current.content, headers, f"event {remote_id}")
+        response = self.dav.put(remote_id, body or current.content, headers, _event(remote_id))
         return self._stored(collection, remote_id, response, body or current.content)
 
     def delete(self, collection: Collection, remote_id: str, etag: str | None) -> None:
         """DELETE (with ``If-Match`` when ``etag`` is given); an event already gone is fine."""
         response = self.dav.send("DELETE", remote_id, headers={"If-Match": etag} if etag else {})
         if response.status_code not in (404, 410):
-            self.dav.check(response, f"event {remote_id}")
+            self.dav.check(response, _event(remote_id))
         if self.bodies:
             self.bodies.drop([remote_id])
 
@@ -260,13 +263,14 @@ class CalendarTarget(Target):
         body = f"<c:mkcalendar {XMLNS}><d:set><d:prop>{props}</d:prop></d:set></c:mkcalendar>"
         response = self.dav.send("MKCALENDAR", path, body=xml(body))
         if response.status_code != 405:  # 405: someone created it meanwhile
-            self.dav.check(response, f"calendar {path}")
+            self.dav.check(response, _("calendar {path}").format(path=path))
 
     def _adopt(self, path: str, entry: DavResponse, collection: Collection) -> None:
         components = children(entry.props.get(f"{{{C}}}supported-calendar-component-set"))
         names = {c.get("name", "").upper() for c in components}
         if components and "VEVENT" not in names:
-            raise Fatal(f"calendar {path} does not accept events (only {sorted(names)})")
+            why = _("calendar {path} does not accept events (only {components})")
+            raise Fatal(why.format(path=path, components=sorted(names)))
         stale = {
             tag: value for tag, value in self._wanted(collection).items()
             if (entry.text(tag) or "").strip().lower() != value.strip().lower()
@@ -284,7 +288,7 @@ class CalendarTarget(Target):
         present: dict[str, tuple[str | None, str | bytes | None]] = {}
         deleted: set[str] = set()
         next_token = token
-        for _ in range(_MAX_PAGES):
+        for _page in range(_MAX_PAGES):
             entries, next_token, truncated = self.dav.sync_page(calendar, next_token, bool(token))
             for entry in entries:
                 if entry.status == 404:
@@ -296,7 +300,8 @@ class CalendarTarget(Target):
             if not truncated:
                 break
         else:
-            raise RetryLater(f"{calendar}: sync still truncated after {_MAX_PAGES} pages")
+            why = _("{calendar}: sync still truncated after {pages} pages")
+            raise RetryLater(why.format(calendar=calendar, pages=_MAX_PAGES))
         records, gone = self._records(collection, calendar, present)
         if self.bodies and (deleted or gone):
             self.bodies.drop(deleted | gone)
@@ -383,4 +388,12 @@ class CalendarTarget(Target):
         try:
             return ical.zone(collection.options.get("timezone"))
         except ValueError as exc:
-            raise ConfigError(f"calendar {collection.name}: {exc}") from None
+            why = _("calendar {name}: {error}")
+            raise ConfigError(why.format(name=collection.name, error=exc)) from None
+
+
+def _event(uid: str, error: ValueError | None = None) -> str:
+    """How messages name an event (and ``ical``'s reason why the calendar cannot hold it)."""
+    if error is None:
+        return _("event {uid}").format(uid=uid)
+    return _("event {uid}: {error}").format(uid=uid, error=error)

@@ -117,7 +117,9 @@ class DeckTarget(Target):
         if board is None:
             entry = pick_board(list_boards(self.client)[0], collection.name, self.user)
             if entry is None:
-                raise NotFound(f"Deck board {collection.name!r} does not exist (yet)")
+                raise NotFound(
+                    _("Deck board {title!r} does not exist (yet)").format(title=collection.name)
+                )
             board = self._board_as(collection.name, int(entry["id"]))
             self._refresh(board)
         return board
@@ -142,7 +144,9 @@ class DeckTarget(Target):
             boards, second, etag = list_boards(self.client)
             entry = pick_board(boards, collection.name, self.user)
             if entry is None:
-                raise NotFound(f"Deck board {collection.name!r} does not exist (yet)")
+                raise NotFound(
+                    _("Deck board {title!r} does not exist (yet)").format(title=collection.name)
+                )
             poll = Poll(entry, etag, second, self._ims)
             board = self._board_as(collection.name, int(entry["id"]))
             return self._listing(board, poll)
@@ -254,7 +258,7 @@ class DeckTarget(Target):
         card = self._fetch(board, card_id(remote_id))
         current = self._record(board, card)
         if etag is not None and etag_hash(etag) != current.hash:
-            raise PreconditionFailed(f"card {remote_id} on {board.title!r} changed meanwhile")
+            raise PreconditionFailed(_changed(remote_id, board))
         wanted = {k: v for k, v in changes.items() if k in self.FIELDS}
         stack = self._stack_id(board, str(wanted["stack"])) if "stack" in wanted else None
         edit = plan_edit(card, current.fields, wanted, current.marker, stack)
@@ -273,7 +277,7 @@ class DeckTarget(Target):
         card = self._fetch(board, card_id(remote_id))
         current = self._record(board, card)
         if etag is not None and etag_hash(etag) != current.hash:
-            raise PreconditionFailed(f"card {remote_id} on {board.title!r} changed meanwhile")
+            raise PreconditionFailed(_changed(remote_id, board))
         if current.marker == uid:
             return current
         description = with_footer(str(current.fields["description"]), uid)
@@ -288,7 +292,7 @@ class DeckTarget(Target):
         if card is None:
             return
         if etag is not None and etag_hash(etag) != self._record(board, card).hash:
-            raise PreconditionFailed(f"card {remote_id} on {board.title!r} changed meanwhile")
+            raise PreconditionFailed(_changed(remote_id, board))
         path = f"/boards/{board.id}/stacks/{card['stackId']}/cards/{card['id']}"
         response = self.client.send("DELETE", path)
         if response.status_code != 403:  # 403: deleted meanwhile
@@ -301,13 +305,19 @@ class DeckTarget(Target):
         if response.status_code == 403:
             if message_of(response) != "Card is deleted":
                 load_board(self.client, board.id, board.title)  # raises when access is lost
-            raise NotFound(f"card {card} on {board.title!r}: {message_of(response)}")
+            raise NotFound(
+                _("card {card} on {board!r}: {reason}").format(
+                    card=card, board=board.title, reason=message_of(response)
+                )
+            )
         what = _("reading card {card}").format(card=card)
         found: Card = self.client.data(response, what, reads=True)
         if board.stack_title(int(found["stackId"])) is None:
             self._refresh(board)
             if board.stack_title(int(found["stackId"])) is None:
-                raise NotFound(f"card {card} is not on board {board.title!r}")
+                raise NotFound(
+                    _("card {card} is not on board {board!r}").format(card=card, board=board.title)
+                )
         return found
 
     def _record(self, board: BoardRef, card: Card, users: list[str] | None = None) -> RemoteRecord:
@@ -318,7 +328,9 @@ class DeckTarget(Target):
         if title not in board.stacks:
             self._refresh(board)
         if title not in board.stacks:
-            raise RecordRejected(f"board {board.title!r} has no stack {title!r}")
+            raise RecordRejected(
+                _("board {board!r} has no stack {stack!r}").format(board=board.title, stack=title)
+            )
         return board.stacks[title]
 
     def _label_id(self, board: BoardRef, title: str) -> int:
@@ -329,3 +341,7 @@ class DeckTarget(Target):
     def close(self) -> None:
         """Close the HTTP sessions."""
         self.client.close()
+
+
+def _changed(remote_id: str, board: BoardRef) -> str:
+    return _("card {card} on {board!r} changed meanwhile").format(card=remote_id, board=board.title)

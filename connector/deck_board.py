@@ -20,7 +20,7 @@ from connector.deck_client import (
 )
 from connector.deck_shares import ensure_shares, missing_participants, shares_to_add, stored_unknown
 from connector.errors import ConfigError, RecordRejected
-from connector.i18n import _
+from connector.i18n import _, ngettext
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,11 @@ def open_board(client: DeckClient, collection: Collection) -> BoardRef:
     wanted = list(options.get("acl") or [])
     for title in [collection.name, *stacks, *labels]:
         if not title.strip() or len(title) > TITLE_MAX:
-            raise ConfigError(f"Deck title {title!r} must have 1 to {TITLE_MAX} characters")
+            raise ConfigError(
+                _("Deck title {title!r} must have 1 to {most} characters").format(
+                    title=title, most=TITLE_MAX
+                )
+            )
     found = pick_board(list_boards(client)[0], collection.name, client.user)
     board = None if found is None else load_board(client, int(found["id"]), collection.name)
     existing = list((board or {}).get("acl") or [])
@@ -56,10 +60,15 @@ def open_board(client: DeckClient, collection: Collection) -> BoardRef:
     missing += missing_participants(client, shares_to_add(client, existing, wanted))
     if missing:
         raise ConfigError(
-            f"Deck board {collection.name!r} is to be shared with {', '.join(missing)}, "
-            f"which Nextcloud at {client.http.base_url} does not know: create "
-            f"{'it' if len(missing) == 1 else 'them'} there (and put the council's accounts "
-            "in the group), or correct the rule's deck.acl in the mapping"
+            ngettext(
+                "Deck board {title!r} is to be shared with {missing}, which Nextcloud at {url} "
+                "does not know: create it there (and put the council's accounts in the group), "
+                "or correct the rule's deck.acl in the mapping",
+                "Deck board {title!r} is to be shared with {missing}, which Nextcloud at {url} "
+                "does not know: create them there (and put the council's accounts in the group), "
+                "or correct the rule's deck.acl in the mapping",
+                len(missing),
+            ).format(title=collection.name, missing=", ".join(missing), url=client.http.base_url)
         )
     if board is None:
         body = {"title": collection.name, "color": BOARD_COLOR}
@@ -90,7 +99,11 @@ def _ensure_labels(client: DeckClient, ref: BoardRef, labels: list[str]) -> None
 def create_label(client: DeckClient, ref: BoardRef, title: str) -> int:
     """Add a label to the board and remember its id."""
     if not title.strip() or len(title) > TITLE_MAX:
-        raise RecordRejected(f"label {title!r} must have 1 to {TITLE_MAX} characters")
+        raise RecordRejected(
+            _("label {title!r} must have 1 to {most} characters").format(
+                title=title, most=TITLE_MAX
+            )
+        )
     color = LABEL_COLORS[len(ref.labels) % len(LABEL_COLORS)]
     response = client.send("POST", f"/boards/{ref.id}/labels", {"title": title, "color": color})
     what = _("creating label {title}").format(title=repr(title))

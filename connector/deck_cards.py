@@ -73,14 +73,16 @@ def deck_due(value: Any) -> str | None:
     try:
         return utc_text(value)
     except (TypeError, ValueError):
-        raise RecordRejected(f"due {value!r} is not an ISO 8601 date and time") from None
+        raise RecordRejected(
+            _("due {value!r} is not an ISO 8601 date and time").format(value=value)
+        ) from None
 
 
 def cut_title(title: Any) -> str:
     """A card title Deck accepts: at most 255 characters, cut ones end in "…"."""
     text = str(title or "")
     if not text.strip():
-        raise RecordRejected("a card needs a title")
+        raise RecordRejected(_("a card needs a title"))
     return cut(text, CARD_TITLE_MAX)
 
 
@@ -260,7 +262,7 @@ def card_id(remote_id: str) -> int:
     try:
         return int(remote_id)
     except ValueError:
-        raise NotFound(f"{remote_id!r} is not a Deck card id") from None
+        raise NotFound(_("{id!r} is not a Deck card id").format(id=remote_id)) from None
 
 
 def stack_cards(stacks: list[dict[str, Any]]) -> list[dict[str, Any]]:

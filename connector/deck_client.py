@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from connector.errors import CredentialsError, Fatal, NotFound, RecordRejected, RetryLater
+from connector.errors import (
+    CredentialsError,
+    Fatal,
+    NotFound,
+    RecordRejected,
+    RetryLater,
+    advising,
+)
 from connector.http import HttpClient
 from connector.http_wire import Response
 from connector.i18n import _
@@ -97,14 +104,16 @@ class DeckClient:
         try:
             return client.request(method, API + path, json=body, headers=dict(headers or {}))
         except CredentialsError:
-            raise CredentialsError(
-                _(
-                    "Nextcloud at {url} refused user {user} (401): "
-                    "check the Deck app password for user {user}"
-                ).format(url=client.base_url, user=self.user)
-            ) from None
+            raise self._refused(client.base_url) from None
         finally:
             self._count(client.requests - before)
+
+    def _refused(self, url: str) -> CredentialsError:
+        why = _(
+            "Nextcloud at {url} refused user {user} (401): "
+            "check the Deck app password for user {user}"
+        )
+        return advising(CredentialsError(why.format(url=url, user=self.user)))
 
     def ocs(self, path: str, params: Mapping[str, Any]) -> tuple[int, Any]:
         """``GET /ocs/v2.php{path}``: (OCS status code, ``data``), counted like the rest."""
@@ -117,10 +126,7 @@ class DeckClient:
                 headers={"Accept": "application/json"},
             )
         except CredentialsError:
-            raise CredentialsError(
-                f"Nextcloud at {self.http.base_url} refused user {self.user} (401): "
-                f"check the Deck app password for user {self.user}"
-            ) from None
+            raise self._refused(self.http.base_url) from None
         finally:
             self._count(self.http.requests - before)
         try:
@@ -192,8 +198,10 @@ def titles(items: Any) -> dict[str, int]:
 def no_access(client: DeckClient, title: str, board_id: int) -> NotFound:
     """The error for a board the user can no longer see."""
     return NotFound(
-        f"user {client.user} has no access to board {title!r} (id {board_id}) any more: "
-        "share it with that user again, or reset the rule to start on a new board"
+        _(
+            "user {user} has no access to board {title!r} (id {id}) any more: "
+            "share it with that user again, or reset the rule to start on a new board"
+        ).format(user=client.user, title=title, id=board_id)
     )
 
 

@@ -177,7 +177,9 @@ def live_entry(client: DeckClient, boards: list[dict[str, Any]], board: BoardRef
         raise no_access(client, board.title, board.id)
     if entry.get("deletedAt"):
         raise NotFound(
-            f"Deck board {board.title!r} (id {board.id}) was deleted; restore it in Deck "
-            "or reset the rule to start on a new board"
+            _(
+                "Deck board {title!r} (id {id}) was deleted; restore it in Deck "
+                "or reset the rule to start on a new board"
+            ).format(title=board.title, id=board.id)
         )
     return entry

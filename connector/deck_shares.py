@@ -22,7 +22,7 @@ def share_key(share: Mapping[str, Any]) -> tuple[int, str]:
 
 
 def _label(key: tuple[int, str]) -> str:
-    return f"{'group' if key[0] else 'user'} {key[1]!r}"
+    return (_("group {name!r}") if key[0] else _("user {name!r}")).format(name=key[1])
 
 
 def shares_to_add(
@@ -56,7 +56,11 @@ def missing_participants(client: DeckClient, shares: list[Mapping[str, Any]]) ->
     for key in dict.fromkeys(share_key(s) for s in shares if share_key(s)[1]):
         found = participant_exists(client, *key)
         if found is None:
-            raise Fatal(f"cannot tell whether {_label(key)} exists on Nextcloud")
+            raise Fatal(
+                _("cannot tell whether {participant} exists on Nextcloud").format(
+                    participant=_label(key)
+                )
+            )
         if not found:
             missing.append(_label(key))
     return missing

@@ -12,6 +12,10 @@ of the project.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+_E = TypeVar("_E", bound="ConnectorError")
+
 
 class ConnectorError(Exception):
     """Root of every deliberate error. ``exit_code`` is what the CLI exits with."""
@@ -19,6 +23,14 @@ class ConnectorError(Exception):
     exit_code = 1
     #: One line telling the operator what to do next; printed after the message.
     hint = ""
+    #: Whether the message itself says what to do (``connector doctor`` then adds no fix).
+    advises = False
+
+
+def advising(error: _E) -> _E:
+    """``error``, marked as one whose message says what to do (in any language)."""
+    error.advises = True
+    return error
 
 
 class InputError(ConnectorError):

@@ -43,8 +43,10 @@ def _say_unverified(base_url: str) -> None:
     if base_url not in _UNVERIFIED:
         _UNVERIFIED.add(base_url)
         log.warning(
-            "TLS certificates of %s are not verified (verify_tls = false): anyone on the "
-            "network path can read and change what is sent, the password included",
+            _(
+                "TLS certificates of %s are not verified (verify_tls = false): anyone on the "
+                "network path can read and change what is sent, the password included"
+            ),
             base_url,
         )
 
@@ -53,22 +55,23 @@ def tls_problem(base_url: str, exc: Exception) -> str:
     """What went wrong with TLS towards ``base_url``, in words, with what to do."""
     text = str(exc)
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-        why = "it is self-signed or issued by an authority this machine does not trust"
+        why = _("it is self-signed or issued by an authority this machine does not trust")
         if "hostname mismatch" in text.lower() or "address mismatch" in text.lower():
-            why = "it was issued for another host name"
+            why = _("it was issued for another host name")
         elif "expired" in text:
-            why = "it has expired"
-        return (
-            f"TLS: the certificate of {base_url} cannot be verified: {why}; install the "
+            why = _("it has expired")
+        return _(
+            "TLS: the certificate of {url} cannot be verified: {why}; install the "
             "issuing authority (or point REQUESTS_CA_BUNDLE at it), or, for a test server "
             "only, set verify_tls = false on the target"
-        )
+        ).format(url=base_url, why=why)
     if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
-        return (
-            f"TLS: {base_url} does not speak HTTPS on this port; check the URL "
-            "(http:// or another port?)"
-        )
-    return f"TLS: no secure connection to {base_url} could be set up; check the URL and port"
+        return _(
+            "TLS: {url} does not speak HTTPS on this port; check the URL (http:// or another port?)"
+        ).format(url=base_url)
+    return _("TLS: no secure connection to {url} could be set up; check the URL and port").format(
+        url=base_url
+    )
 
 
 class _Retryable(Exception):

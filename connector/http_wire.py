@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
+from connector.i18n import _
+
 #: Connection failures: no connection, a connection lost, no answer in time.
 WireError = (OSError, http.client.HTTPException)
 #: Compressed answers the wire decodes (as requests did: large rosters and listings travel
@@ -260,7 +262,9 @@ def _decoded(headers: Headers, content: bytes) -> bytes:
             return zlib.decompress(content)
         except zlib.error:  # some servers send deflate without its zlib header
             return zlib.decompress(content, -zlib.MAX_WBITS)
-    raise http.client.HTTPException(f"unsupported Content-Encoding {coding!r}")
+    raise http.client.HTTPException(
+        _("unsupported Content-Encoding {coding!r}").format(coding=coding)
+    )
 
 
 def _proxy_auth(user: str | None, password: str | None) -> dict[str, str] | None:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connector import lazy
 from connector.base import RemoteField
+from connector.i18n import _
 
 if TYPE_CHECKING:
     from icalendar import Calendar, Event, Timezone, vCalAddress
@@ -56,7 +57,7 @@ def zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or DEFAULT_TIMEZONE)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}") from exc
+        raise ValueError(_("unknown time zone {name!r}").format(name=name)) from exc
 
 
 def parse_event(text: str | bytes) -> tuple[Calendar, Event]:
@@ -64,7 +65,7 @@ def parse_event(text: str | bytes) -> tuple[Calendar, Event]:
     calendar = Calendar.from_ical(text)
     events = [c for c in calendar.walk("VEVENT") if "RECURRENCE-ID" not in c]
     if not events:
-        raise ValueError("no VEVENT in this calendar object")
+        raise ValueError(_("no VEVENT in this calendar object"))
     return calendar, cast(Event, events[0])
 
 
@@ -109,7 +110,7 @@ def build(uid: str, fields: Mapping[str, Any], tz: ZoneInfo) -> bytes:
     """A new VCALENDAR holding one VEVENT with ``uid``, SEQUENCE 0 and the given fields."""
     changes = coerce(fields)
     if not changes.get("start"):
-        raise ValueError("an event needs a start")
+        raise ValueError(_("an event needs a start"))
     calendar = Calendar()
     calendar.add("PRODID", PRODID)
     calendar.add("VERSION", "2.0")
@@ -151,7 +152,9 @@ def coerce(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Check and normalise writable values (times stay as given until they are resolved)."""
     unknown = set(fields) - FIELDS.keys()
     if unknown:
-        raise ValueError(f"unknown calendar field(s): {', '.join(sorted(unknown))}")
+        raise ValueError(
+            _("unknown calendar field(s): {fields}").format(fields=", ".join(sorted(unknown)))
+        )
     clean = dict(fields)
     for name in (*TEXT_PROPS, "status"):
         if name in clean:
@@ -159,7 +162,11 @@ def coerce(fields: Mapping[str, Any]) -> dict[str, Any]:
     if "status" in clean:
         clean["status"] = clean["status"].strip().upper()
         if clean["status"] not in STATUSES:
-            raise ValueError(f"status must be one of {sorted(STATUSES)}, got {fields['status']!r}")
+            raise ValueError(
+                _("status must be one of {statuses}, got {status!r}").format(
+                    statuses=sorted(STATUSES), status=fields["status"]
+                )
+            )
     for name, normalise in (("attendees", _address), ("categories", lambda c: str(c).strip())):
         if name in clean:
             values = clean[name] or ()
@@ -202,11 +209,13 @@ def new_times(
         merged["all_day"] = _is_date(changes["start"])
     all_day = bool(merged["all_day"])
     if not merged.get("start"):
-        raise ValueError("an event needs a start")
+        raise ValueError(_("an event needs a start"))
     start = _when(merged["start"], all_day, tz)
     end = _when(merged.get("end") or merged["start"], all_day, tz)
     if end < start:
-        raise ValueError(f"the event ends ({end}) before it starts ({start})")
+        raise ValueError(
+            _("the event ends ({end}) before it starts ({start})").format(end=end, start=start)
+        )
     return start, end + timedelta(days=1) if all_day else end, all_day
 
 
@@ -227,7 +236,7 @@ def _when(value: Any, all_day: bool, tz: ZoneInfo) -> Any:
         return _local(value, tz).replace(microsecond=0)
     if isinstance(value, date):
         return value if all_day else datetime.combine(value, time(), tzinfo=tz)
-    raise ValueError(f"not a date or time: {value!r}")
+    raise ValueError(_("not a date or time: {value!r}").format(value=value))
 
 
 def ensure_vtimezone(calendar: Calendar, tz: ZoneInfo) -> None:

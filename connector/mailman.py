@@ -24,6 +24,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any, ClassVar
 
+from connector import mailman_doctor
 from connector.base import (
     Changes,
     Collection,
@@ -31,10 +32,8 @@ from connector.base import (
     RemoteField,
     RemoteRecord,
     Target,
-    finding_from,
 )
 from connector.errors import (
-    ConnectorError,
     Fatal,
     InputError,
     NotFound,
@@ -42,6 +41,7 @@ from connector.errors import (
     TargetError,
 )
 from connector.http import HttpClient
+from connector.i18n import _
 from connector.mailman_api import MailmanApi, last_segment, quote
 
 _LIST_TEXT_OPTIONS = ("display_name", "description", "subject_prefix")
@@ -66,7 +66,8 @@ def list_address(collection: Collection) -> tuple[str, str, str]:
     fqdn = collection.name.strip().lower()
     local, at, host = fqdn.partition("@")
     if not local or not at or "@" in host or "." not in host:
-        raise Fatal(f"{collection.name!r} is not a mailing list address (name@domain)")
+        why = _("{name!r} is not a mailing list address (name@domain)")
+        raise Fatal(why.format(name=collection.name))
     return fqdn, host, f"{local}.{host}"
 
 
@@ -74,7 +75,8 @@ def _email(fields: Mapping[str, Any]) -> str:
     email = str(fields.get("email") or "").strip().lower()
     local, at, host = email.partition("@")
     if not local or not at or "@" in host or "." not in host or any(c.isspace() for c in email):
-        raise RecordRejected(f"not an e-mail address: {fields.get('email')!r}")
+        why = _("not an e-mail address: {email!r}")
+        raise RecordRejected(why.format(email=fields.get("email")))
     return email
 
 
@@ -139,50 +141,13 @@ class MailmanTarget(Target):
         self.http.requests = value
 
     def diagnose(self, collections: Sequence[Collection]) -> list[Finding]:
-        """Mailman's REST API answers with these credentials; each list's mail domain exists
-        (a list on a domain the mail server does not route never delivers); each list exists
-        or will be created. Writes nothing."""
-        where = f"Mailman {self.http.base_url}"
-        try:
-            versions = self.api.get_json("/system/versions") or {}
-        except ConnectorError as exc:
-            return [finding_from(where, exc)]
-        version = versions.get("mailman_version", "Mailman")
-        findings = [Finding(where, f"reachable; REST user {self.http.user} accepted ({version})")]
-        domains: dict[str, bool] = {}
-        for collection in collections:
-            subject = f"list {collection.name}"
-            try:
-                fqdn, host, _ = list_address(collection)
-                if host not in domains:
-                    domains[host] = self.api.get_json(f"/domains/{quote(host)}") is not None
-                    if not domains[host]:
-                        findings.append(
-                            Finding(
-                                f"domain {host}",
-                                "does not exist on Mailman",
-                                3,
-                                f"create the domain {host} (Postorius: Domains, or "
-                                "POST /3.1/domains) and let the mail server deliver its mail "
-                                "to Mailman",
-                            )
-                        )
-                found = self.api.get_list(fqdn)
-            except ConnectorError as exc:
-                findings.append(finding_from(subject, exc))
-                continue
-            if found is None:
-                findings.append(Finding(subject, "does not exist yet; the first sync creates it"))
-            else:
-                members = found.get("member_count")
-                count = f" ({members} members)" if members is not None else ""
-                findings.append(Finding(subject, f"exists{count}"))
-        return findings
+        """``connector doctor``'s checks (see :mod:`connector.mailman_doctor`); writes nothing."""
+        return mailman_doctor.diagnose(self, collections)
 
     def open(self, collection: Collection) -> None:
         """Create the list (and its domain) if missing, with the mapping's settings; an
         existing list is left exactly as it is."""
-        fqdn, host, _ = list_address(collection)
+        fqdn, host = list_address(collection)[:2]
         if self.api.get_list(fqdn) is not None:
             return
         self.api.ensure_domain(host)
@@ -195,19 +160,20 @@ class MailmanTarget(Target):
         except TargetError as exc:
             # Without this, the next open() would find the list and never apply the settings.
             self.api.delete_list(list_id)
-            raise Fatal(f"Mailman refused the settings of {fqdn}, list not created: {exc}") from exc
+            why = _("Mailman refused the settings of {list}, list not created: {error}")
+            raise Fatal(why.format(list=fqdn, error=exc)) from exc
 
     def changes(self, collection: Collection, cursor: str | None) -> Changes:
         """The whole membership (Mailman cannot tell what changed), plus who left since
         ``cursor``."""
-        _, _, list_id = list_address(collection)
+        list_id = list_address(collection)[2]
         entries, disabled = self.api.roster_and_status(list_id, self.page_size)
         records = [_record(e, disabled.get(str(e["member_id"]), "enabled")) for e in entries]
         seen = {record.remote_id: record.etag for record in records}
         gone = set(_load_cursor(cursor)) - set(seen)
+        kept = _("{email}: delivery disabled ({status}); kept on the list")
         notes = [
-            f"{r.fields['email']}: delivery disabled ({r.fields['delivery_status']}); "
-            "kept on the list"
+            kept.format(email=r.fields["email"], status=r.fields["delivery_status"])
             for r in records
             if r.fields["delivery_status"] != "enabled"
         ]
@@ -224,7 +190,7 @@ class MailmanTarget(Target):
         """Subscribe an address, pre-confirmed (the person agreed on enrolment). An address
         that already is a member is adopted as it is, never subscribed twice."""
         self._check_writable(fields)
-        _, _, list_id = list_address(collection)
+        list_id = list_address(collection)[2]
         email = _email(fields)
         name = str(fields.get("display_name") or "")
         welcome = bool(collection.options.get("send_welcome_message", False))
@@ -232,7 +198,8 @@ class MailmanTarget(Target):
         if member_id is None:
             existing = self.api.find_member(list_id, email)
             if existing is None:
-                raise NotFound(f"Mailman calls {email} a member of {list_id} but lists none")
+                why = _("Mailman calls {email} a member of {list} but lists none")
+                raise NotFound(why.format(email=email, list=list_id))
             return self.get(collection, str(existing["member_id"]))
         record = self.get(collection, member_id)
         if "display_name" in fields and record.fields["display_name"] != name:
@@ -268,7 +235,7 @@ class MailmanTarget(Target):
             entry = self._member(collection, remote_id)
         except NotFound:
             return
-        _, _, list_id = list_address(collection)
+        list_id = list_address(collection)[2]
         self.api.unsubscribe(list_id, str(entry["email"]))
 
     def erase_addresses(self, emails: Iterable[str]) -> int:
@@ -339,42 +306,48 @@ class MailmanTarget(Target):
         self.http.close()
 
     def _member(self, collection: Collection, remote_id: str) -> dict[str, Any]:
-        _, _, list_id = list_address(collection)
+        list_id = list_address(collection)[2]
         entry = self.api.member(remote_id) if remote_id else None
         if entry is None or entry.get("list_id") != list_id or entry.get("role") != "member":
-            raise NotFound(f"member {remote_id} is not on the list {collection.name}")
+            why = _("member {id} is not on the list {list}")
+            raise NotFound(why.format(id=remote_id, list=collection.name))
         return entry
 
     def _move(self, collection: Collection, entry: Mapping[str, Any], new: str, name: str) -> str:
-        _, _, list_id = list_address(collection)
+        list_id = list_address(collection)[2]
         old = str(entry["email"])
         if self.api.find_member(list_id, new) is not None:
-            raise RecordRejected(f"cannot change {old} to {new}: {new} is already on {list_id}")
+            why = _("cannot change {old} to {new}: {new} is already on {list}")
+            raise RecordRejected(why.format(old=old, new=new, list=list_id))
         user = entry.get("user")
         user_id = last_segment(str(user)) if user else self.api.link_user(old)
         try:
             self.api.add_address(user_id, new, name)
             self.api.move_member(str(entry["member_id"]), new)
         except RecordRejected as exc:
-            raise RecordRejected(f"cannot change {old} to {new}: {exc}") from exc
+            why = _("cannot change {old} to {new}: {error}")
+            raise RecordRejected(why.format(old=old, new=new, error=exc)) from exc
         return new
 
     def _check_writable(self, fields: Mapping[str, Any]) -> None:
         refused = sorted(k for k in fields if k not in self.FIELDS or not self.FIELDS[k].writable)
         if refused:
-            raise RecordRejected(f"Mailman members cannot be given {', '.join(refused)}")
+            why = _("Mailman members cannot be given {fields}")
+            raise RecordRejected(why.format(fields=", ".join(refused)))
 
 
 def _check_message(subject: str, body: str, sender: str) -> None:
     problems = []
     if not subject.strip() or "\n" in subject or "\r" in subject:
-        problems.append("the subject must be one non-empty line")
+        problems.append(_("the subject must be one non-empty line"))
     if not body.strip():
-        problems.append("the body is empty")
+        problems.append(_("the body is empty"))
     if "@" not in sender or any(c.isspace() or c in "<>,;" for c in sender.strip()):
-        problems.append(f"the sender {sender!r} is not a plain e-mail address")
+        why = _("the sender {sender!r} is not a plain e-mail address")
+        problems.append(why.format(sender=sender))
     if problems:
-        raise InputError("cannot announce: " + "; ".join(problems), problems)
+        why = _("cannot announce: {problems}")
+        raise InputError(why.format(problems="; ".join(problems)), problems)
 
 
 def _message(list_fqdn: str, host: str, sender: str, subject: str, body: str) -> str:

@@ -97,7 +97,11 @@ class MailmanApi:
             return
         response = self.call("POST", "/domains", data={"mail_host": mail_host}, allow=_BAD)
         if response.status_code == 400 and self.get_json(path) is None:
-            raise Fatal(f"Mailman refused the domain {mail_host}: {reason(response)}")
+            raise Fatal(
+                _("Mailman refused the domain {domain}: {reason}").format(
+                    domain=mail_host, reason=reason(response)
+                )
+            )
 
     def get_list(self, fqdn: str) -> dict[str, Any] | None:
         """The list resource for a posting address, or None."""
@@ -109,7 +113,11 @@ class MailmanApi:
         if response.status_code == 400:
             if self.get_list(fqdn) is not None:
                 return None
-            raise Fatal(f"Mailman refused to create the list {fqdn}: {reason(response)}")
+            raise Fatal(
+                _("Mailman refused to create the list {list}: {reason}").format(
+                    list=fqdn, reason=reason(response)
+                )
+            )
         return last_segment(response.headers["Location"])
 
     def configure_list(self, list_id: str, settings: Mapping[str, Any]) -> None:
@@ -128,7 +136,9 @@ class MailmanApi:
             entries, total = self._pages(path, page_size, params)
             if total is not None and len(entries) == total:
                 return entries
-        raise RetryLater(f"Mailman {path} kept changing while it was listed; try again")
+        raise RetryLater(
+            _("Mailman {path} kept changing while it was listed; try again").format(path=path)
+        )
 
     def _pages(
         self, path: str, page_size: int, params: Mapping[str, Any]
@@ -139,7 +149,7 @@ class MailmanApi:
         while total is None or len(entries) < total:
             body = self.get_json(path, **params, count=page_size, page=page)
             if body is None:
-                raise NotFound(f"Mailman {path}: not found")
+                raise NotFound(_("Mailman {path}: not found").format(path=path))
             if total is not None and body["total_size"] != total:
                 return entries, None
             total = int(body["total_size"])
@@ -221,7 +231,7 @@ class MailmanApi:
         """The member's effective delivery status (member, address or user preference)."""
         prefs = self.get_json(f"/members/{quote(member_id)}/all/preferences")
         if prefs is None:
-            raise NotFound(f"Mailman member {member_id} is gone")
+            raise NotFound(_("Mailman member {id} is gone").format(id=member_id))
         return str(prefs.get("delivery_status", "enabled"))
 
     def find_member(self, list_id: str, email: str) -> dict[str, Any] | None:
@@ -244,8 +254,10 @@ class MailmanApi:
         if status == 409 and "already subscribed" in why.lower():
             return None
         if status == 400:
-            raise RecordRejected(f"Mailman refused to subscribe {email} to {list_id}: {why}")
-        raise RecordRejected(f"Mailman holds the subscription of {email} to {list_id}: {why}")
+            refused = _("Mailman refused to subscribe {email} to {list}: {reason}")
+            raise RecordRejected(refused.format(email=email, list=list_id, reason=why))
+        held = _("Mailman holds the subscription of {email} to {list}: {reason}")
+        raise RecordRejected(held.format(email=email, list=list_id, reason=why))
 
     def unsubscribe(self, list_id: str, email: str) -> bool:
         """Remove ``email`` from the list without goodbye or admin notice; False if absent."""
@@ -271,7 +283,9 @@ class MailmanApi:
             data = {"email": email, "display_name": display_name}
             self.call("POST", f"/users/{user_id}/addresses", data=data)
         elif owner != user_id:
-            raise RecordRejected(f"{email} belongs to another person's Mailman account")
+            raise RecordRejected(
+                _("{email} belongs to another person's Mailman account").format(email=email)
+            )
         self.call("POST", f"/addresses/{quote(email)}/verify")
 
     def move_member(self, member_id: str, email: str) -> None:

@@ -21,9 +21,11 @@ from connector.errors import (
     PreconditionFailed,
     RecordRejected,
     RetryLater,
+    advising,
 )
 from connector.http import HttpClient
 from connector.http_wire import Response
+from connector.i18n import _
 
 D, C, APPLE = "DAV:", "urn:ietf:params:xml:ns:caldav", "http://apple.com/ns/ical/"
 XMLNS = f'xmlns:d="{D}" xmlns:c="{C}" xmlns:x1="{APPLE}"'
@@ -106,7 +108,9 @@ def parse_multistatus(body: bytes | str) -> tuple[list[DavResponse], str | None]
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:
-        raise Fatal(f"unreadable WebDAV answer ({exc}); is this a CalDAV URL?") from None
+        raise Fatal(
+            _("unreadable WebDAV answer ({error}); is this a CalDAV URL?").format(error=exc)
+        ) from None
     entries = []
     for response in root.findall(f"{{{D}}}response"):
         entry = DavResponse(
@@ -161,7 +165,8 @@ class DavClient:
                     f"{{{C}}}calendar-home-set"
                 )
             if home is None:
-                raise Fatal(f"{self.http.base_url} names no CalDAV calendar home; check the URL")
+                why = _("{url} names no CalDAV calendar home; check the URL")
+                raise advising(Fatal(why.format(url=self.http.base_url)))
             self._home = home.rstrip("/") + "/"
         return self._home
 
@@ -175,12 +180,12 @@ class DavClient:
     def propfind(self, path: str, body: str, *, depth: str) -> list[DavResponse]:
         """The responses of a PROPFIND; ``NotFound`` for a missing collection."""
         response = self.send("PROPFIND", path, body=xml(body), headers={"Depth": depth})
-        self.check(response, f"collection {path}")
+        self.check(response, _("collection {path}").format(path=path))
         entries = parse_multistatus(response.content)[0]
         itself = [e for e in entries if e.path.rstrip("/") == path.rstrip("/")]
         # Xandikos answers a missing collection with 207 and a 404 inside.
         if (depth == "0" and not entries) or any(e.status == 404 for e in itself):
-            raise NotFound(f"collection {path} not found")
+            raise NotFound(_("collection {path} not found").format(path=path))
         return entries
 
     def send(
@@ -200,7 +205,8 @@ class DavClient:
                 method, self._origin + path, data=body, headers=dict(headers or {})
             )
         except CredentialsError as exc:
-            raise CredentialsError(f"{exc}: check the user and app password") from None
+            why = _("{error}: check the user and app password").format(error=exc)
+            raise advising(CredentialsError(why)) from None
         finally:
             self._counted(self.http.requests - before)
 
@@ -239,7 +245,7 @@ class DavClient:
                 raise InvalidToken(token)
             if response.status_code in (400, 403, 405, 409, 412, 415, 501):
                 raise NoSync(response.status_code)
-            self.check(response, f"calendar {calendar}")
+            self.check(response, _("calendar {path}").format(path=calendar))
         entries, new_token = parse_multistatus(response.content)
         own = [e for e in entries if e.path.rstrip("/") == calendar.rstrip("/")]
         truncated = any(e.status == 507 for e in own)
@@ -252,7 +258,7 @@ class DavClient:
             response = self.send("GET", paths[0])
             if response.status_code in (404, 410):
                 return {}
-            self.check(response, f"event {paths[0]}")
+            self.check(response, _("event {uid}").format(uid=paths[0]))
             return {paths[0]: (response.headers.get("ETag"), response.content)}
         if not paths:
             return {}
@@ -260,7 +266,7 @@ class DavClient:
         response = self.send(
             "REPORT", calendar, body=xml(MULTIGET.format(hrefs=hrefs)), headers={"Depth": "1"}
         )
-        self.check(response, f"calendar {calendar}")
+        self.check(response, _("calendar {path}").format(path=calendar))
         found: dict[str, tuple[str | None, str | bytes]] = {}
         for entry in parse_multistatus(response.content)[0]:
             data = entry.text(DATA)
