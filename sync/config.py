@@ -151,15 +151,18 @@ def render_config(mappings: list[str]) -> str:
     """The text of a fresh ``connector.toml`` (what ``connector init`` writes)."""
     listed = ", ".join(f'"{m}"' for m in mappings)
     settings = SyncSettings()
+    # The comments are for the admin who opens the file: in the user's language.
     return (
-        "# cohort-connector configuration; paths are relative to this file.\n"
+        "# " + _("cohort-connector configuration; paths are relative to this file.") + "\n"
         f'store = "{DEFAULT_STORE}"\n'
         f"mappings = [{listed}]\n"
         "\n"
         "[sync]\n"
-        f"interval = {settings.interval}  # seconds between passes of `connector sync --watch`\n"
-        f"max_delete_share = {settings.max_delete_share}  # guard: stop a collection losing more "
-        "than this share\n"
-        f"min_delete_count = {settings.min_delete_count}  # ...and at least this many linked "
-        "records in one pass\n"
+        f"interval = {settings.interval}  # "
+        + _("seconds between passes of `connector sync --watch`")
+        + f"\nmax_delete_share = {settings.max_delete_share}  # "
+        + _("guard: stop a collection losing more than this share")
+        + f"\nmin_delete_count = {settings.min_delete_count}  # "
+        + _("...and at least this many linked records in one pass")
+        + "\n"
     )

@@ -145,3 +145,13 @@ def test_a_second_sync_is_refused_in_german_while_the_lock_is_held(tmp_path: Pat
     assert refused.returncode == 4, out
     assert "Ein anderer `connector sync` gleicht diesen Datenbestand gerade ab" in out, out
     assert_german(out, "sync while locked")
+
+
+def test_init_writes_the_config_comments_in_german(tmp_path: Path) -> None:
+    assert german("init", str(tmp_path / "w")).returncode == 0
+    text = (tmp_path / "w" / "connector.toml").read_text(encoding="utf-8")
+    assert "# Konfiguration von cohort-connector; Pfade gelten relativ zu dieser Datei." in text
+    assert "interval = 300  # Sekunden zwischen zwei Abgleichen" in text
+    config = {"CONNECTOR_CONFIG": str(tmp_path / "w" / "connector.toml")}
+    status = german("status", env=config)
+    assert status.returncode == 0, status.stdout + status.stderr
