@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from sync.erasure import erase
-from sync.erasure_plan import begin
 from sync.importer import import_file
 from sync.store import Store
 from tests.factories import IMPORT_ORDER
@@ -80,25 +78,13 @@ def test_sync_does_not_bring_back_an_erased_person_and_says_so_in_german(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from connector.memory import MemoryTarget
-    from tests.test_engine import REVEAL, cohort_with_anna, list_mapping, sync
+    from tests.test_erasure_suppression import sync_after_erasure
 
     for name, value in GERMAN.items():
         monkeypatch.setenv(name, value)
-    MemoryTarget.reset()
-    fields = [{"remote": "email", "canonical": "email", "direction": "both"}]
-    mapping = list_mapping(
-        "mentees-10@lists.example",
-        fields,
-        create_from_remote=True,
-        defaults={"given_name": "Neu", "family_name": "Eingetragen"},
-    )
     try:
         with Store.open(tmp_path / "store.db") as store:
-            cohort_with_anna(store)
-            erase(store, begin(store, "anna@x.example"), [], lambda: [])
-            lists = MemoryTarget("memory://lists")
-            lists.add("mentees-10@lists.example", {"email": "anna@x.example"})
-            [result] = sync(store, mapping, REVEAL)
+            result, _lists = sync_after_erasure(store, ["anna@x.example"])
     finally:
         MemoryTarget.reset()
     [problem] = result.problems
