@@ -188,11 +188,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not _not_run:
         note.unlink(missing_ok=True)
         return
-    reason = f" ({_not_run_reason[0]})" if _not_run_reason else ""
-    line = (
-        f"NOT RUN: {len(_not_run)} real-Nextcloud tests{reason} "
-        "(set NEXTCLOUD_DIST=/path/to/nextcloud-29.0.6-deck-1.13.10-appapi-3.2.3.tar.xz)"
+    # The reason names what to set (NextcloudMissing says it); only without one is it added.
+    reason = (
+        _not_run_reason[0]
+        if _not_run_reason
+        else ("set NEXTCLOUD_DIST=/path/to/nextcloud-29.0.6-deck-1.13.10-appapi-3.2.3.tar.xz")
     )
+    line = f"NOT RUN: {len(_not_run)} real-Nextcloud tests ({reason})"
     terminalreporter.write_line(line, yellow=True, bold=True)
     note.write_text(line + "\n")
 
