@@ -8,33 +8,13 @@ from pathlib import Path
 
 from sync.model import Tandem
 from sync.store import Store
+from tests.test_exit_codes import DECK_MAPPING
 from tests.test_german import assert_german, german
 
-HTTP_MAPPING = """\
-name = "Beirat"
-programme = "mim"
-cohort = "mim-10"
-
-[targets.nextcloud]
-kind = "deck"
-url = "http://cloud.example.org"
-user = "admin"
-secret = { env = "DECK_APP_PASSWORD" }
-audience = "council"
-
-[[rules]]
-name = "aufgaben"
-entity = "task"
-target = "nextcloud"
-
-[rules.deck]
-board = "Beirat"
-stacks = ["Offen"]
-
-[[rules.fields]]
-remote = "title"
-canonical = "title"
-"""
+#: The exit-code tests' Deck mapping, pointed at a plain-http server on another host.
+HTTP_MAPPING = DECK_MAPPING.format(url="http://cloud.example.org").replace(
+    "EXIT_TEST_DECK_PASSWORD", "DECK_APP_PASSWORD"
+)
 
 
 def test_a_missing_config_file_is_named_in_german(tmp_path: Path) -> None:
